@@ -1,0 +1,318 @@
+//! `edge-jwt`: verify, issue, inspect and generate keys from the command line.
+//!
+//! Machines read JSON on stdout; exit codes: 0 accepted, 1 rejected, 2 configuration or usage
+//! error.
+
+use std::io::Read;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::{Parser, Subcommand};
+use edge_jwt::inspect::inspect;
+use edge_jwt::keygen::generate;
+use edge_jwt::track::TrackTable;
+use edge_jwt::{
+    issue, Alg, Error, ErrorCode, IssueRequest, Policy, RevocationList, Signer, Validator,
+};
+use rand_core::OsRng;
+use serde_json::{json, Map, Value};
+
+#[derive(Parser)]
+#[command(
+    name = "edge-jwt",
+    version,
+    about = "Validate, mint and inspect JWTs under an edge-jwt policy"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify a token; prints {"ok":true,…} (exit 0) or {"ok":false,"error":…} (exit 1).
+    Verify {
+        /// Policy config JSON file.
+        #[arg(long)]
+        config: String,
+        /// Current time in seconds since the epoch (default: the system clock).
+        #[arg(long)]
+        now: Option<u64>,
+        /// Revocation file: {"jti":[…],"sub":{"alice":1700000000},"before":null}.
+        #[arg(long)]
+        revocations: Option<String>,
+        /// The token, or - to read it from stdin.
+        token: String,
+    },
+    /// Mint a token with a fresh jti and the track's TTL.
+    Issue {
+        /// Policy config JSON file (its secret suffices for HS*).
+        #[arg(long)]
+        config: String,
+        /// Private JWK file (ES256, EdDSA, RS*/PS*, or an oct key).
+        #[arg(long)]
+        key: Option<String>,
+        /// Algorithm when the key does not name one (default: the key type's usual one).
+        #[arg(long)]
+        alg: Option<String>,
+        /// Subject.
+        #[arg(long)]
+        sub: String,
+        /// Track.
+        #[arg(long)]
+        track: String,
+        /// Lifetime such as 30m or 1h (default and maximum: the track's ceiling).
+        #[arg(long)]
+        ttl: Option<String>,
+        /// Extra claim name=value (value parsed as JSON when it is JSON, else a string).
+        #[arg(long = "claim")]
+        claims: Vec<String>,
+        /// Issue time (default: the system clock).
+        #[arg(long)]
+        now: Option<u64>,
+    },
+    /// Decode a token WITHOUT verifying it: times, time left, track verdict.
+    Inspect {
+        /// Policy config whose track table to use (default: the built-in table).
+        #[arg(long)]
+        config: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Current time (default: the system clock).
+        #[arg(long)]
+        now: Option<u64>,
+        /// The token, or - to read it from stdin.
+        token: String,
+    },
+    /// Generate a private JWK and the public JWKS.
+    Keygen {
+        /// ES256, EdDSA, RS256 (and other RS*/PS*) or HS256 (and HS384/HS512).
+        #[arg(long)]
+        alg: String,
+        /// Key id (default: the RFC 7638 thumbprint).
+        #[arg(long)]
+        kid: Option<String>,
+    },
+}
+
+/// A failure and the exit code it maps to.
+struct Failure {
+    error: Error,
+    exit: u8,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        let exit = if error.code() == ErrorCode::ConfigError {
+            2
+        } else {
+            1
+        };
+        Failure { error, exit }
+    }
+}
+
+fn usage(message: impl std::fmt::Display) -> Failure {
+    Failure {
+        error: Error::config("", message),
+        exit: 2,
+    }
+}
+
+fn system_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn read_file(path: &str, what: &str) -> Result<String, Failure> {
+    std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read {what} {path}: {e}")))
+}
+
+fn read_token(arg: &str) -> Result<String, Failure> {
+    if arg != "-" {
+        return Ok(arg.to_owned());
+    }
+    let mut token = String::new();
+    std::io::stdin()
+        .read_to_string(&mut token)
+        .map_err(|e| usage(format!("cannot read the token from stdin: {e}")))?;
+    Ok(token.trim().to_owned())
+}
+
+fn load_policy(path: &str) -> Result<Policy, Failure> {
+    Ok(Policy::from_json(&read_file(path, "config")?)?)
+}
+
+fn verify(
+    config: &str,
+    now: Option<u64>,
+    revocations: Option<&str>,
+    token: &str,
+) -> Result<Value, Failure> {
+    let validator = Validator::new(load_policy(config)?);
+    let revocations = match revocations {
+        Some(path) => Some(RevocationList::from_json(&read_file(
+            path,
+            "revocations file",
+        )?)?),
+        None => None,
+    };
+    let token = read_token(token)?;
+    let now = now.unwrap_or_else(system_now);
+    let verified = validator.verify_with_revocation(&token, now, |facts| {
+        Ok(revocations
+            .as_ref()
+            .map(|list| list.status_for(facts))
+            .unwrap_or_default())
+    })?;
+    Ok(json!({
+        "ok": true,
+        "claims": verified.claims,
+        "header": verified.header,
+        "track": verified.track.track,
+        "ttl_ceiling_s": verified.track.ttl_ceiling_s,
+    }))
+}
+
+fn parse_claim(raw: &str) -> Result<(String, Value), Failure> {
+    let (name, value) = raw
+        .split_once('=')
+        .ok_or_else(|| usage(format!("--claim expects name=value, got {raw:?}")))?;
+    let value = serde_json::from_str(value).unwrap_or_else(|_| Value::from(value));
+    Ok((name.to_owned(), value))
+}
+
+fn parse_alg(name: &str) -> Result<Alg, Failure> {
+    Alg::from_name(name).ok_or_else(|| usage(format!("unknown or unsupported algorithm {name:?}")))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn issue_token(
+    config: &str,
+    key: Option<&str>,
+    alg: Option<&str>,
+    sub: String,
+    track: String,
+    ttl: Option<&str>,
+    claims: &[String],
+    now: Option<u64>,
+) -> Result<Value, Failure> {
+    let config_json = read_file(config, "config")?;
+    let policy = Policy::from_json(&config_json)?;
+    let alg = alg.map(parse_alg).transpose()?;
+    let signer = match key {
+        Some(path) => Signer::from_jwk(&read_file(path, "key")?, alg)?,
+        None => {
+            let config = edge_jwt::Config::from_json(&config_json)?;
+            let secret = config
+                .secret
+                .ok_or_else(|| usage("--key is required unless the config has an HMAC secret"))?;
+            Signer::from_secret(secret.expose(), alg.unwrap_or(Alg::HS256))?
+        }
+    };
+    let ttl_s = ttl
+        .map(|t| humantime::parse_duration(t).map_err(|e| usage(format!("--ttl {t:?}: {e}"))))
+        .transpose()?
+        .map(|d| d.as_secs());
+    let claims: Map<String, Value> = claims
+        .iter()
+        .map(|c| parse_claim(c))
+        .collect::<Result<_, _>>()?;
+    let issued = issue(
+        &policy,
+        &signer,
+        IssueRequest {
+            sub: Some(sub),
+            track: Some(track),
+            ttl_s,
+            claims,
+        },
+        now.unwrap_or_else(system_now),
+        &mut OsRng,
+    )?;
+    Ok(json!({
+        "token": issued.token,
+        "jti": issued.jti,
+        "iat": issued.iat,
+        "exp": issued.exp,
+        "track": issued.track,
+    }))
+}
+
+fn run(cli: Cli) -> Result<Option<Value>, Failure> {
+    match cli.command {
+        Command::Verify {
+            config,
+            now,
+            revocations,
+            token,
+        } => verify(&config, now, revocations.as_deref(), &token).map(Some),
+        Command::Issue {
+            config,
+            key,
+            alg,
+            sub,
+            track,
+            ttl,
+            claims,
+            now,
+        } => issue_token(
+            &config,
+            key.as_deref(),
+            alg.as_deref(),
+            sub,
+            track,
+            ttl.as_deref(),
+            &claims,
+            now,
+        )
+        .map(Some),
+        Command::Inspect {
+            config,
+            json,
+            now,
+            token,
+        } => {
+            let tracks = match config {
+                Some(path) => load_policy(&path)?.tracks,
+                None => TrackTable::default(),
+            };
+            let report = inspect(
+                &read_token(&token)?,
+                &tracks,
+                now.unwrap_or_else(system_now),
+            )?;
+            if json {
+                return Ok(Some(serde_json::to_value(report).unwrap_or_default()));
+            }
+            print!("{}", report.to_text());
+            Ok(None)
+        }
+        Command::Keygen { alg, kid } => {
+            let key = generate(parse_alg(&alg)?, kid.as_deref(), &mut OsRng)?;
+            Ok(Some(
+                json!({ "private_jwk": key.private_jwk, "jwks": key.public_jwks }),
+            ))
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(output) => {
+            if let Some(value) = output {
+                println!("{value}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(Failure { error, exit }) => {
+            println!(
+                "{}",
+                json!({"ok": false, "error": {"code": error.code().code(), "message": error.message()}})
+            );
+            ExitCode::from(exit)
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! Registered claims (RFC 7519 §4.1) with explicit boundaries, checked on an authenticated payload.
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, ErrorCode, Result};
+
+/// Largest NumericDate accepted: 9999-12-31T23:59:59Z. Anything later is a bug or an attack
+/// (an `exp` of 1e300 must not mean "valid forever").
+pub const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
+
+/// Default clock-skew allowance. 30 s rather than the common 60 s: edge hosts and issuers are
+/// servers on NTP, whose skew is milliseconds, and a track-4 session lives only an hour, so a
+/// minute of extra life would be 1.7 % of it. 30 s still absorbs a badly drifting issuer.
+pub const DEFAULT_LEEWAY_S: u64 = 30;
+
+/// The registered claims every host needs, after type checks.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RegisteredClaims {
+    /// `exp`, seconds since the epoch (fraction truncated).
+    pub exp: Option<u64>,
+    /// `nbf`.
+    pub nbf: Option<u64>,
+    /// `iat`.
+    pub iat: Option<u64>,
+    /// `jti`.
+    pub jti: Option<String>,
+    /// `sub`.
+    pub sub: Option<String>,
+}
+
+/// The claim policy of a validator (built from the config).
+#[derive(Debug, Clone)]
+pub struct ClaimRules {
+    /// Seconds of clock skew tolerated on `exp`, `nbf` and `iat`.
+    pub leeway_s: u64,
+    /// Accepted issuers; `None` means `iss` is not checked.
+    pub issuers: Option<Vec<String>>,
+    /// Accepted audiences; `None` means `aud` is not checked.
+    pub audiences: Option<Vec<String>>,
+    /// Claims that must be present.
+    pub required: Vec<String>,
+}
+
+fn missing(name: &str) -> Error {
+    Error::new(
+        ErrorCode::MissingClaim,
+        format!("required claim {name} is missing"),
+    )
+}
+
+fn invalid(name: &str, why: &str) -> Error {
+    Error::new(ErrorCode::InvalidClaim, format!("claim {name} {why}"))
+}
+
+/// A NumericDate (RFC 7519 §2): a JSON number from 0 to [`MAX_NUMERIC_DATE`]; a fraction is
+/// allowed and truncated. Strings, negatives, larger values and other types are refused.
+pub fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<u64>> {
+    let Some(value) = claims.get(name) else {
+        return Ok(None);
+    };
+    let Value::Number(number) = value else {
+        return Err(invalid(name, "must be a NumericDate (a JSON number)"));
+    };
+    let seconds = if let Some(int) = number.as_u64() {
+        Some(int)
+    } else if let Some(float) = number.as_f64() {
+        // Compare before converting: `as` would saturate 1e300 into a plausible-looking u64.
+        (0.0..(MAX_NUMERIC_DATE + 1) as f64)
+            .contains(&float)
+            .then(|| float.trunc() as u64)
+    } else {
+        None // a negative integer
+    };
+    match seconds {
+        Some(s) if s <= MAX_NUMERIC_DATE => Ok(Some(s)),
+        _ => Err(invalid(
+            name,
+            "must be a NumericDate between 0 and 253402300799",
+        )),
+    }
+}
+
+fn optional_string(claims: &Map<String, Value>, name: &str) -> Result<Option<String>> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(invalid(name, "must be a string")),
+    }
+}
+
+impl ClaimRules {
+    /// Checks presence, types, time window, issuer and audience, in that order.
+    pub fn check(&self, claims: &Map<String, Value>, now: u64) -> Result<RegisteredClaims> {
+        for name in &self.required {
+            if !claims.contains_key(name) {
+                return Err(missing(name));
+            }
+        }
+        let registered = RegisteredClaims {
+            exp: numeric_date(claims, "exp")?,
+            nbf: numeric_date(claims, "nbf")?,
+            iat: numeric_date(claims, "iat")?,
+            jti: optional_string(claims, "jti")?,
+            sub: optional_string(claims, "sub")?,
+        };
+        let leeway = self.leeway_s;
+        if let Some(exp) = registered.exp {
+            // Valid while now < exp + leeway (RFC 7519 §4.1.4: "on or after … MUST NOT be accepted").
+            if now >= exp.saturating_add(leeway) {
+                return Err(Error::new(ErrorCode::Expired, "token has expired"));
+            }
+        }
+        if let Some(nbf) = registered.nbf {
+            if now < nbf.saturating_sub(leeway) {
+                return Err(Error::new(
+                    ErrorCode::NotYetValid,
+                    "token is not valid yet (nbf)",
+                ));
+            }
+        }
+        if let Some(iat) = registered.iat {
+            if iat > now.saturating_add(leeway) {
+                return Err(Error::new(
+                    ErrorCode::IatInFuture,
+                    "token was issued in the future (iat)",
+                ));
+            }
+        }
+        if let Some(issuers) = &self.issuers {
+            let iss = optional_string(claims, "iss")?.ok_or_else(|| missing("iss"))?;
+            if !issuers.contains(&iss) {
+                return Err(Error::new(
+                    ErrorCode::BadIssuer,
+                    "issuer (iss) is not accepted",
+                ));
+            }
+        }
+        if let Some(audiences) = &self.audiences {
+            check_audience(claims.get("aud"), audiences)?;
+        }
+        Ok(registered)
+    }
+}
+
+/// `aud` is a string or an array of strings (RFC 7519 §4.1.3); one of them must be accepted.
+fn check_audience(aud: Option<&Value>, accepted: &[String]) -> Result<()> {
+    let matches = match aud {
+        None => return Err(missing("aud")),
+        Some(Value::String(one)) => accepted.contains(one),
+        Some(Value::Array(many)) => {
+            let mut found = false;
+            for item in many {
+                let Value::String(s) = item else {
+                    return Err(invalid("aud", "must be a string or an array of strings"));
+                };
+                found |= accepted.contains(s);
+            }
+            found
+        }
+        Some(_) => return Err(invalid("aud", "must be a string or an array of strings")),
+    };
+    if matches {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorCode::BadAudience,
+            "audience (aud) is not accepted",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    fn rules() -> ClaimRules {
+        ClaimRules {
+            leeway_s: 0,
+            issuers: None,
+            audiences: None,
+            required: vec![],
+        }
+    }
+
+    #[test]
+    fn numeric_date_boundaries() {
+        let c = map(
+            json!({"a": 0, "b": 253402300799_u64, "c": 253402300800_u64, "d": -1,
+            "e": 1e300, "f": "1", "g": 12.9, "h": null, "i": 253402300799.5}),
+        );
+        assert_eq!(numeric_date(&c, "a").unwrap(), Some(0));
+        assert_eq!(numeric_date(&c, "b").unwrap(), Some(MAX_NUMERIC_DATE));
+        assert_eq!(numeric_date(&c, "g").unwrap(), Some(12));
+        assert_eq!(numeric_date(&c, "i").unwrap(), Some(MAX_NUMERIC_DATE));
+        assert_eq!(numeric_date(&c, "zz").unwrap(), None);
+        for bad in ["c", "d", "e", "f", "h"] {
+            assert_eq!(
+                numeric_date(&c, bad).unwrap_err().code(),
+                ErrorCode::InvalidClaim,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn exp_boundary_with_and_without_leeway() {
+        let c = map(json!({"exp": 1000}));
+        let mut r = rules();
+        assert!(r.check(&c, 999).is_ok());
+        assert_eq!(r.check(&c, 1000).unwrap_err().code(), ErrorCode::Expired);
+        r.leeway_s = 10;
+        assert!(r.check(&c, 1009).is_ok());
+        assert_eq!(r.check(&c, 1010).unwrap_err().code(), ErrorCode::Expired);
+    }
+
+    #[test]
+    fn nbf_and_iat_boundaries() {
+        let mut r = rules();
+        r.leeway_s = 5;
+        let c = map(json!({"nbf": 100}));
+        assert!(r.check(&c, 95).is_ok());
+        assert_eq!(r.check(&c, 94).unwrap_err().code(), ErrorCode::NotYetValid);
+        let c = map(json!({"iat": 100}));
+        assert!(r.check(&c, 95).is_ok());
+        assert_eq!(r.check(&c, 94).unwrap_err().code(), ErrorCode::IatInFuture);
+    }
+
+    #[test]
+    fn audience_forms() {
+        let accepted = vec!["api".to_owned(), "web".to_owned()];
+        assert!(check_audience(Some(&json!("api")), &accepted).is_ok());
+        assert!(check_audience(Some(&json!(["x", "web"])), &accepted).is_ok());
+        let code = |v: Value| check_audience(Some(&v), &accepted).unwrap_err().code();
+        assert_eq!(code(json!([])), ErrorCode::BadAudience);
+        assert_eq!(code(json!(["x"])), ErrorCode::BadAudience);
+        assert_eq!(code(json!("x")), ErrorCode::BadAudience);
+        assert_eq!(code(json!(5)), ErrorCode::InvalidClaim);
+        assert_eq!(code(json!([5])), ErrorCode::InvalidClaim);
+        assert_eq!(
+            check_audience(None, &accepted).unwrap_err().code(),
+            ErrorCode::MissingClaim
+        );
+    }
+}

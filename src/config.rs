@@ -1,0 +1,307 @@
+//! The policy config: one JSON schema shared by the CLI, the Worker and the npm package.
+//!
+//! Unknown fields are errors (a typo must never weaken a policy), and every error names the
+//! path of the field at fault. The schema and defaults are documented in the README.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use crate::alg::Alg;
+use crate::claims::{ClaimRules, DEFAULT_LEEWAY_S};
+use crate::error::{Error, Result};
+use crate::keys::{KeySet, KeySources};
+use crate::token::DEFAULT_MAX_TOKEN_BYTES;
+use crate::track::{TrackTable, UnknownTrack};
+
+/// Largest leeway accepted: beyond five minutes `exp` stops meaning much.
+pub const MAX_LEEWAY_S: u64 = 300;
+/// Bounds for `max_token_bytes`.
+pub const TOKEN_BYTES_RANGE: std::ops::RangeInclusive<usize> = 256..=65_536;
+
+/// A secret string whose bytes are wiped on drop and never printed.
+#[derive(Clone, Deserialize, Default)]
+#[serde(transparent)]
+pub struct Secret(Zeroizing<String>);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(Zeroizing::new(value.into()))
+    }
+
+    /// The secret's text.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(_)")
+    }
+}
+
+/// One value or a list of them (`"iss"` or `["iss1","iss2"]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// A single value.
+    One(String),
+    /// A list of values.
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_checked(self, path: &str) -> Result<Vec<String>> {
+        let list = match self {
+            OneOrMany::One(one) => vec![one],
+            OneOrMany::Many(many) => many,
+        };
+        if list.is_empty() || list.iter().any(String::is_empty) {
+            return Err(Error::config(
+                path,
+                "must be a non-empty string or a non-empty list of them",
+            ));
+        }
+        Ok(list)
+    }
+}
+
+/// `tracks.unknown`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownTrackMode {
+    /// Refuse unknown or absent tracks (`unknown_track`).
+    Reject,
+    /// Hold them against `default_ttl_s`.
+    Default,
+}
+
+/// The `tracks` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TracksConfig {
+    /// Claim naming the track (default `track`).
+    pub claim: Option<String>,
+    /// Ceiling in seconds per track; replaces the default table when given.
+    pub ttl_s: Option<BTreeMap<String, u64>>,
+    /// `reject` or `default` (default `default`).
+    pub unknown: Option<UnknownTrackMode>,
+    /// Ceiling for unknown tracks (default 43200 = 12 h).
+    pub default_ttl_s: Option<u64>,
+}
+
+/// The config file as written, before validation. No `Debug`: `keys` may hold private members.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Algorithms accepted, e.g. `["ES256", "EdDSA"]`. Required.
+    pub algorithms: Vec<String>,
+    /// HMAC secret (its UTF-8 bytes are the key).
+    pub secret: Option<Secret>,
+    /// A list of JWKs or a JWKS object `{"keys":[…]}`.
+    pub keys: Option<Value>,
+    /// Accepted issuer(s).
+    pub issuer: Option<OneOrMany>,
+    /// Accepted audience(s).
+    pub audience: Option<OneOrMany>,
+    /// Clock skew tolerance in seconds (default 30).
+    pub leeway_s: Option<u64>,
+    /// Claims that must be present (default `["exp", "jti"]`).
+    pub required_claims: Option<Vec<String>>,
+    /// Per-track lifetime ceilings.
+    pub tracks: Option<TracksConfig>,
+    /// Longest token accepted, in bytes (default 8192).
+    pub max_token_bytes: Option<usize>,
+    /// Required `typ` header, e.g. `"JWT"` or `"at+jwt"`.
+    pub typ: Option<String>,
+}
+
+impl Config {
+    /// Parses config JSON; a syntax or type error names the path (`tracks.ttl_s.4`).
+    pub fn from_json(json: &str) -> Result<Config> {
+        let de = &mut serde_json::Deserializer::from_str(json);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            Error::config(&path, e.into_inner())
+        })
+    }
+}
+
+/// A validated policy, ready to check tokens. Built only through [`Policy::new`].
+#[derive(Debug)]
+pub struct Policy {
+    /// Allowed algorithms.
+    pub algorithms: Vec<Alg>,
+    /// Verification keys.
+    pub keys: KeySet,
+    /// Claim rules.
+    pub claims: ClaimRules,
+    /// Track ceilings.
+    pub tracks: TrackTable,
+    /// Longest token accepted.
+    pub max_token_bytes: usize,
+    /// Required `typ` header.
+    pub typ: Option<String>,
+}
+
+fn parse_algorithms(names: &[String]) -> Result<Vec<Alg>> {
+    if names.is_empty() {
+        return Err(Error::config(
+            "algorithms",
+            "must list at least one algorithm",
+        ));
+    }
+    let mut algs = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        let alg = Alg::from_name(name).ok_or_else(|| {
+            Error::config(
+                &format!("algorithms[{i}]"),
+                format!("{name:?} is not implemented by this build"),
+            )
+        })?;
+        if !algs.contains(&alg) {
+            algs.push(alg);
+        }
+    }
+    Ok(algs)
+}
+
+fn key_sources(keys: Option<&Value>) -> Result<Vec<(String, &Value)>> {
+    match keys {
+        None => Ok(Vec::new()),
+        Some(Value::Array(list)) => Ok(list
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("keys[{i}]"), v))
+            .collect()),
+        Some(Value::Object(set)) => match set.get("keys") {
+            Some(Value::Array(list)) => Ok(list
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("keys.keys[{i}]"), v))
+                .collect()),
+            _ => Err(Error::config(
+                "keys",
+                "a JWKS object must have a \"keys\" array",
+            )),
+        },
+        Some(_) => Err(Error::config(
+            "keys",
+            "must be a list of JWKs or a JWKS object",
+        )),
+    }
+}
+
+fn tracks_from(config: Option<TracksConfig>) -> Result<TrackTable> {
+    let mut table = TrackTable::default();
+    let Some(config) = config else {
+        return Ok(table);
+    };
+    if let Some(claim) = config.claim {
+        if claim.is_empty() {
+            return Err(Error::config("tracks.claim", "must not be empty"));
+        }
+        table.claim = claim;
+    }
+    if let Some(ceilings) = config.ttl_s {
+        if let Some((track, _)) = ceilings.iter().find(|(_, ttl)| **ttl == 0) {
+            return Err(Error::config(
+                &format!("tracks.ttl_s.{track}"),
+                "a ceiling must be positive",
+            ));
+        }
+        if ceilings.keys().any(String::is_empty) {
+            return Err(Error::config(
+                "tracks.ttl_s",
+                "track names must not be empty",
+            ));
+        }
+        table.ceilings = ceilings;
+    }
+    if let Some(mode) = config.unknown {
+        table.unknown = match mode {
+            UnknownTrackMode::Reject => UnknownTrack::Reject,
+            UnknownTrackMode::Default => UnknownTrack::Default,
+        };
+    }
+    if let Some(ttl) = config.default_ttl_s {
+        if ttl == 0 {
+            return Err(Error::config("tracks.default_ttl_s", "must be positive"));
+        }
+        table.default_ttl_s = ttl;
+    }
+    Ok(table)
+}
+
+impl Policy {
+    /// Validates a config into a policy; every problem is reported here, never at a request.
+    pub fn new(config: Config) -> Result<Policy> {
+        let algorithms = parse_algorithms(&config.algorithms)?;
+        let keys = KeySet::build(
+            KeySources {
+                secret: config.secret.as_ref().map(Secret::expose),
+                jwks: key_sources(config.keys.as_ref())?,
+            },
+            &algorithms,
+        )?;
+        let leeway_s = config.leeway_s.unwrap_or(DEFAULT_LEEWAY_S);
+        if leeway_s > MAX_LEEWAY_S {
+            return Err(Error::config(
+                "leeway_s",
+                format!("must be at most {MAX_LEEWAY_S} seconds"),
+            ));
+        }
+        let required = config
+            .required_claims
+            .unwrap_or_else(|| vec!["exp".to_owned(), "jti".to_owned()]);
+        if let Some(i) = required.iter().position(String::is_empty) {
+            return Err(Error::config(
+                &format!("required_claims[{i}]"),
+                "must not be empty",
+            ));
+        }
+        let max_token_bytes = config.max_token_bytes.unwrap_or(DEFAULT_MAX_TOKEN_BYTES);
+        if !TOKEN_BYTES_RANGE.contains(&max_token_bytes) {
+            return Err(Error::config(
+                "max_token_bytes",
+                format!(
+                    "must be between {} and {}",
+                    TOKEN_BYTES_RANGE.start(),
+                    TOKEN_BYTES_RANGE.end()
+                ),
+            ));
+        }
+        if config.typ.as_deref() == Some("") {
+            return Err(Error::config("typ", "must not be empty"));
+        }
+        Ok(Policy {
+            algorithms,
+            keys,
+            claims: ClaimRules {
+                leeway_s,
+                issuers: config
+                    .issuer
+                    .map(|i| i.into_checked("issuer"))
+                    .transpose()?,
+                audiences: config
+                    .audience
+                    .map(|a| a.into_checked("audience"))
+                    .transpose()?,
+                required,
+            },
+            tracks: tracks_from(config.tracks)?,
+            max_token_bytes,
+            typ: config.typ,
+        })
+    }
+
+    /// Parses and validates config JSON in one step.
+    pub fn from_json(json: &str) -> Result<Policy> {
+        Policy::new(Config::from_json(json)?)
+    }
+}

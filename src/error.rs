@@ -1,0 +1,186 @@
+//! The one error type of edge-jwt and its stable codes.
+//!
+//! Every rejection carries an [`ErrorCode`]: a stable snake_case string (the contract with the
+//! Worker, the npm package and API clients) and an HTTP status. The human message says what
+//! was wrong in terms of the policy; it never contains the token, a key or a secret.
+
+use std::fmt;
+
+/// Stable, documented reason for a rejection. The `code()` strings never change meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// Not a compact JWS: segments, base64url, JSON, or a header member of the wrong type.
+    Malformed,
+    /// The token is longer than `max_token_bytes`.
+    TooLarge,
+    /// A header member this validator refuses to process (`crit`, `b64: false`).
+    UnsupportedHeader,
+    /// `alg` is `none`, outside the allow-list, not built in, or not servable by the chosen key.
+    AlgNotAllowed,
+    /// The header names a `kid` that no configured key has.
+    UnknownKid,
+    /// No tried key verifies the signature.
+    BadSignature,
+    /// `now >= exp + leeway`.
+    Expired,
+    /// `now < nbf - leeway`.
+    NotYetValid,
+    /// `iat > now + leeway`.
+    IatInFuture,
+    /// `iss` is not an accepted issuer.
+    BadIssuer,
+    /// `aud` holds no accepted audience.
+    BadAudience,
+    /// A required claim (or `iss`/`aud` when configured) is absent.
+    MissingClaim,
+    /// A claim or the `typ` header has the wrong type or value.
+    InvalidClaim,
+    /// `exp - iat` is longer than the track's ceiling.
+    TtlExceedsTrack,
+    /// The track is not in the table and the policy rejects unknown tracks.
+    UnknownTrack,
+    /// The token's jti, subject or issue time is revoked.
+    Revoked,
+    /// The revocation store could not be consulted; the validator fails closed.
+    RevocationUnavailable,
+    /// The configuration (policy, keys, revocation file) is invalid.
+    ConfigError,
+}
+
+impl ErrorCode {
+    /// Every code, in documentation order.
+    pub const ALL: [ErrorCode; 18] = [
+        ErrorCode::Malformed,
+        ErrorCode::TooLarge,
+        ErrorCode::UnsupportedHeader,
+        ErrorCode::AlgNotAllowed,
+        ErrorCode::UnknownKid,
+        ErrorCode::BadSignature,
+        ErrorCode::Expired,
+        ErrorCode::NotYetValid,
+        ErrorCode::IatInFuture,
+        ErrorCode::BadIssuer,
+        ErrorCode::BadAudience,
+        ErrorCode::MissingClaim,
+        ErrorCode::InvalidClaim,
+        ErrorCode::TtlExceedsTrack,
+        ErrorCode::UnknownTrack,
+        ErrorCode::Revoked,
+        ErrorCode::RevocationUnavailable,
+        ErrorCode::ConfigError,
+    ];
+
+    /// The stable machine-readable code.
+    pub const fn code(self) -> &'static str {
+        self.describe().0
+    }
+
+    /// The HTTP status a host answers with.
+    pub const fn status(self) -> u16 {
+        self.describe().1
+    }
+
+    /// Code and status in one table, so they cannot drift apart.
+    const fn describe(self) -> (&'static str, u16) {
+        match self {
+            ErrorCode::Malformed => ("malformed", 401),
+            ErrorCode::TooLarge => ("too_large", 401),
+            ErrorCode::UnsupportedHeader => ("unsupported_header", 401),
+            ErrorCode::AlgNotAllowed => ("alg_not_allowed", 401),
+            ErrorCode::UnknownKid => ("unknown_kid", 401),
+            ErrorCode::BadSignature => ("bad_signature", 401),
+            ErrorCode::Expired => ("expired", 401),
+            ErrorCode::NotYetValid => ("not_yet_valid", 401),
+            ErrorCode::IatInFuture => ("iat_in_future", 401),
+            ErrorCode::BadIssuer => ("bad_issuer", 401),
+            ErrorCode::BadAudience => ("bad_audience", 401),
+            ErrorCode::MissingClaim => ("missing_claim", 401),
+            ErrorCode::InvalidClaim => ("invalid_claim", 401),
+            ErrorCode::TtlExceedsTrack => ("ttl_exceeds_track", 401),
+            ErrorCode::UnknownTrack => ("unknown_track", 401),
+            ErrorCode::Revoked => ("revoked", 401),
+            ErrorCode::RevocationUnavailable => ("revocation_unavailable", 503),
+            ErrorCode::ConfigError => ("config_error", 500),
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A rejection or a configuration failure: a stable code plus a message for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    code: ErrorCode,
+    message: String,
+}
+
+impl Error {
+    /// Builds an error. Callers pass messages made of policy facts, never token or key bytes.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A configuration error naming the field path (`keys[1].alg`) that is wrong.
+    pub fn config(path: &str, message: impl fmt::Display) -> Self {
+        let message = if path.is_empty() || path == "." {
+            message.to_string()
+        } else {
+            format!("{path}: {message}")
+        };
+        Self::new(ErrorCode::ConfigError, message)
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The HTTP status for this error.
+    pub fn status(&self) -> u16 {
+        self.code.status()
+    }
+
+    /// The human-readable message (no secrets, no token bytes).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.code(), self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Shorthand used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_snake_case() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.code()), "duplicate {}", code.code());
+            assert!(code
+                .code()
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_'));
+        }
+        assert_eq!(ErrorCode::RevocationUnavailable.status(), 503);
+        assert_eq!(ErrorCode::ConfigError.status(), 500);
+        assert_eq!(ErrorCode::Expired.status(), 401);
+    }
+}

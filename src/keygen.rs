@@ -1,0 +1,102 @@
+//! Key generation for operators: a private JWK and the JWKS to publish.
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use jwt_compact::jwk::JsonWebKey;
+use rand_core::{CryptoRng, RngCore};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::alg::{Alg, Family};
+use crate::error::{Error, Result};
+
+/// RSA keys are generated at 2048 bits, the RFC 7518 minimum and the common default.
+pub const RSA_KEYGEN_BITS: usize = 2048;
+
+/// A generated key pair (or secret) as JWKs.
+#[derive(Debug, Clone)]
+pub struct GeneratedKey {
+    /// The private JWK (keep secret).
+    pub private_jwk: Value,
+    /// `{"keys":[public JWK]}`, or `None` for HMAC, which has nothing public.
+    pub public_jwks: Option<Value>,
+}
+
+fn with_params(jwk: &JsonWebKey<'_>, kid: &str, alg: Alg) -> Result<Value> {
+    let mut value = serde_json::to_value(jwk).map_err(|e| Error::config("key", e))?;
+    if let Some(object) = value.as_object_mut() {
+        object.insert("kid".into(), kid.into());
+        object.insert("alg".into(), alg.name().into());
+        object.insert("use".into(), "sig".into());
+    }
+    Ok(value)
+}
+
+/// Generates a key for `alg`. Without `kid`, the RFC 7638 thumbprint of the public key is used.
+pub fn generate(
+    alg: Alg,
+    kid: Option<&str>,
+    rng: &mut (impl RngCore + CryptoRng),
+) -> Result<GeneratedKey> {
+    let (private, public): (JsonWebKey<'static>, Option<JsonWebKey<'static>>) = match alg.family() {
+        Family::Hmac => {
+            let mut secret = vec![0_u8; alg.min_hmac_key_bytes()];
+            rng.fill_bytes(&mut secret);
+            (
+                JsonWebKey::Symmetric {
+                    secret: jwt_compact::alg::SecretBytes::owned(secret),
+                },
+                None,
+            )
+        }
+        Family::EcP256 => {
+            let key = p256::ecdsa::SigningKey::random(rng);
+            let private = JsonWebKey::from(&key).into_owned_key();
+            (
+                private,
+                Some(JsonWebKey::from(key.verifying_key()).into_owned_key()),
+            )
+        }
+        Family::Ed25519 => {
+            let (secret, public) = jwt_compact::alg::Ed25519::generate(rng);
+            (
+                JsonWebKey::from(&secret).into_owned_key(),
+                Some(JsonWebKey::from(&public).into_owned_key()),
+            )
+        }
+        Family::Rsa => {
+            let key = rsa::RsaPrivateKey::new(rng, RSA_KEYGEN_BITS)
+                .map_err(|e| Error::config("key", e))?;
+            let public = key.to_public_key();
+            (
+                JsonWebKey::from(&key).into_owned_key(),
+                Some(JsonWebKey::from(&public).into_owned_key()),
+            )
+        }
+    };
+    let thumbprint_source = public.as_ref().unwrap_or(&private);
+    let kid = kid.map_or_else(
+        || Base64UrlUnpadded::encode_string(&thumbprint_source.thumbprint::<Sha256>()),
+        str::to_owned,
+    );
+    Ok(GeneratedKey {
+        private_jwk: with_params(&private, &kid, alg)?,
+        public_jwks: public
+            .map(|p| with_params(&p, &kid, alg).map(|jwk| json!({ "keys": [jwk] })))
+            .transpose()?,
+    })
+}
+
+/// jwt-compact's JWKs borrow from the key; generation hands out owned copies.
+trait IntoOwnedKey {
+    fn into_owned_key(self) -> JsonWebKey<'static>;
+}
+
+impl IntoOwnedKey for JsonWebKey<'_> {
+    fn into_owned_key(self) -> JsonWebKey<'static> {
+        // Round-tripping through JSON is the crate's own owned form; it cannot fail for a JWK
+        // the crate itself produced.
+        serde_json::to_value(&self)
+            .and_then(serde_json::from_value)
+            .expect("jwt-compact JWKs round-trip through JSON")
+    }
+}

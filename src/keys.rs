@@ -1,0 +1,327 @@
+//! Verification keys: an HMAC `secret`, JWKs and JWKS, and the choice among them.
+//!
+//! A key's type fixes the algorithm family it serves (oct → HS*, RSA → RS*/PS*, EC P-256 →
+//! ES256, OKP Ed25519 → EdDSA) and its own `alg`, when given, narrows it to one algorithm. The
+//! token header only ever picks among configured keys: `jku`, `x5u`, `jwk` and `x5c` are never
+//! consulted.
+
+use std::fmt;
+
+use jwt_compact::jwk::JsonWebKey;
+use rsa::traits::PublicKeyParts;
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use crate::alg::{Alg, Family};
+use crate::error::{Error, ErrorCode, Result};
+
+/// Most keys tried for a token without a usable `kid`. Bounds the signature checks an attacker
+/// can make us do per token (the same idea as webpki's signature budget).
+pub const MAX_KEYS_WITHOUT_KID: usize = 4;
+
+/// Smallest RSA modulus accepted (RFC 7518 §3.3: "a key of size 2048 bits or larger MUST be used").
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// Public (or shared) key material, one variant per family.
+pub(crate) enum KeyMaterial {
+    Hmac(Zeroizing<Vec<u8>>),
+    Rsa(rsa::RsaPublicKey),
+    EcP256(p256::ecdsa::VerifyingKey),
+    Ed25519(ed25519_compact::PublicKey),
+}
+
+impl KeyMaterial {
+    fn family(&self) -> Family {
+        match self {
+            KeyMaterial::Hmac(_) => Family::Hmac,
+            KeyMaterial::Rsa(_) => Family::Rsa,
+            KeyMaterial::EcP256(_) => Family::EcP256,
+            KeyMaterial::Ed25519(_) => Family::Ed25519,
+        }
+    }
+}
+
+/// One configured verification key.
+pub struct VerificationKey {
+    /// The JWK `kid`, if any.
+    pub kid: Option<String>,
+    /// The JWK `alg`, if any: then the key serves that algorithm only.
+    pub alg: Option<Alg>,
+    pub(crate) material: KeyMaterial,
+}
+
+impl fmt::Debug for VerificationKey {
+    // Secrets never reach logs: only the key's identity is printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerificationKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("family", &self.material.family())
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerificationKey {
+    /// Whether this key may verify a token signed with `alg`: same family, no contrary own
+    /// `alg`, and for HMAC a secret at least as long as the hash output.
+    pub fn serves(&self, alg: Alg) -> bool {
+        if self.material.family() != alg.family() || self.alg.is_some_and(|own| own != alg) {
+            return false;
+        }
+        match &self.material {
+            KeyMaterial::Hmac(secret) => secret.len() >= alg.min_hmac_key_bytes(),
+            _ => true,
+        }
+    }
+}
+
+/// A JWK as written in a config, its parameters split from the key itself.
+pub(crate) struct ParsedJwk {
+    pub kid: Option<String>,
+    pub alg: Option<Alg>,
+    pub key_use: Option<String>,
+    pub jwk: JsonWebKey<'static>,
+}
+
+fn optional_member(
+    object: &serde_json::Map<String, Value>,
+    name: &str,
+    path: &str,
+) -> Result<Option<String>> {
+    match object.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(Error::config(&format!("{path}.{name}"), "must be a string")),
+    }
+}
+
+/// Splits a JWK into its parameters and its key (RFC 7517 §4). Error messages name the path and
+/// the member, never a key value.
+pub(crate) fn parse_jwk(value: &Value, path: &str) -> Result<ParsedJwk> {
+    let Value::Object(object) = value else {
+        return Err(Error::config(path, "a JWK must be a JSON object"));
+    };
+    let kid = optional_member(object, "kid", path)?;
+    let key_use = optional_member(object, "use", path)?;
+    let alg = match optional_member(object, "alg", path)? {
+        None => None,
+        Some(name) => Some(Alg::from_name(&name).ok_or_else(|| {
+            Error::config(
+                &format!("{path}.alg"),
+                format!("algorithm {name:?} is not implemented by this build"),
+            )
+        })?),
+    };
+    let kty = optional_member(object, "kty", path)?
+        .ok_or_else(|| Error::config(&format!("{path}.kty"), "missing"))?;
+    if !matches!(kty.as_str(), "oct" | "RSA" | "EC" | "OKP") {
+        return Err(Error::config(
+            &format!("{path}.kty"),
+            format!("key type {kty:?} is not supported (oct, RSA, EC, OKP)"),
+        ));
+    }
+    let jwk: JsonWebKey<'static> = serde_json::from_value(value.clone()).map_err(|e| {
+        // serde's message names the member (`missing field n`, `invalid base64url`), not its value.
+        Error::config(path, format!("invalid {kty} JWK: {e}"))
+    })?;
+    Ok(ParsedJwk {
+        kid,
+        alg,
+        key_use,
+        jwk,
+    })
+}
+
+fn jwk_error(path: &str, e: impl fmt::Display) -> Error {
+    Error::config(path, format!("unusable key: {e}"))
+}
+
+fn material_from_jwk(jwk: &JsonWebKey<'_>, path: &str) -> Result<KeyMaterial> {
+    Ok(match jwk {
+        JsonWebKey::Symmetric { secret } => KeyMaterial::Hmac(Zeroizing::new(secret.to_vec())),
+        JsonWebKey::Rsa { .. } => {
+            let key = rsa::RsaPublicKey::try_from(jwk).map_err(|e| jwk_error(path, e))?;
+            let bits = key.n().bits();
+            if bits < MIN_RSA_BITS {
+                return Err(Error::config(
+                    path,
+                    format!("RSA modulus has {bits} bits; at least {MIN_RSA_BITS} are required"),
+                ));
+            }
+            KeyMaterial::Rsa(key)
+        }
+        JsonWebKey::EllipticCurve { curve, .. } => {
+            if curve != "P-256" {
+                return Err(Error::config(
+                    &format!("{path}.crv"),
+                    format!("curve {curve:?} is not supported by this build (P-256 only)"),
+                ));
+            }
+            KeyMaterial::EcP256(
+                p256::ecdsa::VerifyingKey::try_from(jwk).map_err(|e| jwk_error(path, e))?,
+            )
+        }
+        JsonWebKey::KeyPair { curve, .. } => {
+            if curve != "Ed25519" {
+                return Err(Error::config(
+                    &format!("{path}.crv"),
+                    format!("curve {curve:?} is not supported by this build (Ed25519 only)"),
+                ));
+            }
+            KeyMaterial::Ed25519(
+                ed25519_compact::PublicKey::try_from(jwk).map_err(|e| jwk_error(path, e))?,
+            )
+        }
+        _ => return Err(Error::config(path, "unsupported key type")),
+    })
+}
+
+/// The configured keys, checked against the algorithm allow-list.
+#[derive(Debug)]
+pub struct KeySet {
+    keys: Vec<VerificationKey>,
+    /// Whether any key has a `kid`; if none does, a token's `kid` is ignored.
+    any_kid: bool,
+}
+
+/// Where the keys of a config come from, before checking.
+pub(crate) struct KeySources<'a> {
+    pub secret: Option<&'a str>,
+    /// JWK values with their config paths (`keys[0]`, `keys.keys[2]`).
+    pub jwks: Vec<(String, &'a Value)>,
+}
+
+impl KeySet {
+    /// Builds the key set and refuses, with the field path, every key that cannot be used:
+    /// weak HMAC secrets, short RSA moduli, unsupported curves, keys serving no allowed
+    /// algorithm, duplicate kids, and allowed algorithms that no key serves.
+    pub(crate) fn build(sources: KeySources<'_>, algorithms: &[Alg]) -> Result<KeySet> {
+        let mut keys = Vec::new();
+        if let Some(secret) = sources.secret {
+            let key = VerificationKey {
+                kid: None,
+                alg: None,
+                material: KeyMaterial::Hmac(Zeroizing::new(secret.as_bytes().to_vec())),
+            };
+            check_serves_something(&key, algorithms, "secret")?;
+            keys.push(key);
+        }
+        for (path, value) in sources.jwks {
+            let parsed = parse_jwk(value, &path)?;
+            // A key published for encryption is never used to verify (RFC 7517 §4.2).
+            if parsed.key_use.as_deref().is_some_and(|u| u != "sig") {
+                continue;
+            }
+            let material = material_from_jwk(&parsed.jwk, &path)?;
+            if let Some(alg) = parsed.alg {
+                if alg.family() != material.family() {
+                    return Err(Error::config(
+                        &format!("{path}.alg"),
+                        format!("{alg} cannot be used with this key type"),
+                    ));
+                }
+            }
+            if let Some(kid) = &parsed.kid {
+                if keys
+                    .iter()
+                    .any(|k: &VerificationKey| k.kid.as_ref() == Some(kid))
+                {
+                    return Err(Error::config(
+                        &format!("{path}.kid"),
+                        format!("duplicate kid {kid:?}"),
+                    ));
+                }
+            }
+            let key = VerificationKey {
+                kid: parsed.kid,
+                alg: parsed.alg,
+                material,
+            };
+            check_serves_something(&key, algorithms, &path)?;
+            keys.push(key);
+        }
+        if keys.is_empty() {
+            return Err(Error::config(
+                "keys",
+                "no verification key configured (set secret, keys or a JWKS)",
+            ));
+        }
+        for alg in algorithms {
+            if !keys.iter().any(|k| k.serves(*alg)) {
+                return Err(Error::config(
+                    "algorithms",
+                    format!("{alg} is allowed but no configured key can serve it"),
+                ));
+            }
+        }
+        let any_kid = keys.iter().any(|k| k.kid.is_some());
+        Ok(KeySet { keys, any_kid })
+    }
+
+    /// The keys to try for a token, at most [`MAX_KEYS_WITHOUT_KID`] of them.
+    pub fn candidates(&self, alg: Alg, kid: Option<&str>) -> Result<Vec<&VerificationKey>> {
+        if let (Some(kid), true) = (kid, self.any_kid) {
+            let named = self
+                .keys
+                .iter()
+                .find(|k| k.kid.as_deref() == Some(kid))
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::UnknownKid,
+                        "no configured key has the token's kid",
+                    )
+                })?;
+            if !named.serves(alg) {
+                return Err(Error::new(
+                    ErrorCode::AlgNotAllowed,
+                    format!("the key named by kid cannot be used with {alg}"),
+                ));
+            }
+            return Ok(vec![named]);
+        }
+        let keys: Vec<_> = self
+            .keys
+            .iter()
+            .filter(|k| k.serves(alg))
+            .take(MAX_KEYS_WITHOUT_KID)
+            .collect();
+        if keys.is_empty() {
+            return Err(Error::new(
+                ErrorCode::AlgNotAllowed,
+                format!("no configured key can be used with {alg}"),
+            ));
+        }
+        Ok(keys)
+    }
+
+    /// All configured keys.
+    pub fn keys(&self) -> &[VerificationKey] {
+        &self.keys
+    }
+}
+
+fn check_serves_something(key: &VerificationKey, algorithms: &[Alg], path: &str) -> Result<()> {
+    if algorithms.iter().any(|alg| key.serves(*alg)) {
+        return Ok(());
+    }
+    if let KeyMaterial::Hmac(secret) = &key.material {
+        let weakest = algorithms
+            .iter()
+            .filter(|a| a.family() == Family::Hmac && key.alg.map_or(true, |own| own == **a))
+            .map(|a| a.min_hmac_key_bytes())
+            .min();
+        if let Some(needed) = weakest {
+            return Err(Error::config(
+                path,
+                format!(
+                    "HMAC secret is {} bytes; at least {needed} are required (the hash output size)",
+                    secret.len()
+                ),
+            ));
+        }
+    }
+    Err(Error::config(
+        path,
+        "this key serves none of the allowed algorithms",
+    ))
+}

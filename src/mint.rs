@@ -1,0 +1,316 @@
+//! Minting: fresh 128-bit `jti`, `iat = now`, `exp` from the track's ceiling.
+//!
+//! Used by the Worker's refresh endpoint and by operators through `edge-jwt issue`.
+
+use std::fmt;
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use jwt_compact::alg::{Ed25519, Es256, Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key, Rsa};
+use jwt_compact::jwk::JsonWebKey;
+use jwt_compact::{Algorithm, AlgorithmSignature};
+use rand_core::{CryptoRng, RngCore};
+use serde_json::{Map, Value};
+use zeroize::Zeroizing;
+
+use crate::alg::{Alg, Family};
+use crate::config::Policy;
+use crate::error::{Error, ErrorCode, Result};
+use crate::keys::parse_jwk;
+use crate::track::TrackTable;
+
+enum SigningMaterial {
+    Hmac(Zeroizing<Vec<u8>>),
+    Rsa(Box<rsa::RsaPrivateKey>),
+    EcP256(p256::ecdsa::SigningKey),
+    Ed25519(ed25519_compact::SecretKey),
+}
+
+/// A private key (or HMAC secret) with the one algorithm it signs with.
+pub struct Signer {
+    alg: Alg,
+    kid: Option<String>,
+    material: SigningMaterial,
+}
+
+impl fmt::Debug for Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signer")
+            .field("alg", &self.alg)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+fn default_alg(family: Family) -> Alg {
+    match family {
+        Family::Hmac => Alg::HS256,
+        Family::Rsa => Alg::RS256,
+        Family::EcP256 => Alg::ES256,
+        Family::Ed25519 => Alg::EdDSA,
+    }
+}
+
+fn key_error(e: impl fmt::Display) -> Error {
+    Error::config("key", format!("unusable private key: {e}"))
+}
+
+fn sign_with<A: Algorithm>(alg: &A, key: &A::SigningKey, message: &[u8]) -> Vec<u8> {
+    alg.sign(key, message).as_bytes().into_owned()
+}
+
+impl Signer {
+    /// An HMAC signer; the secret must be at least as long as the hash output.
+    pub fn from_secret(secret: &str, alg: Alg) -> Result<Signer> {
+        if alg.family() != Family::Hmac {
+            return Err(Error::config(
+                "alg",
+                format!("{alg} does not sign with a shared secret"),
+            ));
+        }
+        if secret.len() < alg.min_hmac_key_bytes() {
+            return Err(Error::config(
+                "secret",
+                format!(
+                    "HMAC secret must be at least {} bytes for {alg}",
+                    alg.min_hmac_key_bytes()
+                ),
+            ));
+        }
+        Ok(Signer {
+            alg,
+            kid: None,
+            material: SigningMaterial::Hmac(Zeroizing::new(secret.as_bytes().to_vec())),
+        })
+    }
+
+    /// A signer from a private JWK. The algorithm is the JWK's `alg`, else `alg`, else the
+    /// family's usual one (HS256, RS256, ES256, EdDSA).
+    pub fn from_jwk(jwk_json: &str, alg: Option<Alg>) -> Result<Signer> {
+        let value: Value = serde_json::from_str(jwk_json)
+            .map_err(|e| Error::config("key", format!("not JSON: {e}")))?;
+        let parsed = parse_jwk(&value, "key")?;
+        let material = match &parsed.jwk {
+            JsonWebKey::Symmetric { secret } => {
+                SigningMaterial::Hmac(Zeroizing::new(secret.to_vec()))
+            }
+            JsonWebKey::Rsa { .. } => SigningMaterial::Rsa(Box::new(
+                rsa::RsaPrivateKey::try_from(&parsed.jwk).map_err(key_error)?,
+            )),
+            JsonWebKey::EllipticCurve { curve, secret, .. } => {
+                if curve != "P-256" {
+                    return Err(Error::config("key.crv", "only P-256 signs (ES256)"));
+                }
+                let d = secret.as_deref().ok_or_else(|| key_error("missing d"))?;
+                let key = p256::ecdsa::SigningKey::from_slice(d).map_err(key_error)?;
+                let public = p256::ecdsa::VerifyingKey::try_from(&parsed.jwk).map_err(key_error)?;
+                if *key.verifying_key() != public {
+                    return Err(key_error("d does not match x and y"));
+                }
+                SigningMaterial::EcP256(key)
+            }
+            JsonWebKey::KeyPair { .. } => SigningMaterial::Ed25519(
+                ed25519_compact::SecretKey::try_from(&parsed.jwk).map_err(key_error)?,
+            ),
+            _ => return Err(key_error("unsupported key type")),
+        };
+        let family = match material {
+            SigningMaterial::Hmac(_) => Family::Hmac,
+            SigningMaterial::Rsa(_) => Family::Rsa,
+            SigningMaterial::EcP256(_) => Family::EcP256,
+            SigningMaterial::Ed25519(_) => Family::Ed25519,
+        };
+        let alg = parsed.alg.or(alg).unwrap_or_else(|| default_alg(family));
+        if alg.family() != family {
+            return Err(Error::config(
+                "key.alg",
+                format!("{alg} cannot sign with this key type"),
+            ));
+        }
+        if let SigningMaterial::Hmac(secret) = &material {
+            if secret.len() < alg.min_hmac_key_bytes() {
+                return Err(key_error(format!(
+                    "HMAC key must be at least {} bytes",
+                    alg.min_hmac_key_bytes()
+                )));
+            }
+        }
+        Ok(Signer {
+            alg,
+            kid: parsed.kid,
+            material,
+        })
+    }
+
+    /// The signing algorithm.
+    pub fn alg(&self) -> Alg {
+        self.alg
+    }
+
+    /// The key id written into minted headers.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// Signs `message` (the JWS signing input).
+    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+        match (&self.material, self.alg) {
+            (SigningMaterial::Hmac(k), Alg::HS384) => {
+                sign_with(&Hs384, &Hs384Key::new(k.as_slice()), message)
+            }
+            (SigningMaterial::Hmac(k), Alg::HS512) => {
+                sign_with(&Hs512, &Hs512Key::new(k.as_slice()), message)
+            }
+            (SigningMaterial::Hmac(k), _) => {
+                sign_with(&Hs256, &Hs256Key::new(k.as_slice()), message)
+            }
+            (SigningMaterial::Rsa(k), alg) => sign_with(&Rsa::with_name(alg.name()), k, message),
+            (SigningMaterial::EcP256(k), _) => sign_with(&Es256, k, message),
+            (SigningMaterial::Ed25519(k), _) => sign_with(&Ed25519, k, message),
+        }
+    }
+
+    /// The public half as a JWK (with `kid`, `alg`, `use`), for publishing; `None` for HMAC.
+    pub fn public_jwk(&self) -> Option<Value> {
+        let jwk = match &self.material {
+            SigningMaterial::Hmac(_) => return None,
+            SigningMaterial::Rsa(k) => serde_json::to_value(JsonWebKey::from(&k.to_public_key())),
+            SigningMaterial::EcP256(k) => serde_json::to_value(JsonWebKey::from(k.verifying_key())),
+            SigningMaterial::Ed25519(k) => serde_json::to_value(JsonWebKey::from(&k.public_key())),
+        };
+        let mut jwk = jwk.ok()?;
+        let object = jwk.as_object_mut()?;
+        if let Some(kid) = &self.kid {
+            object.insert("kid".into(), kid.clone().into());
+        }
+        object.insert("alg".into(), self.alg.name().into());
+        object.insert("use".into(), "sig".into());
+        Some(jwk)
+    }
+}
+
+/// What to mint.
+#[derive(Debug, Clone, Default)]
+pub struct IssueRequest {
+    /// Subject.
+    pub sub: Option<String>,
+    /// Track name (`"4"` is written as the number 4).
+    pub track: Option<String>,
+    /// Lifetime; defaults to the track's ceiling, and may not exceed it.
+    pub ttl_s: Option<u64>,
+    /// Further claims. Registered and track claims are set by the issuer and refused here.
+    pub claims: Map<String, Value>,
+}
+
+/// A minted token and its main facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issued {
+    /// The compact JWS.
+    pub token: String,
+    /// Its fresh `jti` (32 lowercase hex digits).
+    pub jti: String,
+    /// `iat`.
+    pub iat: u64,
+    /// `exp`.
+    pub exp: u64,
+    /// Track name, if any.
+    pub track: Option<String>,
+}
+
+/// 128 random bits as 32 lowercase hex digits.
+pub fn new_jti(rng: &mut (impl RngCore + CryptoRng)) -> String {
+    let mut bytes = [0_u8; 16];
+    rng.fill_bytes(&mut bytes);
+    format!("{:032x}", u128::from_be_bytes(bytes))
+}
+
+fn track_value(track: &str) -> Value {
+    // A canonical decimal (no leading zero) becomes a number, as most issuers write it.
+    match track.parse::<u64>() {
+        Ok(n) if n.to_string() == track => Value::from(n),
+        _ => Value::from(track),
+    }
+}
+
+fn b64_json(value: &Value) -> String {
+    Base64UrlUnpadded::encode_string(value.to_string().as_bytes())
+}
+
+/// Mints a token under `policy` at `now`.
+pub fn issue(
+    policy: &Policy,
+    signer: &Signer,
+    request: IssueRequest,
+    now: u64,
+    rng: &mut (impl RngCore + CryptoRng),
+) -> Result<Issued> {
+    if !policy.algorithms.contains(&signer.alg) {
+        return Err(Error::config(
+            "algorithms",
+            format!("{} is not allowed by the policy", signer.alg),
+        ));
+    }
+    let track_claim = policy.tracks.claim.as_str();
+    let reserved = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", track_claim];
+    if let Some(name) = request
+        .claims
+        .keys()
+        .find(|k| reserved.contains(&k.as_str()))
+    {
+        return Err(Error::new(
+            ErrorCode::InvalidClaim,
+            format!("claim {name} is set by the issuer"),
+        ));
+    }
+    let mut claims = request.claims;
+    if let Some(track) = &request.track {
+        claims.insert(track_claim.to_owned(), track_value(track));
+    }
+    let verdict = policy.tracks.resolve(&claims)?;
+    let ttl = request.ttl_s.unwrap_or(verdict.ttl_ceiling_s);
+    if ttl == 0 {
+        return Err(Error::new(ErrorCode::InvalidClaim, "ttl must be positive"));
+    }
+    let exp = now.saturating_add(ttl);
+    TrackTable::check_lifetime(&verdict, exp, Some(now), now, 0)?;
+
+    let jti = new_jti(rng);
+    if let Some(sub) = request.sub {
+        claims.insert("sub".into(), sub.into());
+    }
+    if let Some(issuers) = &policy.claims.issuers {
+        claims.insert("iss".into(), issuers[0].clone().into());
+    }
+    if let Some(audiences) = &policy.claims.audiences {
+        let aud = match audiences.as_slice() {
+            [one] => Value::from(one.clone()),
+            many => Value::from(many.to_vec()),
+        };
+        claims.insert("aud".into(), aud);
+    }
+    claims.insert("iat".into(), now.into());
+    claims.insert("exp".into(), exp.into());
+    claims.insert("jti".into(), jti.clone().into());
+
+    let mut header = Map::new();
+    header.insert("alg".into(), signer.alg.name().into());
+    header.insert(
+        "typ".into(),
+        policy.typ.clone().unwrap_or_else(|| "JWT".into()).into(),
+    );
+    if let Some(kid) = &signer.kid {
+        header.insert("kid".into(), kid.clone().into());
+    }
+    let signing_input = format!(
+        "{}.{}",
+        b64_json(&Value::Object(header)),
+        b64_json(&Value::Object(claims))
+    );
+    let signature = Base64UrlUnpadded::encode_string(&signer.sign(signing_input.as_bytes()));
+    Ok(Issued {
+        token: format!("{signing_input}.{signature}"),
+        jti,
+        iat: now,
+        exp,
+        track: verdict.track,
+    })
+}

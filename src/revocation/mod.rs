@@ -1,0 +1,161 @@
+//! Revocation: the facts a check needs, the pure check, and revocation requests.
+//!
+//! Storage lives in the hosts (Workers KV, Redis, memory); the decision lives here so that every
+//! host revokes the same tokens. Three kinds of entry: a revoked `jti`; a subject revoked before
+//! a time T (log out everywhere); a global time G (kill switch).
+
+mod list;
+
+pub use list::RevocationList;
+
+use serde::Serialize;
+
+use crate::error::{Error, ErrorCode, Result};
+
+/// What a revocation check needs to know about a verified token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RevocationFacts {
+    /// `jti`, if any.
+    pub jti: Option<String>,
+    /// `sub`, if any.
+    pub sub: Option<String>,
+    /// `iat`, if any.
+    pub iat: Option<u64>,
+    /// `exp` (always present on a verified token).
+    pub exp: u64,
+    /// The token's track.
+    pub track: Option<String>,
+}
+
+/// What a store said about one token's facts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RevocationStatus {
+    /// The token's `jti` is on the denylist.
+    pub jti_revoked: bool,
+    /// The token's subject was revoked for tokens issued before this time.
+    pub subject_revoked_before: Option<u64>,
+    /// Every token issued before this time is revoked.
+    pub global_revoked_before: Option<u64>,
+}
+
+/// Revoked when the jti is listed, or when `iat` is strictly before the subject's or the global
+/// time. A token issued *at* T survives, so a user can log in again within the same second; a
+/// token without `iat` cannot prove it is newer, so it is revoked by either time.
+pub fn check(facts: &RevocationFacts, status: &RevocationStatus) -> Result<()> {
+    let issued_before = |t: u64| facts.iat.map_or(true, |iat| iat < t);
+    let reason = if status.jti_revoked {
+        "token has been revoked"
+    } else if status.subject_revoked_before.is_some_and(issued_before) {
+        "all tokens of this subject issued before the revocation time are revoked"
+    } else if status.global_revoked_before.is_some_and(issued_before) {
+        "all tokens issued before the global revocation time are revoked"
+    } else {
+        return Ok(());
+    };
+    Err(Error::new(ErrorCode::Revoked, reason))
+}
+
+/// A request to revoke something, as the Worker's admin API and the CLI express it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum RevocationRequest {
+    /// Revoke one token by `jti` until its `exp`.
+    Jti {
+        /// The token id.
+        jti: String,
+        /// When the token expires anyway (the entry may be dropped then).
+        exp: Option<u64>,
+        /// Why (free text, e.g. `logout`, `refresh`).
+        reason: Option<String>,
+    },
+    /// Revoke every token of `sub` issued before `before`.
+    Subject {
+        /// The subject.
+        sub: String,
+        /// Tokens with `iat < before` are revoked.
+        before: u64,
+    },
+    /// Revoke every token issued before `before`.
+    Global {
+        /// Tokens with `iat < before` are revoked.
+        before: u64,
+    },
+}
+
+impl RevocationRequest {
+    /// Revokes one presented token. A token without `jti` cannot be revoked on its own; that is
+    /// refused rather than silently ignored (revoke its subject instead).
+    pub fn for_token(facts: &RevocationFacts, reason: &str) -> Result<RevocationRequest> {
+        let jti = facts.jti.clone().ok_or_else(|| {
+            Error::new(
+                ErrorCode::MissingClaim,
+                "this token has no jti and cannot be revoked by itself; revoke its subject instead",
+            )
+        })?;
+        Ok(RevocationRequest::Jti {
+            jti,
+            exp: Some(facts.exp),
+            reason: Some(reason.to_owned()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(iat: Option<u64>) -> RevocationFacts {
+        RevocationFacts {
+            jti: Some("j1".into()),
+            sub: Some("alice".into()),
+            iat,
+            exp: 2000,
+            track: None,
+        }
+    }
+
+    #[test]
+    fn jti_listed_is_revoked() {
+        let status = RevocationStatus {
+            jti_revoked: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            check(&facts(Some(1)), &status).unwrap_err().code(),
+            ErrorCode::Revoked
+        );
+        assert!(check(&facts(Some(1)), &RevocationStatus::default()).is_ok());
+    }
+
+    #[test]
+    fn subject_and_global_times_are_strict() {
+        for status in [
+            RevocationStatus {
+                subject_revoked_before: Some(1000),
+                ..Default::default()
+            },
+            RevocationStatus {
+                global_revoked_before: Some(1000),
+                ..Default::default()
+            },
+        ] {
+            assert!(check(&facts(Some(999)), &status).is_err());
+            assert!(check(&facts(Some(1000)), &status).is_ok());
+            assert!(check(&facts(Some(1001)), &status).is_ok());
+            assert!(check(&facts(None), &status).is_err());
+        }
+    }
+
+    #[test]
+    fn revoking_a_token_without_jti_is_refused() {
+        let mut f = facts(Some(1));
+        f.jti = None;
+        assert_eq!(
+            RevocationRequest::for_token(&f, "logout")
+                .unwrap_err()
+                .code(),
+            ErrorCode::MissingClaim
+        );
+        assert!(RevocationRequest::for_token(&facts(Some(1)), "logout").is_ok());
+    }
+}
