@@ -183,4 +183,13 @@ mod tests {
         assert_eq!(ErrorCode::ConfigError.status(), 500);
         assert_eq!(ErrorCode::Expired.status(), 401);
     }
+
+    #[test]
+    fn readme_documents_every_code_with_its_status() {
+        let readme = include_str!("../README.md");
+        for code in ErrorCode::ALL {
+            let row = format!("| `{}` | {} |", code.code(), code.status());
+            assert!(readme.contains(&row), "README lacks the row {row}");
+        }
+    }
 }

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what building and testing edge-jwt needs, idempotently, saying what it does.
+# Used by scripts/test.sh, scripts/demo.sh and CI (.ci/run), on a fresh machine or a warm one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo not found: install Rust with rustup (https://rustup.rs) first" >&2
+  exit 1
+fi
+if command -v rustup >/dev/null 2>&1; then
+  installed=$(rustup component list --installed 2>/dev/null || true)
+  for component in rustfmt clippy; do
+    if ! grep -q "^$component" <<<"$installed"; then
+      say "rustup component add $component"
+      rustup component add "$component"
+    fi
+  done
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "rustup target add wasm32-unknown-unknown (the core also builds for wasm32)"
+    rustup target add wasm32-unknown-unknown
+  fi
+fi
+
+for tool in node npm python3; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1; then
+      say "apt-get install $tool (needed by the cross-library tests)"
+      apt-get update -qq && apt-get install -y -qq nodejs npm python3 python3-pip >/dev/null
+    else
+      echo "$tool not found: the cross-library tests need Node >= 20 and Python 3" >&2
+      exit 1
+    fi
+  fi
+done
