@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 use crate::alg::Alg;
 use crate::claims::{ClaimRules, DEFAULT_LEEWAY_S};
 use crate::error::{Error, Result};
+use crate::gateway::GatewaySettings;
 use crate::keys::{KeySet, KeySources};
 use crate::token::DEFAULT_MAX_TOKEN_BYTES;
 use crate::track::{TrackTable, UnknownTrack};
@@ -119,6 +120,67 @@ pub struct Config {
     pub max_token_bytes: Option<usize>,
     /// Required `typ` header, e.g. `"JWT"` or `"at+jwt"`.
     pub typ: Option<String>,
+    /// HTTP gateway behaviour (Worker, npm middleware).
+    #[serde(default)]
+    pub gateway: GatewaySettings,
+    /// Revocation cache and store settings (Worker, npm package).
+    #[serde(default)]
+    pub revocation: RevocationSettings,
+}
+
+/// The `revocation` section: how hosts cache and read the revocation store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RevocationSettings {
+    /// Most entries in the per-isolate cache.
+    pub cache_size: usize,
+    /// Seconds an answer (positive or negative) is cached in the isolate.
+    pub cache_ttl_s: u64,
+    /// Workers KV `cacheTtl` for reads (KV's minimum is 60); 0 leaves KV's default.
+    pub kv_cache_ttl_s: u64,
+    /// A store read slower than this fails closed (`revocation_unavailable`).
+    pub timeout_ms: u64,
+}
+
+impl Default for RevocationSettings {
+    fn default() -> Self {
+        Self {
+            cache_size: 10_000,
+            cache_ttl_s: 30,
+            kv_cache_ttl_s: 60,
+            timeout_ms: 1_000,
+        }
+    }
+}
+
+impl RevocationSettings {
+    fn check(&self) -> Result<()> {
+        if !(1..=1_000_000).contains(&self.cache_size) {
+            return Err(Error::config(
+                "revocation.cache_size",
+                "must be between 1 and 1000000",
+            ));
+        }
+        if self.cache_ttl_s > 300 {
+            return Err(Error::config(
+                "revocation.cache_ttl_s",
+                "must be at most 300: it bounds how long a revocation takes to reach every isolate",
+            ));
+        }
+        if self.kv_cache_ttl_s != 0 && self.kv_cache_ttl_s < 60 {
+            return Err(Error::config(
+                "revocation.kv_cache_ttl_s",
+                "Workers KV needs 0 or at least 60",
+            ));
+        }
+        if !(1..=30_000).contains(&self.timeout_ms) {
+            return Err(Error::config(
+                "revocation.timeout_ms",
+                "must be between 1 and 30000",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Config {
@@ -147,6 +209,10 @@ pub struct Policy {
     pub max_token_bytes: usize,
     /// Required `typ` header.
     pub typ: Option<String>,
+    /// HTTP gateway behaviour.
+    pub gateway: GatewaySettings,
+    /// Revocation cache and store settings.
+    pub revocation: RevocationSettings,
 }
 
 fn parse_algorithms(names: &[String]) -> Result<Vec<Alg>> {
@@ -279,6 +345,10 @@ impl Policy {
         if config.typ.as_deref() == Some("") {
             return Err(Error::config("typ", "must not be empty"));
         }
+        config.revocation.check()?;
+        if config.gateway.cookie.as_deref() == Some("") {
+            return Err(Error::config("gateway.cookie", "must not be empty"));
+        }
         Ok(Policy {
             algorithms,
             keys,
@@ -297,6 +367,8 @@ impl Policy {
             tracks: tracks_from(config.tracks)?,
             max_token_bytes,
             typ: config.typ,
+            gateway: config.gateway,
+            revocation: config.revocation,
         })
     }
 

@@ -46,11 +46,13 @@ pub enum ErrorCode {
     RevocationUnavailable,
     /// The configuration (policy, keys, revocation file) is invalid.
     ConfigError,
+    /// A gateway request carried no bearer token at all.
+    MissingToken,
 }
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::Malformed,
         ErrorCode::TooLarge,
         ErrorCode::UnsupportedHeader,
@@ -69,6 +71,7 @@ impl ErrorCode {
         ErrorCode::Revoked,
         ErrorCode::RevocationUnavailable,
         ErrorCode::ConfigError,
+        ErrorCode::MissingToken,
     ];
 
     /// The stable machine-readable code.
@@ -102,6 +105,7 @@ impl ErrorCode {
             ErrorCode::Revoked => ("revoked", 401),
             ErrorCode::RevocationUnavailable => ("revocation_unavailable", 503),
             ErrorCode::ConfigError => ("config_error", 500),
+            ErrorCode::MissingToken => ("missing_token", 401),
         }
     }
 }

@@ -8,6 +8,7 @@ use sha2::Sha256;
 
 use crate::alg::{Alg, Family};
 use crate::error::{Error, Result};
+use crate::keys::jwk_value;
 
 /// RSA keys are generated at 2048 bits, the RFC 7518 minimum and the common default.
 pub const RSA_KEYGEN_BITS: usize = 2048;
@@ -19,16 +20,6 @@ pub struct GeneratedKey {
     pub private_jwk: Value,
     /// `{"keys":[public JWK]}`, or `None` for HMAC, which has nothing public.
     pub public_jwks: Option<Value>,
-}
-
-fn with_params(jwk: &JsonWebKey<'_>, kid: &str, alg: Alg) -> Result<Value> {
-    let mut value = serde_json::to_value(jwk).map_err(|e| Error::config("key", e))?;
-    if let Some(object) = value.as_object_mut() {
-        object.insert("kid".into(), kid.into());
-        object.insert("alg".into(), alg.name().into());
-        object.insert("use".into(), "sig".into());
-    }
-    Ok(value)
 }
 
 /// Generates a key for `alg`. Without `kid`, the RFC 7638 thumbprint of the public key is used.
@@ -79,10 +70,8 @@ pub fn generate(
         str::to_owned,
     );
     Ok(GeneratedKey {
-        private_jwk: with_params(&private, &kid, alg)?,
-        public_jwks: public
-            .map(|p| with_params(&p, &kid, alg).map(|jwk| json!({ "keys": [jwk] })))
-            .transpose()?,
+        private_jwk: jwk_value(&private, Some(&kid), Some(alg)),
+        public_jwks: public.map(|p| json!({ "keys": [jwk_value(&p, Some(&kid), Some(alg))] })),
     })
 }
 

@@ -62,6 +62,17 @@ impl fmt::Debug for VerificationKey {
 }
 
 impl VerificationKey {
+    /// The public JWK to publish (`/.well-known/jwks.json`); `None` for HMAC secrets.
+    pub fn public_jwk(&self) -> Option<Value> {
+        let jwk = match &self.material {
+            KeyMaterial::Hmac(_) => return None,
+            KeyMaterial::Rsa(key) => JsonWebKey::from(key),
+            KeyMaterial::EcP256(key) => JsonWebKey::from(key),
+            KeyMaterial::Ed25519(key) => JsonWebKey::from(key),
+        };
+        Some(jwk_value(&jwk, self.kid.as_deref(), self.alg))
+    }
+
     /// Whether this key may verify a token signed with `alg`: same family, no contrary own
     /// `alg`, and for HMAC a secret at least as long as the hash output.
     pub fn serves(&self, alg: Alg) -> bool {
@@ -73,6 +84,21 @@ impl VerificationKey {
             _ => true,
         }
     }
+}
+
+/// A JWK as JSON with its `kid`, `alg` and `use: "sig"` parameters.
+pub(crate) fn jwk_value(jwk: &JsonWebKey<'_>, kid: Option<&str>, alg: Option<Alg>) -> Value {
+    let mut value = serde_json::to_value(jwk).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        if let Some(kid) = kid {
+            object.insert("kid".into(), kid.into());
+        }
+        if let Some(alg) = alg {
+            object.insert("alg".into(), alg.name().into());
+        }
+        object.insert("use".into(), "sig".into());
+    }
+    value
 }
 
 /// A JWK as written in a config, its parameters split from the key itself.
@@ -307,7 +333,7 @@ fn check_serves_something(key: &VerificationKey, algorithms: &[Alg], path: &str)
     if let KeyMaterial::Hmac(secret) = &key.material {
         let weakest = algorithms
             .iter()
-            .filter(|a| a.family() == Family::Hmac && key.alg.map_or(true, |own| own == **a))
+            .filter(|a| a.family() == Family::Hmac && key.alg.is_none_or(|own| own == **a))
             .map(|a| a.min_hmac_key_bytes())
             .min();
         if let Some(needed) = weakest {

@@ -26,6 +26,7 @@ pub mod alg;
 pub mod claims;
 pub mod config;
 pub mod error;
+pub mod gateway;
 pub mod inspect;
 pub mod json;
 pub mod keygen;

@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 use crate::alg::{Alg, Family};
 use crate::config::Policy;
 use crate::error::{Error, ErrorCode, Result};
-use crate::keys::parse_jwk;
+use crate::keys::{jwk_value, parse_jwk};
 use crate::track::TrackTable;
 
 enum SigningMaterial {
@@ -171,20 +171,13 @@ impl Signer {
 
     /// The public half as a JWK (with `kid`, `alg`, `use`), for publishing; `None` for HMAC.
     pub fn public_jwk(&self) -> Option<Value> {
-        let jwk = match &self.material {
+        let (kid, alg) = (self.kid.as_deref(), Some(self.alg));
+        Some(match &self.material {
             SigningMaterial::Hmac(_) => return None,
-            SigningMaterial::Rsa(k) => serde_json::to_value(JsonWebKey::from(&k.to_public_key())),
-            SigningMaterial::EcP256(k) => serde_json::to_value(JsonWebKey::from(k.verifying_key())),
-            SigningMaterial::Ed25519(k) => serde_json::to_value(JsonWebKey::from(&k.public_key())),
-        };
-        let mut jwk = jwk.ok()?;
-        let object = jwk.as_object_mut()?;
-        if let Some(kid) = &self.kid {
-            object.insert("kid".into(), kid.clone().into());
-        }
-        object.insert("alg".into(), self.alg.name().into());
-        object.insert("use".into(), "sig".into());
-        Some(jwk)
+            SigningMaterial::Rsa(k) => jwk_value(&JsonWebKey::from(&k.to_public_key()), kid, alg),
+            SigningMaterial::EcP256(k) => jwk_value(&JsonWebKey::from(k.verifying_key()), kid, alg),
+            SigningMaterial::Ed25519(k) => jwk_value(&JsonWebKey::from(&k.public_key()), kid, alg),
+        })
     }
 }
 

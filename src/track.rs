@@ -101,6 +101,17 @@ impl TrackTable {
         })
     }
 
+    /// The longest lifetime any token can have under this table, leeway included: how long a
+    /// subject or global revocation entry must live to cover every token it concerns.
+    pub fn longest_lifetime_s(&self, leeway_s: u64) -> u64 {
+        let longest = self.ceilings.values().copied().max().unwrap_or(0);
+        let longest = match self.unknown {
+            UnknownTrack::Default => longest.max(self.default_ttl_s),
+            UnknownTrack::Reject => longest,
+        };
+        longest.saturating_add(leeway_s)
+    }
+
     /// Holds a token's lifetime against its ceiling. With `iat`, the lifetime is `exp - iat`
     /// (exactly the ceiling is accepted). Without `iat`, the remaining lifetime `exp - now` is
     /// held against the ceiling plus the clock leeway, since the issuer's clock may lead ours.

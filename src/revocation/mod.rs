@@ -4,9 +4,13 @@
 //! host revokes the same tokens. Three kinds of entry: a revoked `jti`; a subject revoked before
 //! a time T (log out everywhere); a global time G (kill switch).
 
+pub mod cache;
 mod list;
+pub mod store;
 
+pub use cache::RevocationCache;
 pub use list::RevocationList;
+pub use store::{KeyValueStore, RevocationChecker};
 
 use serde::Serialize;
 
@@ -42,7 +46,7 @@ pub struct RevocationStatus {
 /// time. A token issued *at* T survives, so a user can log in again within the same second; a
 /// token without `iat` cannot prove it is newer, so it is revoked by either time.
 pub fn check(facts: &RevocationFacts, status: &RevocationStatus) -> Result<()> {
-    let issued_before = |t: u64| facts.iat.map_or(true, |iat| iat < t);
+    let issued_before = |t: u64| facts.iat.is_none_or(|iat| iat < t);
     let reason = if status.jti_revoked {
         "token has been revoked"
     } else if status.subject_revoked_before.is_some_and(issued_before) {
@@ -63,6 +67,8 @@ pub enum RevocationRequest {
     Jti {
         /// The token id.
         jti: String,
+        /// The token's subject, recorded with the entry when known.
+        sub: Option<String>,
         /// When the token expires anyway (the entry may be dropped then).
         exp: Option<u64>,
         /// Why (free text, e.g. `logout`, `refresh`).
@@ -94,6 +100,7 @@ impl RevocationRequest {
         })?;
         Ok(RevocationRequest::Jti {
             jti,
+            sub: facts.sub.clone(),
             exp: Some(facts.exp),
             reason: Some(reason.to_owned()),
         })

@@ -1,0 +1,242 @@
+//! What every HTTP host of edge-jwt does the same way: find the bearer token, name the identity
+//! headers forwarded upstream, and shape RFC 6750 error responses and rejection log lines.
+//! Pure functions over strings, shared by the Worker and the npm middleware.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::{Error, ErrorCode};
+use crate::policy::Verified;
+use crate::token;
+
+/// Prefix of every identity header edge-jwt sets; client-sent headers with it are removed.
+pub const IDENTITY_HEADER_PREFIX: &str = "x-edge-jwt-";
+/// `sub` of the verified token.
+pub const HEADER_SUB: &str = "x-edge-jwt-sub";
+/// `jti` of the verified token.
+pub const HEADER_JTI: &str = "x-edge-jwt-jti";
+/// Track of the verified token.
+pub const HEADER_TRACK: &str = "x-edge-jwt-track";
+/// Granted scopes, space-separated (from `scope` or `scp`).
+pub const HEADER_SCOPE: &str = "x-edge-jwt-scope";
+/// `exp` of the verified token.
+pub const HEADER_EXP: &str = "x-edge-jwt-exp";
+
+/// The `gateway` section of the config.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewaySettings {
+    /// Also accept the token from this cookie when there is no `Authorization` header.
+    pub cookie: Option<String>,
+    /// Forward the client's `Authorization` header upstream (default `true`).
+    pub forward_authorization: bool,
+    /// A JWT granting this scope may call the admin endpoints (besides `ADMIN_TOKEN`).
+    pub admin_scope: Option<String>,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        Self {
+            cookie: None,
+            forward_authorization: true,
+            admin_scope: None,
+        }
+    }
+}
+
+fn missing_token() -> Error {
+    Error::new(ErrorCode::MissingToken, "no bearer token in the request")
+}
+
+/// Finds the token: `Authorization: Bearer <token>` (scheme case-insensitive, RFC 6750 §2.1),
+/// else the configured cookie. A non-Bearer `Authorization` header is `missing_token`; an empty
+/// bearer value is `malformed`.
+pub fn bearer_token(
+    authorization: Option<&str>,
+    cookie_header: Option<&str>,
+    cookie_name: Option<&str>,
+) -> Result<String, Error> {
+    if let Some(header) = authorization {
+        let (scheme, rest) = header.trim().split_once(' ').unwrap_or((header.trim(), ""));
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(missing_token());
+        }
+        let token = rest.trim();
+        if token.is_empty() {
+            return Err(Error::new(ErrorCode::Malformed, "empty bearer token"));
+        }
+        return Ok(token.to_owned());
+    }
+    let (Some(cookies), Some(name)) = (cookie_header, cookie_name) else {
+        return Err(missing_token());
+    };
+    cookies
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+        .ok_or_else(missing_token)
+}
+
+/// Whether a request header is one edge-jwt owns (and so must strip from clients).
+pub fn is_identity_header(name: &str) -> bool {
+    name.len() >= IDENTITY_HEADER_PREFIX.len()
+        && name[..IDENTITY_HEADER_PREFIX.len()].eq_ignore_ascii_case(IDENTITY_HEADER_PREFIX)
+}
+
+/// Granted scopes: the `scope` claim (space-separated string, RFC 8693 §4.2) or `scp` (array).
+pub fn granted_scopes(verified: &Verified) -> Vec<String> {
+    match (verified.claims.get("scope"), verified.claims.get("scp")) {
+        (Some(Value::String(s)), _) => s.split_whitespace().map(str::to_owned).collect(),
+        (_, Some(Value::Array(items))) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        (_, Some(Value::String(s))) => s.split_whitespace().map(str::to_owned).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The identity headers to add upstream for a verified token.
+pub fn identity_headers(verified: &Verified) -> Vec<(&'static str, String)> {
+    let mut headers = Vec::with_capacity(5);
+    if let Some(sub) = &verified.registered.sub {
+        headers.push((HEADER_SUB, sub.clone()));
+    }
+    if let Some(jti) = &verified.registered.jti {
+        headers.push((HEADER_JTI, jti.clone()));
+    }
+    if let Some(track) = &verified.track.track {
+        headers.push((HEADER_TRACK, track.clone()));
+    }
+    let scopes = granted_scopes(verified);
+    if !scopes.is_empty() {
+        headers.push((HEADER_SCOPE, scopes.join(" ")));
+    }
+    if let Some(exp) = verified.registered.exp {
+        headers.push((HEADER_EXP, exp.to_string()));
+    }
+    headers
+}
+
+/// RFC 6750 §3 `WWW-Authenticate` value. No token at all gets the bare challenge (§3.1: no
+/// error code when the request lacked authentication information).
+pub fn www_authenticate(error: &Error) -> Option<String> {
+    match error.code() {
+        ErrorCode::MissingToken => Some("Bearer".to_owned()),
+        ErrorCode::RevocationUnavailable | ErrorCode::ConfigError => None,
+        _ => Some(format!(
+            "Bearer error=\"invalid_token\", error_description=\"{}\"",
+            quoted_string_safe(error.message())
+        )),
+    }
+}
+
+/// Messages are ours, but a quoted-string must still not carry `"` or `\` (RFC 7230 §3.2.6).
+fn quoted_string_safe(message: &str) -> String {
+    message
+        .chars()
+        .map(|c| {
+            if c == '"' || c == '\\' || c.is_control() {
+                '\''
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// The JSON body of an error response.
+pub fn error_body(error: &Error) -> Value {
+    let kind = match error.code() {
+        ErrorCode::RevocationUnavailable => "temporarily_unavailable",
+        ErrorCode::ConfigError => "server_error",
+        _ => "invalid_token",
+    };
+    json!({ "error": kind, "code": error.code().code(), "error_description": error.message() })
+}
+
+/// One structured log line for a rejection: code, kid, track, jti prefix; never the token or a
+/// secret. `kid` comes from the (unverified) header and is truncated; `jti`/`track` only from
+/// authenticated claims.
+pub fn rejection_log(
+    error: &Error,
+    raw_token: Option<&str>,
+    verified: Option<&Verified>,
+    path: &str,
+) -> Value {
+    let kid = raw_token
+        .and_then(|t| token::parse(t, usize::MAX).ok())
+        .and_then(|t| t.kid)
+        .map(|kid| kid.chars().take(64).collect::<String>());
+    json!({
+        "event": "edge_jwt_reject",
+        "code": error.code().code(),
+        "status": error.status(),
+        "path": path.chars().take(200).collect::<String>(),
+        "kid": kid,
+        "track": verified.and_then(|v| v.track.track.clone()),
+        "jti_prefix": verified.and_then(|v| v.registered.jti.as_ref()).map(|j| j.chars().take(8).collect::<String>()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_from_header_or_cookie() {
+        assert_eq!(bearer_token(Some("Bearer abc"), None, None).unwrap(), "abc");
+        assert_eq!(
+            bearer_token(Some("bearer  abc "), None, None).unwrap(),
+            "abc"
+        );
+        assert_eq!(
+            bearer_token(Some("Basic xyz"), None, None)
+                .unwrap_err()
+                .code(),
+            ErrorCode::MissingToken
+        );
+        assert_eq!(
+            bearer_token(Some("Bearer "), None, None)
+                .unwrap_err()
+                .code(),
+            ErrorCode::Malformed
+        );
+        assert_eq!(
+            bearer_token(None, None, None).unwrap_err().code(),
+            ErrorCode::MissingToken
+        );
+        assert_eq!(
+            bearer_token(None, Some("a=1; session=tok"), Some("session")).unwrap(),
+            "tok"
+        );
+        assert_eq!(
+            bearer_token(None, Some("a=1"), Some("session"))
+                .unwrap_err()
+                .code(),
+            ErrorCode::MissingToken
+        );
+    }
+
+    #[test]
+    fn identity_header_prefix_is_case_insensitive() {
+        assert!(is_identity_header("X-Edge-JWT-Sub"));
+        assert!(is_identity_header("x-edge-jwt-anything"));
+        assert!(!is_identity_header("x-edge"));
+        assert!(!is_identity_header("authorization"));
+    }
+
+    #[test]
+    fn rfc6750_challenges() {
+        let missing = Error::new(ErrorCode::MissingToken, "x");
+        assert_eq!(www_authenticate(&missing).unwrap(), "Bearer");
+        let expired = Error::new(ErrorCode::Expired, "token \"has\" expired");
+        assert_eq!(
+            www_authenticate(&expired).unwrap(),
+            "Bearer error=\"invalid_token\", error_description=\"token 'has' expired\""
+        );
+        assert_eq!(error_body(&expired)["code"], "expired");
+    }
+}

@@ -1,0 +1,365 @@
+//! Revocation over a key-value store (Workers KV, Redis, memory): key layout, entry values,
+//! entry lifetimes, and the cached, fail-closed lookup every host shares.
+//!
+//! Key layout (documented in the README):
+//! - `jti:<jti>` → `{"reason","revoked_at","sub","exp"}`, expiring when the token would have;
+//! - `sub:<sub>` → `{"before","revoked_at"}`, expiring once every token it covers has expired;
+//! - `global`    → `{"before","revoked_at"}`, likewise.
+
+use std::cell::RefCell;
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use super::cache::RevocationCache;
+use super::{RevocationFacts, RevocationRequest, RevocationStatus};
+use crate::error::{Error, ErrorCode, Result};
+
+/// Key of the global "revoked before" entry.
+pub const GLOBAL_KEY: &str = "global";
+/// Shortest expiry a store entry gets (Workers KV refuses `expirationTtl` below 60 s).
+pub const MIN_ENTRY_TTL_S: u64 = 60;
+
+/// Store key of a revoked jti.
+pub fn jti_key(jti: &str) -> String {
+    format!("jti:{jti}")
+}
+
+/// Store key of a revoked subject.
+pub fn sub_key(sub: &str) -> String {
+    format!("sub:{sub}")
+}
+
+/// Value of a `jti:` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JtiEntry {
+    /// Why (`logout`, `refresh`, `admin`, …).
+    pub reason: String,
+    /// When it was revoked.
+    pub revoked_at: u64,
+    /// The token's subject, when known.
+    #[serde(default)]
+    pub sub: Option<String>,
+    /// The token's expiry, when known.
+    #[serde(default)]
+    pub exp: Option<u64>,
+}
+
+/// Value of a `sub:` or `global` entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BeforeEntry {
+    /// Tokens with `iat < before` are revoked.
+    pub before: u64,
+    /// When the entry was written.
+    pub revoked_at: u64,
+}
+
+/// The few operations a revocation store needs. Implementations report failures as errors;
+/// the checker turns any of them into `revocation_unavailable`.
+pub trait KeyValueStore {
+    /// Reads a key; `Ok(None)` when absent.
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<String>>>;
+    /// Writes a key that expires by itself after `ttl_s` seconds.
+    fn put(&self, key: &str, value: &str, ttl_s: u64) -> impl Future<Output = Result<()>>;
+}
+
+fn unavailable() -> Error {
+    Error::new(
+        ErrorCode::RevocationUnavailable,
+        "revocation status could not be checked",
+    )
+}
+
+/// Reads an entry's decisive time; an unreadable value fails closed.
+fn entry_time(key: &str, raw: &str) -> Result<u64> {
+    let time = if key.starts_with("jti:") {
+        serde_json::from_str::<JtiEntry>(raw).map(|e| e.revoked_at)
+    } else {
+        serde_json::from_str::<BeforeEntry>(raw).map(|e| e.before)
+    };
+    time.map_err(|_| unavailable())
+}
+
+/// Revocation lookups and writes through a store, with a bounded per-isolate cache.
+pub struct RevocationChecker<S> {
+    store: S,
+    cache: RefCell<RevocationCache>,
+    /// Longest lifetime any token can have under the policy (ceilings + leeway): how long a
+    /// subject or global entry must live.
+    longest_lifetime_s: u64,
+    leeway_s: u64,
+    reads: std::cell::Cell<u64>,
+}
+
+impl<S: KeyValueStore> RevocationChecker<S> {
+    /// A checker over `store`; `longest_lifetime_s` comes from the policy's track table.
+    pub fn new(store: S, cache: RevocationCache, longest_lifetime_s: u64, leeway_s: u64) -> Self {
+        Self {
+            store,
+            cache: RefCell::new(cache),
+            longest_lifetime_s,
+            leeway_s,
+            reads: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Store reads made so far (for the KV-reads-per-request figure).
+    pub fn store_reads(&self) -> u64 {
+        self.reads.get()
+    }
+
+    async fn lookup(&self, key: &str, now: u64, not_after: Option<u64>) -> Result<Option<u64>> {
+        if let Some(cached) = self.cache.borrow().get(key, now) {
+            return Ok(cached);
+        }
+        self.reads.set(self.reads.get() + 1);
+        let raw = self.store.get(key).await.map_err(|_| unavailable())?;
+        let value = raw.map(|raw| entry_time(key, &raw)).transpose()?;
+        self.cache.borrow_mut().insert(key, value, now, not_after);
+        Ok(value)
+    }
+
+    /// What the store says about a token, reading only what the cache does not know.
+    pub async fn status(&self, facts: &RevocationFacts, now: u64) -> Result<RevocationStatus> {
+        let global = self.lookup(GLOBAL_KEY, now, None).await?;
+        let subject = match &facts.sub {
+            Some(sub) => self.lookup(&sub_key(sub), now, None).await?,
+            None => None,
+        };
+        let jti = match &facts.jti {
+            Some(jti) => {
+                self.lookup(
+                    &jti_key(jti),
+                    now,
+                    Some(facts.exp.saturating_add(self.leeway_s)),
+                )
+                .await?
+            }
+            None => None,
+        };
+        Ok(RevocationStatus {
+            jti_revoked: jti.is_some(),
+            subject_revoked_before: subject,
+            global_revoked_before: global,
+        })
+    }
+
+    /// Applies a revocation. Idempotent: revoking twice, or an expired token, succeeds; a later
+    /// "before" never gives way to an earlier one. The local cache learns it at once.
+    pub async fn revoke(&self, request: &RevocationRequest, now: u64) -> Result<()> {
+        let (key, value, ttl, cached) = match request {
+            RevocationRequest::Jti {
+                jti,
+                sub,
+                exp,
+                reason,
+            } => {
+                let entry = JtiEntry {
+                    reason: reason.clone().unwrap_or_else(|| "revoked".into()),
+                    revoked_at: now,
+                    sub: sub.clone(),
+                    exp: *exp,
+                };
+                let lives_until = exp.map_or(now + self.longest_lifetime_s, |e| {
+                    e.saturating_add(self.leeway_s)
+                });
+                (
+                    jti_key(jti),
+                    serde_json::to_string(&entry),
+                    lives_until.saturating_sub(now),
+                    now,
+                )
+            }
+            RevocationRequest::Subject { sub, before } => {
+                let key = sub_key(sub);
+                let before = self.latest_before(&key, *before).await?;
+                let entry = BeforeEntry {
+                    before,
+                    revoked_at: now,
+                };
+                let ttl = before.max(now) - now + self.longest_lifetime_s;
+                (key, serde_json::to_string(&entry), ttl, before)
+            }
+            RevocationRequest::Global { before } => {
+                let before = self.latest_before(GLOBAL_KEY, *before).await?;
+                let entry = BeforeEntry {
+                    before,
+                    revoked_at: now,
+                };
+                let ttl = before.max(now) - now + self.longest_lifetime_s;
+                (
+                    GLOBAL_KEY.to_owned(),
+                    serde_json::to_string(&entry),
+                    ttl,
+                    before,
+                )
+            }
+        };
+        let value =
+            value.map_err(|e| Error::new(ErrorCode::RevocationUnavailable, e.to_string()))?;
+        self.store
+            .put(&key, &value, ttl.max(MIN_ENTRY_TTL_S))
+            .await
+            .map_err(|_| {
+                Error::new(
+                    ErrorCode::RevocationUnavailable,
+                    "revocation could not be stored",
+                )
+            })?;
+        self.cache
+            .borrow_mut()
+            .insert(&key, Some(cached), now, None);
+        Ok(())
+    }
+
+    /// Revokes one jti with the token's subject recorded (logout, refresh).
+    pub async fn revoke_token(
+        &self,
+        facts: &RevocationFacts,
+        reason: &str,
+        now: u64,
+    ) -> Result<()> {
+        let request = RevocationRequest::for_token(facts, reason)?;
+        self.revoke(&request, now).await
+    }
+
+    async fn latest_before(&self, key: &str, before: u64) -> Result<u64> {
+        self.reads.set(self.reads.get() + 1);
+        let existing = self.store.get(key).await.map_err(|_| unavailable())?;
+        let existing = existing.map(|raw| entry_time(key, &raw)).transpose()?;
+        Ok(existing.map_or(before, |e| e.max(before)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::task::{Context, Poll, Waker};
+
+    /// An in-memory store with an off switch; futures complete immediately.
+    #[derive(Default)]
+    struct MemoryStore {
+        data: RefCell<HashMap<String, (String, u64)>>,
+        down: std::cell::Cell<bool>,
+    }
+
+    impl KeyValueStore for &MemoryStore {
+        async fn get(&self, key: &str) -> Result<Option<String>> {
+            if self.down.get() {
+                return Err(Error::new(ErrorCode::RevocationUnavailable, "down"));
+            }
+            Ok(self.data.borrow().get(key).map(|(v, _)| v.clone()))
+        }
+        async fn put(&self, key: &str, value: &str, ttl_s: u64) -> Result<()> {
+            self.data
+                .borrow_mut()
+                .insert(key.to_owned(), (value.to_owned(), ttl_s));
+            Ok(())
+        }
+    }
+
+    fn block_on<F: Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        match future
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready(value) => value,
+            Poll::Pending => panic!("memory store futures never wait"),
+        }
+    }
+
+    fn facts(jti: &str, iat: u64) -> RevocationFacts {
+        RevocationFacts {
+            jti: Some(jti.into()),
+            sub: Some("alice".into()),
+            iat: Some(iat),
+            exp: iat + 3600,
+            track: None,
+        }
+    }
+
+    #[test]
+    fn revoke_then_refuse_and_cache_reads() {
+        let store = MemoryStore::default();
+        let checker = RevocationChecker::new(&store, RevocationCache::new(100, 30), 43_230, 30);
+        let f = facts("j1", 1000);
+        assert_eq!(
+            block_on(checker.status(&f, 1000)).unwrap(),
+            RevocationStatus::default()
+        );
+        let reads = checker.store_reads();
+        assert_eq!(reads, 3);
+        block_on(checker.status(&f, 1001)).unwrap();
+        assert_eq!(
+            checker.store_reads(),
+            reads,
+            "second lookup is served by the cache"
+        );
+        block_on(checker.revoke_token(&f, "logout", 1002)).unwrap();
+        assert!(block_on(checker.status(&f, 1002)).unwrap().jti_revoked);
+        let (_, ttl) = store.data.borrow()["jti:j1"].clone();
+        assert_eq!(
+            ttl,
+            4600 + 30 - 1002,
+            "jti entry expires when the token would have"
+        );
+        // Idempotent, and an expired token's entry still gets KV's minimum lifetime.
+        block_on(checker.revoke_token(&f, "logout", 1003)).unwrap();
+        block_on(checker.revoke_token(&f, "logout", 99_999)).unwrap();
+        assert_eq!(store.data.borrow()["jti:j1"].1, MIN_ENTRY_TTL_S);
+    }
+
+    #[test]
+    fn later_before_wins_and_store_failures_fail_closed() {
+        let store = MemoryStore::default();
+        let checker = RevocationChecker::new(&store, RevocationCache::new(100, 30), 43_230, 30);
+        block_on(checker.revoke(
+            &RevocationRequest::Subject {
+                sub: "alice".into(),
+                before: 2000,
+            },
+            1500,
+        ))
+        .unwrap();
+        block_on(checker.revoke(
+            &RevocationRequest::Subject {
+                sub: "alice".into(),
+                before: 1000,
+            },
+            1500,
+        ))
+        .unwrap();
+        assert_eq!(
+            block_on(checker.status(&facts("j2", 1200), 1500))
+                .unwrap()
+                .subject_revoked_before,
+            Some(2000)
+        );
+        store.down.set(true);
+        let fresh = RevocationChecker::new(&store, RevocationCache::new(100, 30), 43_230, 30);
+        assert_eq!(
+            block_on(fresh.status(&facts("j3", 1200), 1500))
+                .unwrap_err()
+                .code(),
+            ErrorCode::RevocationUnavailable
+        );
+    }
+
+    #[test]
+    fn corrupt_entries_fail_closed() {
+        let store = MemoryStore::default();
+        store
+            .data
+            .borrow_mut()
+            .insert("global".into(), ("not json".into(), 60));
+        let checker = RevocationChecker::new(&store, RevocationCache::new(100, 30), 43_230, 30);
+        assert_eq!(
+            block_on(checker.status(&facts("j", 1), 1))
+                .unwrap_err()
+                .code(),
+            ErrorCode::RevocationUnavailable
+        );
+    }
+}
