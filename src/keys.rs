@@ -147,8 +147,10 @@ pub(crate) fn parse_jwk(value: &Value, path: &str) -> Result<ParsedJwk> {
         ));
     }
     let jwk: JsonWebKey<'static> = serde_json::from_value(value.clone()).map_err(|e| {
-        // serde's message names the member (`missing field n`, `invalid base64url`), not its value.
-        Error::config(path, format!("invalid {kty} JWK: {e}"))
+        Error::config(
+            path,
+            format!("invalid {kty} JWK: {}", redact_quoted(&e.to_string())),
+        )
     })?;
     Ok(ParsedJwk {
         kid,
@@ -156,6 +158,21 @@ pub(crate) fn parse_jwk(value: &Value, path: &str) -> Result<ParsedJwk> {
         key_use,
         jwk,
     })
+}
+
+/// serde quotes the offending value (`invalid value: string "…"`), which for `k` or `d` is
+/// secret material: everything between the first and the last double quote is dropped.
+fn redact_quoted(message: &str) -> String {
+    match (message.find('"'), message.rfind('"')) {
+        (Some(first), Some(last)) if first < last => {
+            format!(
+                "{}(value redacted){}",
+                &message[..first],
+                &message[last + 1..]
+            )
+        }
+        _ => message.to_owned(),
+    }
 }
 
 fn jwk_error(path: &str, e: impl fmt::Display) -> Error {
@@ -277,6 +294,20 @@ impl KeySet {
                 return Err(Error::config(
                     "algorithms",
                     format!("{alg} is allowed but no configured key can serve it"),
+                ));
+            }
+            // A kid-less key past the budget could never be tried: refuse the dead key now.
+            let unreachable = keys
+                .iter()
+                .filter(|k| k.serves(*alg))
+                .skip(MAX_KEYS_WITHOUT_KID)
+                .any(|k| k.kid.is_none());
+            if unreachable {
+                return Err(Error::config(
+                    "keys",
+                    format!(
+                        "more than {MAX_KEYS_WITHOUT_KID} keys serve {alg}; keys past the {MAX_KEYS_WITHOUT_KID}th need a kid to ever be used"
+                    ),
                 ));
             }
         }

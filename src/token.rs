@@ -72,8 +72,10 @@ pub fn parse(token: &str, max_token_bytes: usize) -> Result<UntrustedToken<'_>> 
             "a compact JWS has exactly three dot-separated segments",
         ));
     };
-    if header_b64.is_empty() || signature_b64.is_empty() {
-        return Err(malformed("empty header or signature segment"));
+    // An empty signature is left to the header checks (`alg: none` must say alg_not_allowed)
+    // and then to verification, where no key accepts it.
+    if header_b64.is_empty() {
+        return Err(malformed("empty header segment"));
     }
     let header_bytes = decode_segment(header_b64, "header")?;
     let payload = decode_segment(payload_b64, "payload")?;
