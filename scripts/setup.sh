@@ -35,3 +35,19 @@ for tool in node npm python3; do
     fi
   fi
 done
+
+# wasm-bindgen-cli must be exactly the version of the wasm-bindgen crate in Cargo.lock.
+wb_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_version" ]; then
+  say "cargo install wasm-bindgen-cli --version $wb_version (about 3 minutes, once)"
+  # --locked first; its lockfile pins a webpki-roots release that crates.io has since yanked,
+  # so fall back to a fresh resolution of the same wasm-bindgen-cli version.
+  cargo install wasm-bindgen-cli --version "$wb_version" --locked -q 2>/dev/null \
+    || cargo install wasm-bindgen-cli --version "$wb_version" -q
+fi
+
+# Node tooling (wrangler, Miniflare/workerd, binaryen's wasm-opt, autocannon) from the lockfile.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci (wrangler, miniflare, binaryen, autocannon)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi

@@ -8,15 +8,19 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
-step "cargo clippy --all-targets -- -D warnings"
+step "cargo clippy --all-targets -- -D warnings (native, and the Worker on wasm32)"
 cargo clippy --all-targets -- -D warnings
+cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features worker -- -D warnings
 step "cargo build (CLI)"
 cargo build
 step "cargo test (unit, RFC vectors, attacks, properties, CLI)"
 cargo test
 step "cargo build --target wasm32-unknown-unknown (core without the CLI)"
-cargo build --lib --release --no-default-features --target wasm32-unknown-unknown
-wasm=target/wasm32-unknown-unknown/release/edge_jwt.wasm
-printf 'wasm32 build: %s bytes raw, %s bytes gzip\n' "$(wc -c <"$wasm")" "$(gzip -9c "$wasm" | wc -c)"
+cargo build --lib --no-default-features --target wasm32-unknown-unknown
 step "cross-library tests (panva/jose, PyJWT)"
 EDGE_JWT="$PWD/target/debug/edge-jwt" bash tests/interop/run.sh
+step "Worker bundle: wrangler deploy --dry-run (builds through scripts/build-worker.sh)"
+export WRANGLER_SEND_METRICS=false
+node_modules/.bin/wrangler deploy --dry-run --outdir build/dist 2>&1 | grep -v -e '^\[custom build\]' -e '^$'
+step "Worker integration tests in workerd (Miniflare)"
+node --test --test-concurrency=1 tests/worker/

@@ -150,6 +150,8 @@ fn quoted_string_safe(message: &str) -> String {
 /// The JSON body of an error response.
 pub fn error_body(error: &Error) -> Value {
     let kind = match error.code() {
+        // RFC 6750 §3.1: a request without credentials gets no error code of the scheme.
+        ErrorCode::MissingToken => "unauthorized",
         ErrorCode::RevocationUnavailable => "temporarily_unavailable",
         ErrorCode::ConfigError => "server_error",
         _ => "invalid_token",

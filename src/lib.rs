@@ -37,6 +37,8 @@ pub mod revocation;
 pub mod token;
 pub mod track;
 pub mod verify;
+#[cfg(all(feature = "worker", target_arch = "wasm32"))]
+mod worker;
 
 pub use alg::Alg;
 pub use config::{Config, Policy};

@@ -85,6 +85,44 @@ enum Command {
         /// The token, or - to read it from stdin.
         token: String,
     },
+    /// Revoke through a deployed gateway's admin API (POST /v1/revoke).
+    Revoke {
+        /// Base URL of the edge-jwt Worker.
+        #[arg(long)]
+        url: String,
+        /// The ADMIN_TOKEN (or an admin-scoped JWT).
+        #[arg(long, env = "EDGE_JWT_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: String,
+        /// Revoke one token id.
+        #[arg(long, group = "what")]
+        jti: Option<String>,
+        /// With --jti: the token's exp, so the entry expires with it.
+        #[arg(long, requires = "jti")]
+        exp: Option<u64>,
+        /// Revoke every token of a subject issued before --before (default: now).
+        #[arg(long, group = "what")]
+        sub: Option<String>,
+        /// With --sub: the cut-off time.
+        #[arg(long, requires = "sub")]
+        before: Option<u64>,
+        /// Revoke every token issued before this time (kill switch).
+        #[arg(long, group = "what")]
+        all_before: Option<u64>,
+        /// Reason recorded with a jti revocation.
+        #[arg(long, requires = "jti")]
+        reason: Option<String>,
+    },
+    /// Ask a deployed gateway whether a token is active (POST /v1/introspect).
+    Introspect {
+        /// Base URL of the edge-jwt Worker.
+        #[arg(long)]
+        url: String,
+        /// The ADMIN_TOKEN (or an admin-scoped JWT).
+        #[arg(long, env = "EDGE_JWT_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: String,
+        /// The token, or - to read it from stdin.
+        token: String,
+    },
     /// Generate a private JWK and the public JWKS.
     Keygen {
         /// ES256, EdDSA, RS256 (and other RS*/PS*) or HS256 (and HS384/HS512).
@@ -241,6 +279,41 @@ fn issue_token(
     }))
 }
 
+/// POSTs JSON to an admin endpoint; the answer is printed whatever its status, and a non-2xx
+/// status exits 1.
+fn admin_post(base: &str, path: &str, admin_token: &str, body: &Value) -> Result<Value, Failure> {
+    let url = format!("{}{path}", base.trim_end_matches('/'));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(30)))
+        .build()
+        .into();
+    let mut response = agent
+        .post(&url)
+        .header("authorization", &format!("Bearer {admin_token}"))
+        .header("content-type", "application/json")
+        .send(body.to_string())
+        .map_err(|e| usage(format!("request to {url} failed: {e}")))?;
+    let status = response.status().as_u16();
+    let text = response
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| usage(format!("reading the answer of {url} failed: {e}")))?;
+    let answer: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    if (200..300).contains(&status) {
+        Ok(answer)
+    } else {
+        println!("{answer}");
+        Err(Failure {
+            error: Error::new(
+                ErrorCode::ConfigError,
+                format!("{url} answered HTTP {status}"),
+            ),
+            exit: 1,
+        })
+    }
+}
+
 fn run(cli: Cli) -> Result<Option<Value>, Failure> {
     match cli.command {
         Command::Verify {
@@ -289,6 +362,34 @@ fn run(cli: Cli) -> Result<Option<Value>, Failure> {
             }
             print!("{}", report.to_text());
             Ok(None)
+        }
+        Command::Revoke {
+            url,
+            admin_token,
+            jti,
+            exp,
+            sub,
+            before,
+            all_before,
+            reason,
+        } => {
+            let body = match (jti, sub, all_before) {
+                (Some(jti), None, None) => json!({"jti": jti, "exp": exp, "reason": reason}),
+                (None, Some(sub), None) => {
+                    json!({"sub": sub, "before": before.unwrap_or_else(system_now)})
+                }
+                (None, None, Some(before)) => json!({"before": before}),
+                _ => return Err(usage("give exactly one of --jti, --sub or --all-before")),
+            };
+            admin_post(&url, "/v1/revoke", &admin_token, &body).map(Some)
+        }
+        Command::Introspect {
+            url,
+            admin_token,
+            token,
+        } => {
+            let body = json!({"token": read_token(&token)?});
+            admin_post(&url, "/v1/introspect", &admin_token, &body).map(Some)
         }
         Command::Keygen { alg, kid } => {
             let key = generate(parse_alg(&alg)?, kid.as_deref(), &mut OsRng)?;

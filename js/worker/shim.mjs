@@ -1,0 +1,12 @@
+// The Worker's entry: instantiate the Rust core once per isolate and hand it every request.
+// Everything else (routing, validation, KV, responses) is in src/worker/.
+import * as edgeJwt from "./pkg/edge_jwt.js";
+import wasmModule from "./pkg/edge_jwt_bg.wasm";
+
+edgeJwt.initSync({ module: wasmModule });
+
+export default {
+  async fetch(request, env, ctx) {
+    return edgeJwt.fetch(request, env, ctx);
+  },
+};

@@ -1,0 +1,293 @@
+//! The API endpoints: health, JWKS, introspection, revocation, refresh and logout.
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use worker::{Request, Response};
+
+use super::gateway::{authenticate, request_token, verify_and_check_revocation};
+use super::state::State;
+use super::{http, now};
+use crate::error::{Error, ErrorCode};
+use crate::gateway::{bearer_token, granted_scopes};
+use crate::mint::{issue, IssueRequest};
+use crate::revocation::RevocationRequest;
+
+pub fn health(state: &State, requests: u64) -> worker::Result<Response> {
+    http::json(
+        &json!({
+            "status": "ok",
+            "version": env!("CARGO_PKG_VERSION"),
+            "refresh": state.signer.is_some(),
+            "isolate": {"requests": requests, "kv_reads": state.revocations.store_reads()},
+        }),
+        200,
+    )
+}
+
+/// Public keys of the policy and of the signing key, when they are asymmetric.
+pub fn jwks(state: &State) -> worker::Result<Response> {
+    let mut keys: Vec<Value> = state
+        .validator
+        .policy()
+        .keys
+        .keys()
+        .iter()
+        .filter_map(|k| k.public_jwk())
+        .collect();
+    if let Some(public) = state.signer.as_ref().and_then(|s| s.public_jwk()) {
+        if !keys
+            .iter()
+            .any(|k| k.get("kid").is_some() && k.get("kid") == public.get("kid"))
+        {
+            keys.push(public);
+        }
+    }
+    if keys.is_empty() {
+        return http::json(
+            &json!({"error": "not_found", "error_description": "no asymmetric keys configured"}),
+            404,
+        );
+    }
+    let response = http::json(&json!({ "keys": keys }), 200)?;
+    response
+        .headers()
+        .set("cache-control", "public, max-age=300")?;
+    Ok(response)
+}
+
+/// `ADMIN_TOKEN`, or a valid token granting the configured admin scope.
+async fn is_admin(state: &State, req: &Request) -> bool {
+    let header = req.headers().get("authorization").ok().flatten();
+    let Ok(presented) = bearer_token(header.as_deref(), None, None) else {
+        return false;
+    };
+    if state.is_admin_token(&presented) {
+        return true;
+    }
+    let Some(scope) = &state.validator.policy().gateway.admin_scope else {
+        return false;
+    };
+    match verify_and_check_revocation(state, &presented).await {
+        Ok(verified) => granted_scopes(&verified).iter().any(|s| s == scope),
+        Err(_) => false,
+    }
+}
+
+/// The body of introspect/revoke: a form (RFC 7662 / 7009) or JSON.
+async fn body_fields(req: &mut Request) -> Result<Map<String, Value>, &'static str> {
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let text = req.text().await.map_err(|_| "unreadable body")?;
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        return Ok(worker::url::form_urlencoded::parse(text.as_bytes())
+            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+            .collect());
+    }
+    match serde_json::from_str(&text) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err("body must be a form or a JSON object"),
+    }
+}
+
+fn token_field(fields: &Map<String, Value>) -> Option<&str> {
+    fields
+        .get("token")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+}
+
+pub async fn introspect(state: &State, mut req: Request) -> worker::Result<Response> {
+    if !is_admin(state, &req).await {
+        return http::forbidden();
+    }
+    let fields = match body_fields(&mut req).await {
+        Ok(fields) => fields,
+        Err(message) => return http::bad_request(message),
+    };
+    let Some(token) = token_field(&fields) else {
+        return http::bad_request("token is required");
+    };
+    match verify_and_check_revocation(state, token).await {
+        Ok(verified) => {
+            let claims = &verified.claims;
+            let scope = granted_scopes(&verified).join(" ");
+            http::json(
+                &json!({
+                    "active": true,
+                    "sub": claims.get("sub"), "exp": claims.get("exp"), "iat": claims.get("iat"),
+                    "jti": claims.get("jti"), "iss": claims.get("iss"), "aud": claims.get("aud"),
+                    "scope": (!scope.is_empty()).then_some(scope),
+                    "track": verified.track.track, "ttl_ceiling_s": verified.track.ttl_ceiling_s,
+                    "token_type": "Bearer",
+                }),
+                200,
+            )
+        }
+        // A store outage is not an answer about the token: fail closed, visibly.
+        Err((e, _)) if e.code() == ErrorCode::RevocationUnavailable => http::error(&e),
+        Err((e, _)) => http::json(&json!({"active": false, "code": e.code().code()}), 200),
+    }
+}
+
+/// Admin JSON forms of `/v1/revoke`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdminRevoke {
+    jti: Option<String>,
+    sub: Option<String>,
+    exp: Option<u64>,
+    before: Option<u64>,
+    reason: Option<String>,
+}
+
+fn admin_request(body: AdminRevoke, now: u64) -> Result<RevocationRequest, &'static str> {
+    match body {
+        AdminRevoke {
+            jti: Some(jti),
+            sub,
+            exp,
+            reason,
+            before: None,
+        } if !jti.is_empty() => Ok(RevocationRequest::Jti {
+            jti,
+            sub,
+            exp,
+            reason: Some(reason.unwrap_or_else(|| "admin".into())),
+        }),
+        AdminRevoke {
+            jti: None,
+            sub: Some(sub),
+            before,
+            exp: None,
+            ..
+        } if !sub.is_empty() => Ok(RevocationRequest::Subject {
+            sub,
+            before: before.unwrap_or(now),
+        }),
+        AdminRevoke {
+            jti: None,
+            sub: None,
+            exp: None,
+            before: Some(before),
+            ..
+        } => Ok(RevocationRequest::Global { before }),
+        _ => Err("expected {\"jti\",\"exp\"?,\"reason\"?}, {\"sub\",\"before\"?} or {\"before\"}"),
+    }
+}
+
+pub async fn revoke(state: &State, mut req: Request) -> worker::Result<Response> {
+    if !is_admin(state, &req).await {
+        return http::forbidden();
+    }
+    let fields = match body_fields(&mut req).await {
+        Ok(fields) => fields,
+        Err(message) => return http::bad_request(message),
+    };
+    let now = now();
+    let request = if let Some(token) = token_field(&fields) {
+        // RFC 7009: revoke the presented token; an already invalid token is answered 200 too.
+        match state.validator.verify(token, now) {
+            Ok(verified) => {
+                match RevocationRequest::for_token(&verified.revocation_facts(), "revoked") {
+                    Ok(request) => request,
+                    Err(e) => {
+                        return http::json(
+                            &json!({"error": "unsupported_token_type", "code": e.code().code(), "error_description": e.message()}),
+                            400,
+                        )
+                    }
+                }
+            }
+            Err(_) => return http::json(&json!({"status": "ok", "revoked": false}), 200),
+        }
+    } else {
+        let body: AdminRevoke = match serde_json::from_value(Value::Object(fields)) {
+            Ok(body) => body,
+            Err(_) => return http::bad_request("unknown or mistyped field in revoke request"),
+        };
+        match admin_request(body, now) {
+            Ok(request) => request,
+            Err(message) => return http::bad_request(message),
+        }
+    };
+    match state.revocations.revoke(&request, now).await {
+        Ok(()) => http::json(&json!({"status": "ok", "revoked": request}), 200),
+        Err(e) => http::error(&e),
+    }
+}
+
+pub async fn refresh(state: &State, req: Request) -> worker::Result<Response> {
+    let path = req.path();
+    let (token, verified) = match authenticate(state, &req).await {
+        Ok(found) => found,
+        Err(rejection) => return rejection.respond(&path),
+    };
+    let Some(signer) = &state.signer else {
+        return http::error(&Error::new(
+            ErrorCode::ConfigError,
+            "refresh needs SIGNING_KEY or JWT_SECRET",
+        ));
+    };
+    let now = now();
+    let facts = verified.revocation_facts();
+    if let Err(e) = state.revocations.revoke_token(&facts, "refresh", now).await {
+        return http::reject(&e, Some(&token), Some(&verified), &path);
+    }
+    // Same subject, track and custom claims; fresh jti, iat, exp from the track's ceiling.
+    let policy = state.validator.policy();
+    let registered = [
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "nbf",
+        "iat",
+        "jti",
+        policy.tracks.claim.as_str(),
+    ];
+    let claims = verified
+        .claims
+        .iter()
+        .filter(|(k, _)| !registered.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let request = IssueRequest {
+        sub: facts.sub.clone(),
+        track: facts.track.clone(),
+        ttl_s: None,
+        claims,
+    };
+    match issue(policy, signer, request, now, &mut rand_core::OsRng) {
+        Ok(issued) => http::json(
+            &json!({"token": issued.token, "expires_at": issued.exp, "track": issued.track}),
+            200,
+        ),
+        Err(e) => http::reject(&e, Some(&token), Some(&verified), &path),
+    }
+}
+
+pub async fn logout(state: &State, req: Request) -> worker::Result<Response> {
+    let path = req.path();
+    let token = match request_token(state, &req) {
+        Ok(token) => token,
+        Err(e) => return http::reject(&e, None, None, &path),
+    };
+    let now = now();
+    match state.validator.verify(&token, now) {
+        Ok(verified) => match state
+            .revocations
+            .revoke_token(&verified.revocation_facts(), "logout", now)
+            .await
+        {
+            Ok(()) => http::json(&json!({"status": "ok"}), 200),
+            Err(e) => http::reject(&e, Some(&token), Some(&verified), &path),
+        },
+        // An expired token is logged out already; revoked ones pass verify and are re-revoked.
+        Err(e) if e.code() == ErrorCode::Expired => http::json(&json!({"status": "ok"}), 200),
+        Err(e) => http::reject(&e, Some(&token), None, &path),
+    }
+}

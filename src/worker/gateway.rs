@@ -1,0 +1,130 @@
+//! The gateway: validate the bearer token, then forward with the verified identity.
+
+use worker::{Fetch, Headers, Request, RequestInit, Response};
+
+use super::state::State;
+use super::{http, now};
+use crate::error::Error;
+use crate::gateway::{bearer_token, identity_headers, is_identity_header};
+use crate::policy::Verified;
+
+/// Why a request was refused, with what is known of its token for the log line.
+pub struct Rejection {
+    pub error: Error,
+    pub token: Option<String>,
+    /// Set when the token itself verified and a later check (revocation) refused it.
+    pub verified: Option<Verified>,
+}
+
+impl Rejection {
+    /// Logs the rejection and answers it.
+    pub fn respond(&self, path: &str) -> worker::Result<Response> {
+        http::reject(
+            &self.error,
+            self.token.as_deref(),
+            self.verified.as_ref(),
+            path,
+        )
+    }
+}
+
+/// The request's bearer token (header, or the configured cookie).
+pub fn request_token(state: &State, req: &Request) -> Result<String, Error> {
+    let headers = req.headers();
+    let authorization = headers.get("authorization").ok().flatten();
+    let cookies = headers.get("cookie").ok().flatten();
+    let cookie_name = state.validator.policy().gateway.cookie.as_deref();
+    bearer_token(authorization.as_deref(), cookies.as_deref(), cookie_name)
+}
+
+/// Finds the request's token and checks it fully, revocation included.
+pub async fn authenticate(state: &State, req: &Request) -> Result<(String, Verified), Rejection> {
+    let token = request_token(state, req).map_err(|error| Rejection {
+        error,
+        token: None,
+        verified: None,
+    })?;
+    match verify_and_check_revocation(state, &token).await {
+        Ok(verified) => Ok((token, verified)),
+        Err((error, verified)) => Err(Rejection {
+            error,
+            token: Some(token),
+            verified,
+        }),
+    }
+}
+
+/// Full validation of one token at the current time, including the revocation lookup. On a
+/// revocation failure the verified token comes back with the error (for the log line).
+pub async fn verify_and_check_revocation(
+    state: &State,
+    token: &str,
+) -> Result<Verified, (Error, Option<Verified>)> {
+    let now = now();
+    let verified = state.validator.verify(token, now).map_err(|e| (e, None))?;
+    let facts = verified.revocation_facts();
+    let outcome = match state.revocations.status(&facts, now).await {
+        Ok(status) => crate::revocation::check(&facts, &status),
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(()) => Ok(verified),
+        Err(e) => Err((e, Some(verified))),
+    }
+}
+
+pub async fn handle(state: &State, req: Request) -> worker::Result<Response> {
+    let path = req.path();
+    let verified = match authenticate(state, &req).await {
+        Ok((_, verified)) => verified,
+        Err(rejection) => return rejection.respond(&path),
+    };
+    let Some(origin) = &state.origin else {
+        // Development default: no upstream, answer with what was verified.
+        return http::json(
+            &serde_json::json!({
+                "ok": true,
+                "claims": verified.claims,
+                "header": verified.header,
+                "track": verified.track.track,
+                "ttl_ceiling_s": verified.track.ttl_ceiling_s,
+            }),
+            200,
+        );
+    };
+    forward(state, req, &verified, origin).await
+}
+
+/// Forwards to `ORIGIN` with the same method, path, query and body; client-sent identity headers
+/// are removed before edge-jwt's own are added, so they cannot be spoofed.
+async fn forward(
+    state: &State,
+    req: Request,
+    verified: &Verified,
+    origin: &worker::Url,
+) -> worker::Result<Response> {
+    let url = req.url()?;
+    let mut target = origin.clone();
+    target.set_path(url.path());
+    target.set_query(url.query());
+
+    let headers = Headers::new();
+    let forward_authorization = state.validator.policy().gateway.forward_authorization;
+    for (name, value) in req.headers().entries() {
+        let drop = is_identity_header(&name)
+            || (!forward_authorization && name.eq_ignore_ascii_case("authorization"));
+        if !drop {
+            headers.append(&name, &value)?;
+        }
+    }
+    for (name, value) in identity_headers(verified) {
+        headers.set(name, &value)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(req.method()).with_headers(headers);
+    if let Some(body) = req.inner().body() {
+        init.with_body(Some(body.into()));
+    }
+    let upstream = Request::new_with_init(target.as_str(), &init)?;
+    Fetch::Request(upstream).send().await
+}

@@ -1,0 +1,61 @@
+//! Responses and logs: every error becomes a response in one place.
+
+use serde_json::Value;
+use worker::{console_log, Response};
+
+use crate::error::{Error, ErrorCode};
+use crate::gateway::{error_body, rejection_log, www_authenticate};
+use crate::policy::Verified;
+
+/// A JSON response with a status.
+pub fn json(value: &Value, status: u16) -> worker::Result<Response> {
+    let response = Response::from_json(value)?.with_status(status);
+    response.headers().set("cache-control", "no-store")?;
+    Ok(response)
+}
+
+/// The RFC 6750 response for an edge-jwt error: status from the code, JSON body with the code,
+/// `WWW-Authenticate` where the RFC asks for it.
+pub fn error(error: &Error) -> worker::Result<Response> {
+    let response = json(&error_body(error), error.status())?;
+    if let Some(challenge) = www_authenticate(error) {
+        response.headers().set("www-authenticate", &challenge)?;
+    }
+    Ok(response)
+}
+
+/// Logs one structured line for a rejected request, then answers it.
+pub fn reject(
+    error: &Error,
+    token: Option<&str>,
+    verified: Option<&Verified>,
+    path: &str,
+) -> worker::Result<Response> {
+    console_log!("{}", rejection_log(error, token, verified, path));
+    self::error(error)
+}
+
+/// 403 for an admin endpoint called without the admin credential.
+pub fn forbidden() -> worker::Result<Response> {
+    json(
+        &serde_json::json!({"error": "forbidden", "error_description": "admin credential required"}),
+        403,
+    )
+}
+
+/// 400 for a request body the endpoint cannot use.
+pub fn bad_request(message: &str) -> worker::Result<Response> {
+    json(
+        &serde_json::json!({"error": "invalid_request", "error_description": message}),
+        400,
+    )
+}
+
+/// A config error: logged with its field path, answered as 500 `config_error`.
+pub fn config_failure(error: &Error) -> worker::Result<Response> {
+    console_log!(
+        "{}",
+        serde_json::json!({"event": "edge_jwt_config_error", "message": error.message()})
+    );
+    self::error(&Error::new(ErrorCode::ConfigError, error.message()))
+}

@@ -1,0 +1,61 @@
+//! The Cloudflare Worker: a thin host around the core.
+//!
+//! Routes: `/v1/health`, `/v1/introspect`, `/v1/revoke`, `/v1/refresh`, `/v1/logout`,
+//! `/.well-known/jwks.json`; every other path is the gateway (validate, then forward to
+//! `ORIGIN`). Request parsing, KV and responses live here; every decision about a token is the
+//! core's.
+
+mod admin;
+mod gateway;
+mod http;
+mod kv;
+mod state;
+
+use std::cell::{Cell, OnceCell};
+use std::rc::Rc;
+
+use worker::{event, Context, Env, Method, Request, Response};
+
+use crate::error::Error;
+use state::State;
+
+thread_local! {
+    /// Built once per isolate from the environment; a bad environment is remembered and every
+    /// request answers `config_error` rather than running on a partial policy.
+    static STATE: OnceCell<Result<Rc<State>, Error>> = const { OnceCell::new() };
+    static REQUESTS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn state(env: &Env) -> Result<Rc<State>, Error> {
+    STATE.with(|cell| {
+        cell.get_or_init(|| State::from_env(env).map(Rc::new))
+            .clone()
+    })
+}
+
+/// Seconds since the epoch, from the Workers clock.
+pub(crate) fn now() -> u64 {
+    worker::Date::now().as_millis() / 1000
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    REQUESTS.with(|n| n.set(n.get() + 1));
+    let state = match state(&env) {
+        Ok(state) => state,
+        Err(error) => return http::config_failure(&error),
+    };
+    let path = req.path();
+    match (req.method(), path.as_str()) {
+        (Method::Get, "/v1/health") => admin::health(&state, REQUESTS.with(Cell::get)),
+        (Method::Get, "/.well-known/jwks.json") => admin::jwks(&state),
+        (Method::Post, "/v1/introspect") => admin::introspect(&state, req).await,
+        (Method::Post, "/v1/revoke") => admin::revoke(&state, req).await,
+        (Method::Post, "/v1/refresh") => admin::refresh(&state, req).await,
+        (Method::Post, "/v1/logout") => admin::logout(&state, req).await,
+        (_, p) if p.starts_with("/v1/") || p.starts_with("/.well-known/") => {
+            http::json(&serde_json::json!({"error": "not_found"}), 404)
+        }
+        _ => gateway::handle(&state, req).await,
+    }
+}

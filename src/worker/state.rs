@@ -1,0 +1,180 @@
+//! Per-isolate state: the validated policy, keys, secrets and the revocation checker, built
+//! once from the environment. A bad environment is a `config_error` naming what is wrong.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use worker::{Env, Url};
+
+use super::kv::{KvRevocations, BINDING};
+use crate::alg::{Alg, Family};
+use crate::config::{Config, Policy, Secret};
+use crate::error::{Error, Result};
+use crate::mint::Signer;
+use crate::policy::Validator;
+use crate::revocation::{RevocationCache, RevocationChecker};
+
+/// Shortest `ADMIN_TOKEN` accepted.
+const MIN_ADMIN_TOKEN_BYTES: usize = 16;
+
+/// Everything a request needs, shared by the requests of one isolate.
+pub struct State {
+    pub validator: Validator,
+    pub revocations: RevocationChecker<KvRevocations>,
+    pub signer: Option<Signer>,
+    pub origin: Option<Url>,
+    admin_token_digest: Option<[u8; 32]>,
+}
+
+/// A string binding (var or secret); `None` when unset or empty.
+fn env_string(env: &Env, name: &str) -> Option<String> {
+    env.var(name)
+        .map(|v| v.to_string())
+        .or_else(|_| env.secret(name).map(|s| s.to_string()))
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// Appends the `JWKS` secret (a JWKS object or a JWK list) to the policy's own keys.
+fn merge_keys(config: &mut Config, jwks_json: &str) -> Result<()> {
+    let jwks: Value = serde_json::from_str(jwks_json).map_err(|e| Error::config("JWKS", e))?;
+    let mut extra = match jwks {
+        Value::Object(mut set) => match set.remove("keys") {
+            Some(Value::Array(keys)) => keys,
+            _ => {
+                return Err(Error::config(
+                    "JWKS",
+                    "a JWKS object must have a \"keys\" array",
+                ))
+            }
+        },
+        Value::Array(keys) => keys,
+        _ => {
+            return Err(Error::config(
+                "JWKS",
+                "must be a JWKS object or a list of JWKs",
+            ))
+        }
+    };
+    let mut keys = match config.keys.take() {
+        None => Vec::new(),
+        Some(Value::Array(keys)) => keys,
+        Some(Value::Object(mut set)) => match set.remove("keys") {
+            Some(Value::Array(keys)) => keys,
+            _ => {
+                return Err(Error::config(
+                    "keys",
+                    "a JWKS object must have a \"keys\" array",
+                ))
+            }
+        },
+        Some(_) => {
+            return Err(Error::config(
+                "keys",
+                "must be a list of JWKs or a JWKS object",
+            ))
+        }
+    };
+    keys.append(&mut extra);
+    config.keys = Some(Value::Array(keys));
+    Ok(())
+}
+
+fn digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+impl State {
+    /// Reads and checks the whole environment.
+    pub fn from_env(env: &Env) -> Result<State> {
+        let policy_json = env_string(env, "POLICY")
+            .ok_or_else(|| Error::config("POLICY", "the POLICY var is not set"))?;
+        let mut config =
+            Config::from_json(&policy_json).map_err(|e| Error::config("POLICY", e.message()))?;
+        if config.secret.is_some() {
+            return Err(Error::config(
+                "POLICY.secret",
+                "secrets belong in the JWT_SECRET secret, not in POLICY",
+            ));
+        }
+        let jwt_secret = env_string(env, "JWT_SECRET");
+        config.secret = jwt_secret.as_deref().map(Secret::new);
+        if let Some(jwks) = env_string(env, "JWKS") {
+            merge_keys(&mut config, &jwks)?;
+        }
+        let policy = Policy::new(config).map_err(|e| Error::config("POLICY", e.message()))?;
+
+        let kv = env.kv(BINDING).map_err(|_| {
+            Error::config(BINDING, "the KV namespace binding REVOCATIONS is missing")
+        })?;
+        let cache =
+            RevocationCache::new(policy.revocation.cache_size, policy.revocation.cache_ttl_s);
+        let revocations = RevocationChecker::new(
+            KvRevocations::new(kv, &policy.revocation),
+            cache,
+            policy.tracks.longest_lifetime_s(policy.claims.leeway_s),
+            policy.claims.leeway_s,
+        );
+
+        let signer = match (env_string(env, "SIGNING_KEY"), &jwt_secret) {
+            (Some(jwk), _) => Some(
+                Signer::from_jwk(&jwk, None)
+                    .map_err(|e| Error::config("SIGNING_KEY", e.message()))?,
+            ),
+            (None, Some(secret)) => policy
+                .algorithms
+                .iter()
+                .find(|alg| alg.family() == Family::Hmac)
+                .map(|alg| Signer::from_secret(secret, *alg))
+                .transpose()?,
+            (None, None) => None,
+        };
+        if let Some(signer) = &signer {
+            check_signer(signer.alg(), &policy)?;
+        }
+
+        let origin = env_string(env, "ORIGIN")
+            .map(|o| {
+                Url::parse(&o)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .ok_or_else(|| Error::config("ORIGIN", "must be an http(s) URL"))
+            })
+            .transpose()?;
+
+        let admin_token = env_string(env, "ADMIN_TOKEN");
+        if admin_token
+            .as_ref()
+            .is_some_and(|t| t.len() < MIN_ADMIN_TOKEN_BYTES)
+        {
+            return Err(Error::config(
+                "ADMIN_TOKEN",
+                format!("must be at least {MIN_ADMIN_TOKEN_BYTES} bytes"),
+            ));
+        }
+        Ok(State {
+            validator: Validator::new(policy),
+            revocations,
+            signer,
+            origin,
+            admin_token_digest: admin_token.as_deref().map(digest),
+        })
+    }
+
+    /// Constant-time comparison with `ADMIN_TOKEN` (digests first, so length does not leak).
+    pub fn is_admin_token(&self, presented: &str) -> bool {
+        self.admin_token_digest
+            .is_some_and(|expected| bool::from(expected.ct_eq(&digest(presented))))
+    }
+}
+
+fn check_signer(alg: Alg, policy: &Policy) -> Result<()> {
+    if policy.algorithms.contains(&alg) {
+        Ok(())
+    } else {
+        Err(Error::config(
+            "SIGNING_KEY",
+            format!("signs with {alg}, which the policy does not allow"),
+        ))
+    }
+}
