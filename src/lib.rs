@@ -37,6 +37,8 @@ pub mod revocation;
 pub mod token;
 pub mod track;
 pub mod verify;
+#[cfg(all(feature = "wasm", target_arch = "wasm32"))]
+mod wasm;
 #[cfg(all(feature = "worker", target_arch = "wasm32"))]
 mod worker;
 

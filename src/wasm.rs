@@ -1,0 +1,1 @@
+//! The npm package's wasm-bindgen surface (see js/). Written by the npm-package work.
