@@ -143,7 +143,7 @@ impl ClaimRules {
 }
 
 /// `aud` is a string or an array of strings (RFC 7519 §4.1.3); one of them must be accepted.
-fn check_audience(aud: Option<&Value>, accepted: &[String]) -> Result<()> {
+pub(crate) fn check_audience(aud: Option<&Value>, accepted: &[String]) -> Result<()> {
     let matches = match aud {
         None => return Err(missing("aud")),
         Some(Value::String(one)) => accepted.contains(one),

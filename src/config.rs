@@ -15,6 +15,7 @@ use crate::claims::{ClaimRules, DEFAULT_LEEWAY_S};
 use crate::error::{Error, Result};
 use crate::gateway::GatewaySettings;
 use crate::keys::{KeySet, KeySources};
+use crate::routes::{DefaultRouteConfig, RouteConfig, RouteTable};
 use crate::token::DEFAULT_MAX_TOKEN_BYTES;
 use crate::track::{TrackTable, UnknownTrack};
 
@@ -57,7 +58,7 @@ pub enum OneOrMany {
 }
 
 impl OneOrMany {
-    fn into_checked(self, path: &str) -> Result<Vec<String>> {
+    pub(crate) fn into_checked(self, path: &str) -> Result<Vec<String>> {
         let list = match self {
             OneOrMany::One(one) => vec![one],
             OneOrMany::Many(many) => many,
@@ -126,6 +127,12 @@ pub struct Config {
     /// Revocation cache and store settings (Worker, npm package).
     #[serde(default)]
     pub revocation: RevocationSettings,
+    /// Ordered route policies for gateways; first match wins.
+    #[serde(default)]
+    pub routes: Vec<RouteConfig>,
+    /// What requests matching no route get (default: a token is required).
+    #[serde(default)]
+    pub default_route: DefaultRouteConfig,
 }
 
 /// The `revocation` section: how hosts cache and read the revocation store.
@@ -213,6 +220,8 @@ pub struct Policy {
     pub gateway: GatewaySettings,
     /// Revocation cache and store settings.
     pub revocation: RevocationSettings,
+    /// Route policies.
+    pub routes: RouteTable,
 }
 
 fn parse_algorithms(names: &[String]) -> Result<Vec<Alg>> {
@@ -369,6 +378,7 @@ impl Policy {
             typ: config.typ,
             gateway: config.gateway,
             revocation: config.revocation,
+            routes: RouteTable::new(config.routes, config.default_route)?,
         })
     }
 

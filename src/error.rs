@@ -48,11 +48,17 @@ pub enum ErrorCode {
     ConfigError,
     /// A gateway request carried no bearer token at all.
     MissingToken,
+    /// The route requires a scope the token does not grant (HTTP 403).
+    InsufficientScope,
+    /// The token's track may not use the route (HTTP 403).
+    TrackNotAllowed,
+    /// The remote JWKS could not be fetched and the last good copy is too old (HTTP 503).
+    JwksUnavailable,
 }
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 22] = [
         ErrorCode::Malformed,
         ErrorCode::TooLarge,
         ErrorCode::UnsupportedHeader,
@@ -72,6 +78,9 @@ impl ErrorCode {
         ErrorCode::RevocationUnavailable,
         ErrorCode::ConfigError,
         ErrorCode::MissingToken,
+        ErrorCode::InsufficientScope,
+        ErrorCode::TrackNotAllowed,
+        ErrorCode::JwksUnavailable,
     ];
 
     /// The stable machine-readable code.
@@ -106,6 +115,9 @@ impl ErrorCode {
             ErrorCode::RevocationUnavailable => ("revocation_unavailable", 503),
             ErrorCode::ConfigError => ("config_error", 500),
             ErrorCode::MissingToken => ("missing_token", 401),
+            ErrorCode::InsufficientScope => ("insufficient_scope", 403),
+            ErrorCode::TrackNotAllowed => ("track_not_allowed", 403),
+            ErrorCode::JwksUnavailable => ("jwks_unavailable", 503),
         }
     }
 }

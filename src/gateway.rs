@@ -123,9 +123,27 @@ pub fn identity_headers(verified: &Verified) -> Vec<(&'static str, String)> {
 /// RFC 6750 §3 `WWW-Authenticate` value. No token at all gets the bare challenge (§3.1: no
 /// error code when the request lacked authentication information).
 pub fn www_authenticate(error: &Error) -> Option<String> {
+    www_authenticate_with_scope(error, None)
+}
+
+/// As [`www_authenticate`], naming the scopes a route needs in an `insufficient_scope`
+/// challenge (RFC 6750 §3: `Bearer error="insufficient_scope", scope="…"`).
+pub fn www_authenticate_with_scope(error: &Error, scope: Option<&str>) -> Option<String> {
     match error.code() {
         ErrorCode::MissingToken => Some("Bearer".to_owned()),
-        ErrorCode::RevocationUnavailable | ErrorCode::ConfigError => None,
+        ErrorCode::RevocationUnavailable | ErrorCode::ConfigError | ErrorCode::JwksUnavailable => {
+            None
+        }
+        ErrorCode::InsufficientScope | ErrorCode::TrackNotAllowed => {
+            let mut challenge = format!(
+                "Bearer error=\"insufficient_scope\", error_description=\"{}\"",
+                quoted_string_safe(error.message())
+            );
+            if let Some(scope) = scope.filter(|s| !s.is_empty()) {
+                challenge += &format!(", scope=\"{}\"", quoted_string_safe(scope));
+            }
+            Some(challenge)
+        }
         _ => Some(format!(
             "Bearer error=\"invalid_token\", error_description=\"{}\"",
             quoted_string_safe(error.message())
@@ -152,8 +170,9 @@ pub fn error_body(error: &Error) -> Value {
     let kind = match error.code() {
         // RFC 6750 §3.1: a request without credentials gets no error code of the scheme.
         ErrorCode::MissingToken => "unauthorized",
-        ErrorCode::RevocationUnavailable => "temporarily_unavailable",
+        ErrorCode::RevocationUnavailable | ErrorCode::JwksUnavailable => "temporarily_unavailable",
         ErrorCode::ConfigError => "server_error",
+        ErrorCode::InsufficientScope | ErrorCode::TrackNotAllowed => "insufficient_scope",
         _ => "invalid_token",
     };
     json!({ "error": kind, "code": error.code().code(), "error_description": error.message() })
@@ -240,5 +259,11 @@ mod tests {
             "Bearer error=\"invalid_token\", error_description=\"token 'has' expired\""
         );
         assert_eq!(error_body(&expired)["code"], "expired");
+        let scope = Error::new(ErrorCode::InsufficientScope, "scope b is required");
+        assert_eq!(
+            www_authenticate_with_scope(&scope, Some("a b")).unwrap(),
+            "Bearer error=\"insufficient_scope\", error_description=\"scope b is required\", scope=\"a b\""
+        );
+        assert_eq!(error_body(&scope)["error"], "insufficient_scope");
     }
 }

@@ -34,6 +34,7 @@ pub mod keys;
 pub mod mint;
 pub mod policy;
 pub mod revocation;
+pub mod routes;
 pub mod token;
 pub mod track;
 pub mod verify;

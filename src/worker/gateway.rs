@@ -4,9 +4,10 @@ use worker::{Fetch, Headers, Request, RequestInit, Response};
 
 use super::state::State;
 use super::{http, now};
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 use crate::gateway::{bearer_token, identity_headers, is_identity_header};
 use crate::policy::Verified;
+use crate::routes::Mode;
 
 /// Why a request was refused, with what is known of its token for the log line.
 pub struct Rejection {
@@ -73,34 +74,62 @@ pub async fn verify_and_check_revocation(
     }
 }
 
+/// Applies the route's policy and forwards. `disabled` routes skip the token entirely;
+/// `optional` ones let a request without a token through as anonymous but refuse a bad token.
 pub async fn handle(state: &State, req: Request) -> worker::Result<Response> {
     let path = req.path();
-    let verified = match authenticate(state, &req).await {
-        Ok((_, verified)) => verified,
-        Err(rejection) => return rejection.respond(&path),
+    let route = state
+        .validator
+        .policy()
+        .routes
+        .find(req.method().as_ref(), &path);
+    let verified = match route.mode {
+        Mode::Disabled => None,
+        Mode::Optional if matches!(request_token(state, &req), Err(ref e) if e.code() == ErrorCode::MissingToken) => {
+            None
+        }
+        Mode::Optional | Mode::Required => match authenticate(state, &req).await {
+            Ok((token, verified)) => {
+                if let Err(error) = route.authorize(&verified) {
+                    return http::reject_for_route(
+                        &error,
+                        &token,
+                        &verified,
+                        &path,
+                        &route.scope_challenge(),
+                    );
+                }
+                Some(verified)
+            }
+            Err(rejection) => return rejection.respond(&path),
+        },
     };
     let Some(origin) = &state.origin else {
         // Development default: no upstream, answer with what was verified.
         return http::json(
-            &serde_json::json!({
-                "ok": true,
-                "claims": verified.claims,
-                "header": verified.header,
-                "track": verified.track.track,
-                "ttl_ceiling_s": verified.track.ttl_ceiling_s,
-            }),
+            &match &verified {
+                Some(verified) => serde_json::json!({
+                    "ok": true,
+                    "claims": verified.claims,
+                    "header": verified.header,
+                    "track": verified.track.track,
+                    "ttl_ceiling_s": verified.track.ttl_ceiling_s,
+                }),
+                None => serde_json::json!({"ok": true, "anonymous": true}),
+            },
             200,
         );
     };
-    forward(state, req, &verified, origin).await
+    forward(state, req, verified.as_ref(), origin).await
 }
 
 /// Forwards to `ORIGIN` with the same method, path, query and body; client-sent identity headers
-/// are removed before edge-jwt's own are added, so they cannot be spoofed.
+/// are removed before edge-jwt's own are added (none for an anonymous request), so they cannot
+/// be spoofed.
 async fn forward(
     state: &State,
     req: Request,
-    verified: &Verified,
+    verified: Option<&Verified>,
     origin: &worker::Url,
 ) -> worker::Result<Response> {
     let url = req.url()?;
@@ -117,7 +146,7 @@ async fn forward(
             headers.append(&name, &value)?;
         }
     }
-    for (name, value) in identity_headers(verified) {
+    for (name, value) in verified.map(identity_headers).unwrap_or_default() {
         headers.set(name, &value)?;
     }
     let mut init = RequestInit::new();

@@ -4,7 +4,7 @@ use serde_json::Value;
 use worker::{console_log, Response};
 
 use crate::error::{Error, ErrorCode};
-use crate::gateway::{error_body, rejection_log, www_authenticate};
+use crate::gateway::{error_body, rejection_log, www_authenticate_with_scope};
 use crate::policy::Verified;
 
 /// A JSON response with a status.
@@ -17,8 +17,12 @@ pub fn json(value: &Value, status: u16) -> worker::Result<Response> {
 /// The RFC 6750 response for an edge-jwt error: status from the code, JSON body with the code,
 /// `WWW-Authenticate` where the RFC asks for it.
 pub fn error(error: &Error) -> worker::Result<Response> {
+    error_with_scope(error, None)
+}
+
+fn error_with_scope(error: &Error, scope: Option<&str>) -> worker::Result<Response> {
     let response = json(&error_body(error), error.status())?;
-    if let Some(challenge) = www_authenticate(error) {
+    if let Some(challenge) = www_authenticate_with_scope(error, scope) {
         response.headers().set("www-authenticate", &challenge)?;
     }
     Ok(response)
@@ -33,6 +37,22 @@ pub fn reject(
 ) -> worker::Result<Response> {
     console_log!("{}", rejection_log(error, token, verified, path));
     self::error(error)
+}
+
+/// Logs and answers a route refusal (403 `insufficient_scope` / `track_not_allowed`, or an
+/// audience error), naming the route's scopes in the challenge.
+pub fn reject_for_route(
+    error: &Error,
+    token: &str,
+    verified: &Verified,
+    path: &str,
+    scopes: &str,
+) -> worker::Result<Response> {
+    console_log!(
+        "{}",
+        rejection_log(error, Some(token), Some(verified), path)
+    );
+    error_with_scope(error, Some(scopes))
 }
 
 /// 403 for an admin endpoint called without the admin credential.

@@ -1,0 +1,299 @@
+//! Per-route policy: which paths need a token, which scopes and tracks may use them.
+//!
+//! Pure and shared by every gateway host (the Worker, the npm middleware). Routes are tried in
+//! order and the first match wins; unmatched requests get `default_route`.
+//!
+//! Path patterns are `/`-separated segments: a literal, `:name` or `*` for exactly one segment,
+//! and a final `*` for any remainder (zero or more segments). Empty segments are ignored on both
+//! sides, so `//admin/x` is matched as `/admin/x`: a doubled slash cannot slip a request past a
+//! stricter route into a weaker one. Literals are case-sensitive.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::claims::check_audience;
+use crate::error::{Error, ErrorCode, Result};
+use crate::gateway::granted_scopes;
+use crate::policy::Verified;
+
+/// What a route asks of a request's token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// A valid token is required (the default).
+    #[default]
+    Required,
+    /// A valid token is verified and forwarded; no token passes as anonymous; an invalid token
+    /// is still refused.
+    Optional,
+    /// No check at all; client-sent identity headers are still stripped.
+    Disabled,
+}
+
+/// A route as written in the config.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// Path pattern, e.g. `/ops/*`, `/users/:id`, `/health`.
+    pub path: String,
+    /// HTTP methods (any when absent).
+    pub methods: Option<Vec<String>>,
+    /// `required` (default), `optional` or `disabled`.
+    #[serde(default)]
+    pub mode: Mode,
+    /// Scopes that must all be granted.
+    #[serde(default)]
+    pub scopes: Vec<Value>,
+    /// Tracks allowed to use the route (any when absent).
+    pub tracks: Option<Vec<Value>>,
+    /// Audience(s) the token must also carry on this route.
+    pub audience: Option<crate::config::OneOrMany>,
+}
+
+/// The `default_route` section: what unmatched requests get.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultRouteConfig {
+    /// Mode for unmatched requests (default `required`).
+    #[serde(default)]
+    pub mode: Mode,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    One,
+    Rest,
+}
+
+/// A checked route.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// Index in `routes` (`None` for the default route), for logs and errors.
+    pub index: Option<usize>,
+    pattern: Vec<Segment>,
+    methods: Option<Vec<String>>,
+    /// The route's mode.
+    pub mode: Mode,
+    /// Scopes that must all be granted.
+    pub scopes: Vec<String>,
+    tracks: Option<Vec<String>>,
+    audiences: Option<Vec<String>>,
+}
+
+/// The ordered routes of a policy.
+#[derive(Debug, Clone)]
+pub struct RouteTable {
+    routes: Vec<Route>,
+    default: Route,
+}
+
+fn segments(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter(|s| !s.is_empty())
+}
+
+fn parse_pattern(pattern: &str, path: &str) -> Result<Vec<Segment>> {
+    if !pattern.starts_with('/') {
+        return Err(Error::config(path, "a route path must start with /"));
+    }
+    let parts: Vec<&str> = segments(pattern).collect();
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| match *part {
+            "*" if i + 1 == parts.len() => Ok(Segment::Rest),
+            "*" => Ok(Segment::One),
+            p if p.starts_with(':') && p.len() > 1 => Ok(Segment::One),
+            p if p.contains('*') || p.contains(':') => Err(Error::config(
+                path,
+                format!("segment {p:?}: use a whole-segment `*` or `:name`"),
+            )),
+            p => Ok(Segment::Literal(p.to_owned())),
+        })
+        .collect()
+}
+
+fn matches(pattern: &[Segment], path: &str) -> bool {
+    let mut parts = segments(path);
+    for segment in pattern {
+        match segment {
+            Segment::Rest => return true,
+            Segment::One => {
+                if parts.next().is_none() {
+                    return false;
+                }
+            }
+            Segment::Literal(literal) => {
+                if parts.next() != Some(literal.as_str()) {
+                    return false;
+                }
+            }
+        }
+    }
+    parts.next().is_none()
+}
+
+/// Whether every path `narrow` matches is also matched by `wide`.
+fn covers(wide: &[Segment], narrow: &[Segment]) -> bool {
+    for (i, w) in wide.iter().enumerate() {
+        match (w, narrow.get(i)) {
+            (Segment::Rest, _) => return true,
+            (_, None | Some(Segment::Rest)) => return false,
+            (Segment::One, Some(_)) => {}
+            (Segment::Literal(a), Some(Segment::Literal(b))) if a == b => {}
+            (Segment::Literal(_), Some(_)) => return false,
+        }
+    }
+    narrow.len() == wide.len()
+}
+
+fn strings(values: &[Value], path: &str, what: &str) -> Result<Vec<String>> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::String(s) if !s.is_empty() && !s.contains(char::is_whitespace) => Ok(s.clone()),
+            // Tracks may be written as numbers, like the claim.
+            Value::Number(n) if what == "tracks" && n.is_u64() => Ok(n.to_string()),
+            _ => Err(Error::config(
+                &format!("{path}.{what}[{i}]"),
+                format!("{what} must be non-empty strings without spaces"),
+            )),
+        })
+        .collect()
+}
+
+impl Route {
+    fn from_config(config: RouteConfig, index: usize) -> Result<Route> {
+        let path = format!("routes[{index}]");
+        let methods = config
+            .methods
+            .map(|methods| {
+                if methods.is_empty() {
+                    return Err(Error::config(
+                        &format!("{path}.methods"),
+                        "must not be empty",
+                    ));
+                }
+                Ok(methods
+                    .into_iter()
+                    .map(|m| m.to_ascii_uppercase())
+                    .collect())
+            })
+            .transpose()?;
+        Ok(Route {
+            index: Some(index),
+            pattern: parse_pattern(&config.path, &format!("{path}.path"))?,
+            methods,
+            mode: config.mode,
+            scopes: strings(&config.scopes, &path, "scopes")?,
+            tracks: config
+                .tracks
+                .map(|t| strings(&t, &path, "tracks"))
+                .transpose()?,
+            audiences: config
+                .audience
+                .map(|a| a.into_checked(&format!("{path}.audience")))
+                .transpose()?,
+        })
+    }
+
+    fn applies_to(&self, method: &str, path: &str) -> bool {
+        self.methods
+            .as_ref()
+            .is_none_or(|m| m.iter().any(|m| m.eq_ignore_ascii_case(method)))
+            && matches(&self.pattern, path)
+    }
+
+    /// Whether `self` matches every request `later` would.
+    fn shadows(&self, later: &Route) -> bool {
+        let methods_cover = match (&self.methods, &later.methods) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(wide), Some(narrow)) => narrow.iter().all(|m| wide.contains(m)),
+        };
+        methods_cover && covers(&self.pattern, &later.pattern)
+    }
+
+    /// Checks a verified token against the route: audience, track, then scopes.
+    pub fn authorize(&self, verified: &Verified) -> Result<()> {
+        if let Some(audiences) = &self.audiences {
+            check_audience(verified.claims.get("aud"), audiences)?;
+        }
+        if let Some(tracks) = &self.tracks {
+            if !verified
+                .track
+                .track
+                .as_ref()
+                .is_some_and(|t| tracks.contains(t))
+            {
+                return Err(Error::new(
+                    ErrorCode::TrackNotAllowed,
+                    "the token's track may not use this route",
+                ));
+            }
+        }
+        let granted = granted_scopes(verified);
+        if let Some(missing) = self.scopes.iter().find(|s| !granted.contains(s)) {
+            return Err(Error::new(
+                ErrorCode::InsufficientScope,
+                format!("scope {missing} is required"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The scopes to name in an `insufficient_scope` challenge.
+    pub fn scope_challenge(&self) -> String {
+        self.scopes.join(" ")
+    }
+}
+
+impl RouteTable {
+    /// Checks the routes: patterns, modes, scopes, tracks, and routes that an earlier one
+    /// shadows entirely (they could never match).
+    pub fn new(routes: Vec<RouteConfig>, default: DefaultRouteConfig) -> Result<RouteTable> {
+        let routes = routes
+            .into_iter()
+            .enumerate()
+            .map(|(i, config)| Route::from_config(config, i))
+            .collect::<Result<Vec<_>>>()?;
+        for (j, later) in routes.iter().enumerate() {
+            if let Some(i) = routes[..j]
+                .iter()
+                .position(|earlier| earlier.shadows(later))
+            {
+                return Err(Error::config(
+                    &format!("routes[{j}]"),
+                    format!("can never match: routes[{i}] matches every request it would"),
+                ));
+            }
+        }
+        Ok(RouteTable {
+            routes,
+            default: Route {
+                index: None,
+                pattern: vec![Segment::Rest],
+                methods: None,
+                mode: default.mode,
+                scopes: Vec::new(),
+                tracks: None,
+                audiences: None,
+            },
+        })
+    }
+
+    /// The first route matching the request, or the default route.
+    pub fn find(&self, method: &str, path: &str) -> &Route {
+        self.routes
+            .iter()
+            .find(|r| r.applies_to(method, path))
+            .unwrap_or(&self.default)
+    }
+}
+
+impl Default for RouteTable {
+    fn default() -> Self {
+        RouteTable::new(Vec::new(), DefaultRouteConfig::default()).expect("an empty table is valid")
+    }
+}

@@ -1,0 +1,209 @@
+//! Route policy: first-match order, patterns, modes, scopes (both claim forms), tracks,
+//! per-route audience, and config errors caught at load.
+
+use edge_jwt::routes::Mode;
+use edge_jwt::{issue, Alg, ErrorCode, IssueRequest, Policy, Signer, Validator};
+use serde_json::{json, Map, Value};
+
+const SECRET: &str = "route-tests-secret-0123456789abcdef";
+const NOW: u64 = 1_800_000_000;
+
+fn policy(routes: Value, extra: Value) -> Result<Policy, edge_jwt::Error> {
+    let mut config = json!({"algorithms": ["HS256"], "secret": SECRET, "routes": routes});
+    if let (Value::Object(c), Value::Object(e)) = (&mut config, extra) {
+        c.extend(e);
+    }
+    Policy::from_json(&config.to_string())
+}
+
+fn table() -> Policy {
+    policy(
+        json!([
+            {"path": "/health", "mode": "disabled"},
+            {"path": "/catalog/*", "methods": ["GET", "head"], "mode": "optional"},
+            {"path": "/ops/*", "scopes": ["operator.write"], "tracks": [4]},
+            {"path": "/users/:id/profile", "scopes": ["profile"], "audience": "users-api"},
+            {"path": "/catalog/*", "mode": "required"}
+        ]),
+        json!({}),
+    )
+    .unwrap()
+}
+
+fn mint_and_verify(policy: Policy, track: &str, claims: Value) -> (Validator, edge_jwt::Verified) {
+    let signer = Signer::from_secret(SECRET, Alg::HS256).unwrap();
+    let claims: Map<String, Value> = claims.as_object().cloned().unwrap_or_default();
+    let request = IssueRequest {
+        sub: Some("alice".into()),
+        track: Some(track.into()),
+        ttl_s: None,
+        claims,
+    };
+    let token = issue(&policy, &signer, request, NOW, &mut rand_core::OsRng)
+        .unwrap()
+        .token;
+    let validator = Validator::new(policy);
+    let verified = validator.verify(&token, NOW).unwrap();
+    (validator, verified)
+}
+
+#[test]
+fn first_match_wins_and_methods_narrow_a_route() {
+    let p = table();
+    assert_eq!(p.routes.find("GET", "/health").mode, Mode::Disabled);
+    assert_eq!(
+        p.routes.find("GET", "/catalog/books/1").mode,
+        Mode::Optional
+    );
+    assert_eq!(p.routes.find("HEAD", "/catalog").mode, Mode::Optional);
+    // POST is not in the optional route's methods: the later required route catches it.
+    let post = p.routes.find("POST", "/catalog/books");
+    assert_eq!((post.mode, post.index), (Mode::Required, Some(4)));
+    // Unmatched paths get the default route, `required` unless configured otherwise.
+    let other = p.routes.find("GET", "/elsewhere");
+    assert_eq!((other.mode, other.index), (Mode::Required, None));
+    let relaxed = policy(json!([]), json!({"default_route": {"mode": "optional"}})).unwrap();
+    assert_eq!(relaxed.routes.find("GET", "/x").mode, Mode::Optional);
+}
+
+#[test]
+fn patterns_match_whole_segments() {
+    let p = table();
+    assert_eq!(p.routes.find("GET", "/users/42/profile").index, Some(3));
+    assert_eq!(p.routes.find("GET", "/users/42/profile/x").index, None);
+    assert_eq!(
+        p.routes.find("GET", "/users//profile").index,
+        None,
+        "one segment is required"
+    );
+    assert_eq!(
+        p.routes.find("GET", "/healthz").index,
+        None,
+        "a literal is a whole segment"
+    );
+    assert_eq!(
+        p.routes.find("GET", "/health/").index,
+        Some(0),
+        "trailing slash is the same path"
+    );
+    // Doubled slashes cannot escape a stricter route.
+    assert_eq!(p.routes.find("GET", "//ops//deploy").index, Some(2));
+    assert_eq!(
+        p.routes.find("GET", "/OPS/deploy").index,
+        None,
+        "literals are case-sensitive"
+    );
+}
+
+#[test]
+fn scopes_from_the_scope_string_or_the_scp_array() {
+    let ops = |claims| {
+        let (validator, verified) = mint_and_verify(table(), "4", claims);
+        let route = validator
+            .policy()
+            .routes
+            .find("POST", "/ops/deploy")
+            .clone();
+        route.authorize(&verified).map_err(|e| e.code())
+    };
+    assert_eq!(ops(json!({"scope": "read operator.write"})), Ok(()));
+    assert_eq!(ops(json!({"scp": ["read", "operator.write"]})), Ok(()));
+    assert_eq!(
+        ops(json!({"scope": "read"})),
+        Err(ErrorCode::InsufficientScope)
+    );
+    assert_eq!(
+        ops(json!({"scp": ["operator.read"]})),
+        Err(ErrorCode::InsufficientScope)
+    );
+    assert_eq!(ops(json!({})), Err(ErrorCode::InsufficientScope));
+    let p = table();
+    assert_eq!(
+        p.routes.find("POST", "/ops/deploy").scope_challenge(),
+        "operator.write"
+    );
+}
+
+#[test]
+fn tracks_limit_who_may_use_a_route() {
+    let check = |track: &str| {
+        let (validator, verified) =
+            mint_and_verify(table(), track, json!({"scope": "operator.write"}));
+        let route = validator.policy().routes.find("GET", "/ops/x").clone();
+        route.authorize(&verified).map_err(|e| e.code())
+    };
+    assert_eq!(check("4"), Ok(()));
+    assert_eq!(check("1"), Err(ErrorCode::TrackNotAllowed));
+    assert_eq!(check("04"), Err(ErrorCode::TrackNotAllowed));
+}
+
+#[test]
+fn per_route_audience() {
+    let check = |claims| {
+        let (validator, verified) = mint_and_verify(table(), "1", claims);
+        let route = validator
+            .policy()
+            .routes
+            .find("GET", "/users/7/profile")
+            .clone();
+        route.authorize(&verified).map_err(|e| e.code())
+    };
+    assert_eq!(
+        check(json!({"scope": "profile"})),
+        Err(ErrorCode::MissingClaim)
+    );
+    // `aud` is set by the issuer from the policy, so route-level audiences come from there.
+    let with_aud = policy(
+        json!([{"path": "/users/:id/profile", "scopes": ["profile"], "audience": "users-api"}]),
+        json!({"audience": ["users-api", "web"]}),
+    )
+    .unwrap();
+    let (validator, verified) = mint_and_verify(with_aud, "1", json!({"scope": "profile"}));
+    assert_eq!(
+        validator
+            .policy()
+            .routes
+            .find("GET", "/users/7/profile")
+            .authorize(&verified)
+            .map_err(|e| e.code()),
+        Ok(())
+    );
+    let other = policy(
+        json!([{"path": "/users/:id/profile", "audience": "users-api"}]),
+        json!({"audience": "web"}),
+    )
+    .unwrap();
+    let (validator, verified) = mint_and_verify(other, "1", json!({}));
+    assert_eq!(
+        validator
+            .policy()
+            .routes
+            .find("GET", "/users/7/profile")
+            .authorize(&verified)
+            .map_err(|e| e.code()),
+        Err(ErrorCode::BadAudience)
+    );
+}
+
+#[test]
+fn config_errors_are_caught_at_load() {
+    let err = |routes: Value| policy(routes, json!({})).unwrap_err().to_string();
+    assert!(err(json!([{"path": "/a/*"}, {"path": "/a/b"}]))
+        .contains("routes[1]: can never match: routes[0]"));
+    assert!(err(json!([{"path": "/*"}, {"path": "/x", "methods": ["GET"]}])).contains("routes[1]"));
+    assert!(err(json!([{"path": "/a/:id"}, {"path": "/a/7"}])).contains("can never match"));
+    assert!(err(json!([{"path": "/a", "mode": "sometimes"}])).contains("routes[0].mode"));
+    assert!(err(json!([{"path": "/a", "scopes": [5]}])).contains("routes[0].scopes[0]"));
+    assert!(err(json!([{"path": "/a", "scopes": ["a b"]}])).contains("routes[0].scopes[0]"));
+    assert!(err(json!([{"path": "a"}])).contains("routes[0].path"));
+    assert!(err(json!([{"path": "/a*"}])).contains("routes[0].path"));
+    assert!(err(json!([{"path": "/a", "method": ["GET"]}])).contains("unknown field"));
+    assert!(err(json!([{"path": "/a", "methods": []}])).contains("routes[0].methods"));
+    // Narrower first is fine, and a method-limited route does not shadow an all-methods one.
+    assert!(policy(json!([{"path": "/a/b"}, {"path": "/a/*"}]), json!({})).is_ok());
+    assert!(policy(
+        json!([{"path": "/a/*", "methods": ["GET"]}, {"path": "/a/*"}]),
+        json!({})
+    )
+    .is_ok());
+}
