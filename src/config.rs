@@ -14,6 +14,7 @@ use crate::alg::Alg;
 use crate::claims::{ClaimRules, DEFAULT_LEEWAY_S};
 use crate::error::{Error, Result};
 use crate::gateway::GatewaySettings;
+use crate::jwks::{check_settings, JwksSettings};
 use crate::keys::{KeySet, KeySources};
 use crate::routes::{DefaultRouteConfig, RouteConfig, RouteTable};
 use crate::token::DEFAULT_MAX_TOKEN_BYTES;
@@ -133,6 +134,11 @@ pub struct Config {
     /// What requests matching no route get (default: a token is required).
     #[serde(default)]
     pub default_route: DefaultRouteConfig,
+    /// An identity provider's JWKS URL (https), fetched by the host.
+    pub jwks_url: Option<String>,
+    /// Remote JWKS caching and refetch settings.
+    #[serde(default)]
+    pub jwks: JwksSettings,
 }
 
 /// The `revocation` section: how hosts cache and read the revocation store.
@@ -222,6 +228,8 @@ pub struct Policy {
     pub revocation: RevocationSettings,
     /// Route policies.
     pub routes: RouteTable,
+    /// Remote JWKS URL and its settings, when configured.
+    pub jwks: Option<(String, JwksSettings)>,
 }
 
 fn parse_algorithms(names: &[String]) -> Result<Vec<Alg>> {
@@ -317,10 +325,14 @@ impl Policy {
     /// Validates a config into a policy; every problem is reported here, never at a request.
     pub fn new(config: Config) -> Result<Policy> {
         let algorithms = parse_algorithms(&config.algorithms)?;
+        if let Some(url) = &config.jwks_url {
+            check_settings(url, &config.jwks)?;
+        }
         let keys = KeySet::build(
             KeySources {
                 secret: config.secret.as_ref().map(Secret::expose),
                 jwks: key_sources(config.keys.as_ref())?,
+                remote: config.jwks_url.is_some(),
             },
             &algorithms,
         )?;
@@ -379,6 +391,7 @@ impl Policy {
             gateway: config.gateway,
             revocation: config.revocation,
             routes: RouteTable::new(config.routes, config.default_route)?,
+            jwks: config.jwks_url.map(|url| (url, config.jwks)),
         })
     }
 

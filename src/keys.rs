@@ -23,6 +23,7 @@ pub const MAX_KEYS_WITHOUT_KID: usize = 4;
 pub const MIN_RSA_BITS: usize = 2048;
 
 /// Public (or shared) key material, one variant per family.
+#[derive(Clone)]
 pub(crate) enum KeyMaterial {
     Hmac(Zeroizing<Vec<u8>>),
     Rsa(rsa::RsaPublicKey),
@@ -42,6 +43,7 @@ impl KeyMaterial {
 }
 
 /// One configured verification key.
+#[derive(Clone)]
 pub struct VerificationKey {
     /// The JWK `kid`, if any.
     pub kid: Option<String>,
@@ -220,7 +222,7 @@ fn material_from_jwk(jwk: &JsonWebKey<'_>, path: &str) -> Result<KeyMaterial> {
 }
 
 /// The configured keys, checked against the algorithm allow-list.
-#[derive(Debug)]
+#[derive(Debug, Clone, Default)]
 pub struct KeySet {
     keys: Vec<VerificationKey>,
     /// Whether any key has a `kid`; if none does, a token's `kid` is ignored.
@@ -232,6 +234,9 @@ pub(crate) struct KeySources<'a> {
     pub secret: Option<&'a str>,
     /// JWK values with their config paths (`keys[0]`, `keys.keys[2]`).
     pub jwks: Vec<(String, &'a Value)>,
+    /// Keys will also come from a remote JWKS: no inline key is then required, and an allowed
+    /// algorithm may be served by remote keys only.
+    pub remote: bool,
 }
 
 impl KeySet {
@@ -283,14 +288,14 @@ impl KeySet {
             check_serves_something(&key, algorithms, &path)?;
             keys.push(key);
         }
-        if keys.is_empty() {
+        if keys.is_empty() && !sources.remote {
             return Err(Error::config(
                 "keys",
-                "no verification key configured (set secret, keys or a JWKS)",
+                "no verification key configured (set secret, keys, jwks_url or a JWKS)",
             ));
         }
         for alg in algorithms {
-            if !keys.iter().any(|k| k.serves(*alg)) {
+            if !sources.remote && !keys.iter().any(|k| k.serves(*alg)) {
                 return Err(Error::config(
                     "algorithms",
                     format!("{alg} is allowed but no configured key can serve it"),
@@ -313,6 +318,42 @@ impl KeySet {
         }
         let any_kid = keys.iter().any(|k| k.kid.is_some());
         Ok(KeySet { keys, any_kid })
+    }
+
+    /// A fetched JWKS, leniently: keys that are not for signatures, of an unsupported type or
+    /// curve, too weak, or serving no allowed algorithm are skipped (an identity provider's set
+    /// also holds keys for other uses). `None` when no key is usable.
+    pub(crate) fn build_remote(values: &[Value], algorithms: &[Alg]) -> Option<KeySet> {
+        let keys: Vec<VerificationKey> = values
+            .iter()
+            .filter_map(|value| {
+                let parsed = parse_jwk(value, "jwks").ok()?;
+                if parsed.key_use.as_deref().is_some_and(|u| u != "sig") {
+                    return None;
+                }
+                let material = material_from_jwk(&parsed.jwk, "jwks").ok()?;
+                let key = VerificationKey {
+                    kid: parsed.kid,
+                    alg: parsed.alg,
+                    material,
+                };
+                algorithms.iter().any(|alg| key.serves(*alg)).then_some(key)
+            })
+            .collect();
+        if keys.is_empty() {
+            return None;
+        }
+        let any_kid = keys.iter().any(|k| k.kid.is_some());
+        Some(KeySet { keys, any_kid })
+    }
+
+    /// These keys followed by `other`'s (inline keys first, then remote ones).
+    pub fn merged(&self, other: &KeySet) -> KeySet {
+        let keys: Vec<VerificationKey> = self.keys.iter().chain(&other.keys).cloned().collect();
+        KeySet {
+            any_kid: self.any_kid || other.any_kid,
+            keys,
+        }
     }
 
     /// The keys to try for a token, at most [`MAX_KEYS_WITHOUT_KID`] of them.

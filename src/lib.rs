@@ -29,6 +29,7 @@ pub mod error;
 pub mod gateway;
 pub mod inspect;
 pub mod json;
+pub mod jwks;
 pub mod keygen;
 pub mod keys;
 pub mod mint;

@@ -6,6 +6,7 @@ use crate::alg::Alg;
 use crate::claims::RegisteredClaims;
 use crate::config::Policy;
 use crate::error::{Error, ErrorCode, Result};
+use crate::keys::KeySet;
 use crate::revocation::{self, RevocationFacts, RevocationStatus};
 use crate::track::{TrackTable, TrackVerdict};
 use crate::{json, token, verify};
@@ -75,6 +76,12 @@ impl Validator {
 
     /// Checks a compact JWS at time `now` (seconds since the epoch), without revocation.
     pub fn verify(&self, token: &str, now: u64) -> Result<Verified> {
+        self.verify_with_keys(token, now, &self.policy.keys)
+    }
+
+    /// As [`Validator::verify`], with a key set other than the policy's own (the policy's keys
+    /// merged with a remote JWKS, see [`crate::jwks`]).
+    pub fn verify_with_keys(&self, token: &str, now: u64, keys: &KeySet) -> Result<Verified> {
         let policy = &self.policy;
         let untrusted = token::parse(token, policy.max_token_bytes)?;
         let alg = untrusted
@@ -95,7 +102,7 @@ impl Validator {
                 ));
             }
         }
-        let candidates = policy.keys.candidates(alg, untrusted.kid.as_deref())?;
+        let candidates = keys.candidates(alg, untrusted.kid.as_deref())?;
         let key = candidates
             .into_iter()
             .find(|key| {

@@ -18,7 +18,11 @@ pub fn health(state: &State, requests: u64) -> worker::Result<Response> {
             "status": "ok",
             "version": env!("CARGO_PKG_VERSION"),
             "refresh": state.signer.is_some(),
-            "isolate": {"requests": requests, "kv_reads": state.revocations.store_reads()},
+            "isolate": {
+                "requests": requests,
+                "kv_reads": state.revocations.store_reads(),
+                "jwks_fetches": state.jwks.as_ref().map(|j| j.fetches()),
+            },
         }),
         200,
     )
@@ -190,7 +194,7 @@ pub async fn revoke(state: &State, mut req: Request) -> worker::Result<Response>
     let now = now();
     let request = if let Some(token) = token_field(&fields) {
         // RFC 7009: revoke the presented token; an already invalid token is answered 200 too.
-        match state.validator.verify(token, now) {
+        match state.verify_token(token, now).await {
             Ok(verified) => {
                 match RevocationRequest::for_token(&verified.revocation_facts(), "revoked") {
                     Ok(request) => request,
@@ -277,7 +281,7 @@ pub async fn logout(state: &State, req: Request) -> worker::Result<Response> {
         Err(e) => return http::reject(&e, None, None, &path),
     };
     let now = now();
-    match state.validator.verify(&token, now) {
+    match state.verify_token(&token, now).await {
         Ok(verified) => match state
             .revocations
             .revoke_token(&verified.revocation_facts(), "logout", now)

@@ -62,7 +62,10 @@ pub async fn verify_and_check_revocation(
     token: &str,
 ) -> Result<Verified, (Error, Option<Verified>)> {
     let now = now();
-    let verified = state.validator.verify(token, now).map_err(|e| (e, None))?;
+    let verified = state
+        .verify_token(token, now)
+        .await
+        .map_err(|e| (e, None))?;
     let facts = verified.revocation_facts();
     let outcome = match state.revocations.status(&facts, now).await {
         Ok(status) => crate::revocation::check(&facts, &status),

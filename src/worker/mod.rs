@@ -8,6 +8,7 @@
 mod admin;
 mod gateway;
 mod http;
+mod jwks;
 mod kv;
 mod state;
 

@@ -6,12 +6,13 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use worker::{Env, Url};
 
+use super::jwks::JwksClient;
 use super::kv::{KvRevocations, BINDING};
 use crate::alg::{Alg, Family};
 use crate::config::{Config, Policy, Secret};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::mint::Signer;
-use crate::policy::Validator;
+use crate::policy::{Validator, Verified};
 use crate::revocation::{RevocationCache, RevocationChecker};
 
 /// Shortest `ADMIN_TOKEN` accepted.
@@ -20,6 +21,8 @@ const MIN_ADMIN_TOKEN_BYTES: usize = 16;
 /// Everything a request needs, shared by the requests of one isolate.
 pub struct State {
     pub validator: Validator,
+    /// The identity provider's JWKS, when the policy has a `jwks_url`.
+    pub jwks: Option<JwksClient>,
     pub revocations: RevocationChecker<KvRevocations>,
     pub signer: Option<Signer>,
     pub origin: Option<Url>,
@@ -107,6 +110,26 @@ impl State {
         let kv = env.kv(BINDING).map_err(|_| {
             Error::config(BINDING, "the KV namespace binding REVOCATIONS is missing")
         })?;
+        let jwks = match &policy.jwks {
+            None => None,
+            Some((url, settings)) => {
+                let url =
+                    Url::parse(url).map_err(|_| Error::config("POLICY.jwks_url", "not a URL"))?;
+                // The shared copy lives in JWKS_CACHE when bound, else beside the revocations.
+                let cache = env
+                    .kv("JWKS_CACHE")
+                    .or_else(|_| env.kv(BINDING))
+                    .map_err(|_| {
+                        Error::config("JWKS_CACHE", "no KV namespace to share the JWKS through")
+                    })?;
+                Some(JwksClient::new(
+                    url,
+                    settings.clone(),
+                    policy.algorithms.clone(),
+                    cache,
+                ))
+            }
+        };
         let cache =
             RevocationCache::new(policy.revocation.cache_size, policy.revocation.cache_ttl_s);
         let revocations = RevocationChecker::new(
@@ -153,12 +176,36 @@ impl State {
             ));
         }
         Ok(State {
+            jwks,
             validator: Validator::new(policy),
             revocations,
             signer,
             origin,
             admin_token_digest: admin_token.as_deref().map(digest),
         })
+    }
+
+    /// Verifies a token (no revocation) with the inline keys and, when configured, the remote
+    /// JWKS: an unknown kid may refetch it once per interval. When the remote set is unusable,
+    /// a token the inline keys verify is still accepted; any other is `jwks_unavailable`.
+    pub async fn verify_token(&self, token: &str, now: u64) -> Result<Verified> {
+        let inline = &self.validator.policy().keys;
+        let Some(jwks) = &self.jwks else {
+            return self.validator.verify(token, now);
+        };
+        let keys = match jwks.keys(inline, now).await {
+            Ok(keys) => keys,
+            Err(unavailable) => return self.validator.verify(token, now).map_err(|_| unavailable),
+        };
+        match self.validator.verify_with_keys(token, now, &keys) {
+            Err(e)
+                if e.code() == ErrorCode::UnknownKid && jwks.refetch_for_unknown_kid(now).await =>
+            {
+                let keys = jwks.keys(inline, now).await?;
+                self.validator.verify_with_keys(token, now, &keys)
+            }
+            outcome => outcome,
+        }
     }
 
     /// Constant-time comparison with `ADMIN_TOKEN` (digests first, so length does not leak).

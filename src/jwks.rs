@@ -1,0 +1,297 @@
+//! Remote JWKS (an identity provider's `jwks_uri`): the pure state machine every host drives.
+//!
+//! The host fetches (the Worker's fetch, Node's global fetch) and hands the body here; the core
+//! parses, keeps the last good set, decides when to refresh and when the set is too old to use.
+//! - Fresh for `Cache-Control: max-age`, clamped to `[min_ttl_s, max_ttl_s]` (`default_ttl_s`
+//!   without one).
+//! - An unknown `kid` may trigger a refetch at most once per `refetch_interval_s`, so rotation
+//!   is picked up at once and a flood of random kids cannot become a flood of fetches; failed
+//!   fetches are retried no more often either.
+//! - After a failed fetch the last good set keeps serving until `max_stale_s` past its
+//!   freshness, then validation fails closed with `jwks_unavailable`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::alg::Alg;
+use crate::error::{Error, ErrorCode, Result};
+use crate::keys::KeySet;
+
+/// The `jwks` section of the config (used only with `jwks_url`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JwksSettings {
+    /// Shortest freshness, whatever `max-age` says.
+    pub min_ttl_s: u64,
+    /// Longest freshness, whatever `max-age` says.
+    pub max_ttl_s: u64,
+    /// Freshness when the response has no `max-age`.
+    pub default_ttl_s: u64,
+    /// Least time between two refetches (unknown kid, or after a failure).
+    pub refetch_interval_s: u64,
+    /// How long past its freshness the last good set may still be used when fetches fail.
+    pub max_stale_s: u64,
+    /// A fetch slower than this fails.
+    pub timeout_ms: u64,
+    /// Allow an `http://` URL (development only; production JWKS must come over https).
+    pub allow_http: bool,
+}
+
+impl Default for JwksSettings {
+    fn default() -> Self {
+        Self {
+            min_ttl_s: 60,
+            max_ttl_s: 86_400,
+            default_ttl_s: 600,
+            refetch_interval_s: 60,
+            max_stale_s: 6 * 3600,
+            timeout_ms: 5_000,
+            allow_http: false,
+        }
+    }
+}
+
+/// Checks `jwks_url` and the `jwks` settings at load.
+pub fn check_settings(url: &str, settings: &JwksSettings) -> Result<()> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://").filter(|_| settings.allow_http));
+    let host = rest
+        .and_then(|r| r.split(['/', '?', '#']).next())
+        .unwrap_or("");
+    if host.is_empty() || url.contains(char::is_whitespace) {
+        let why = if url.starts_with("http://") {
+            "must be an https URL (set jwks.allow_http only for local development)"
+        } else {
+            "must be an https URL"
+        };
+        return Err(Error::config("jwks_url", why));
+    }
+    if settings.min_ttl_s > settings.max_ttl_s {
+        return Err(Error::config(
+            "jwks.min_ttl_s",
+            "must not exceed jwks.max_ttl_s",
+        ));
+    }
+    if settings.refetch_interval_s == 0 {
+        return Err(Error::config(
+            "jwks.refetch_interval_s",
+            "must be at least 1",
+        ));
+    }
+    if !(1..=30_000).contains(&settings.timeout_ms) {
+        return Err(Error::config(
+            "jwks.timeout_ms",
+            "must be between 1 and 30000",
+        ));
+    }
+    Ok(())
+}
+
+/// `max-age` from a `Cache-Control` header, if any (`no-store`/`no-cache` count as 0).
+pub fn max_age(cache_control: Option<&str>) -> Option<u64> {
+    let header = cache_control?;
+    header.split(',').map(str::trim).find_map(|directive| {
+        let lower = directive.to_ascii_lowercase();
+        if lower == "no-store" || lower == "no-cache" {
+            return Some(0);
+        }
+        lower
+            .strip_prefix("max-age=")?
+            .trim_matches('"')
+            .parse()
+            .ok()
+    })
+}
+
+/// A fetched set in the form hosts share through KV (so a fresh isolate need not fetch).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CachedJwks {
+    /// The JWKS document as fetched.
+    pub body: String,
+    /// When it was fetched.
+    pub fetched_at: u64,
+    /// Until when it is fresh.
+    pub fresh_until: u64,
+}
+
+/// The remote key set and when to refresh it.
+#[derive(Debug)]
+pub struct RemoteJwks {
+    settings: JwksSettings,
+    algorithms: Vec<Alg>,
+    current: Option<(KeySet, CachedJwks)>,
+    last_attempt: Option<u64>,
+    last_unknown_kid_refetch: Option<u64>,
+}
+
+impl RemoteJwks {
+    /// An empty state: the first request fetches (or reads the shared copy).
+    pub fn new(settings: JwksSettings, algorithms: Vec<Alg>) -> Self {
+        Self {
+            settings,
+            algorithms,
+            current: None,
+            last_attempt: None,
+            last_unknown_kid_refetch: None,
+        }
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &JwksSettings {
+        &self.settings
+    }
+
+    /// When the held set was fetched.
+    pub fn fetched_at(&self) -> Option<u64> {
+        self.current.as_ref().map(|(_, cached)| cached.fetched_at)
+    }
+
+    /// Whether a set is held at all.
+    pub fn has_keys(&self) -> bool {
+        self.current.is_some()
+    }
+
+    /// Whether the host should refresh now: nothing held, or the set is past its freshness,
+    /// and no attempt was made within the refetch interval.
+    pub fn needs_refresh(&self, now: u64) -> bool {
+        self.needs_refresh_ignoring_attempts(now) && self.interval_elapsed(self.last_attempt, now)
+    }
+
+    /// Whether the held set is missing or past its freshness, whatever the retry interval says.
+    pub fn needs_refresh_ignoring_attempts(&self, now: u64) -> bool {
+        self.current
+            .as_ref()
+            .is_none_or(|(_, cached)| now >= cached.fresh_until)
+    }
+
+    fn interval_elapsed(&self, last: Option<u64>, now: u64) -> bool {
+        last.is_none_or(|t| now >= t.saturating_add(self.settings.refetch_interval_s))
+    }
+
+    /// Called when a token names an unknown kid: whether a refetch is allowed now (at most one
+    /// per interval). Records the decision.
+    pub fn may_refetch_for_unknown_kid(&mut self, now: u64) -> bool {
+        let allowed = self.interval_elapsed(self.last_unknown_kid_refetch, now)
+            && self.interval_elapsed(self.last_attempt, now);
+        if allowed {
+            self.last_unknown_kid_refetch = Some(now);
+        }
+        allowed
+    }
+
+    /// Records that a fetch is starting (for the retry interval).
+    pub fn fetch_started(&mut self, now: u64) {
+        self.last_attempt = Some(now);
+    }
+
+    /// Takes a fetched document. Keys that cannot serve an allowed algorithm, are not for
+    /// signatures, or are of an unsupported type are skipped; a set with no usable key is an
+    /// error and the last good set stays in force.
+    pub fn accept(
+        &mut self,
+        body: &str,
+        cache_control: Option<&str>,
+        now: u64,
+    ) -> Result<&CachedJwks> {
+        let ttl = max_age(cache_control)
+            .unwrap_or(self.settings.default_ttl_s)
+            .clamp(self.settings.min_ttl_s, self.settings.max_ttl_s);
+        let cached = CachedJwks {
+            body: body.to_owned(),
+            fetched_at: now,
+            fresh_until: now.saturating_add(ttl),
+        };
+        self.install(cached)
+    }
+
+    /// Takes a copy shared by another isolate (from KV) if it is newer than what is held.
+    pub fn accept_shared(&mut self, cached: CachedJwks) -> Result<()> {
+        if self
+            .current
+            .as_ref()
+            .is_some_and(|(_, c)| c.fetched_at >= cached.fetched_at)
+        {
+            return Ok(());
+        }
+        self.install(cached).map(|_| ())
+    }
+
+    fn install(&mut self, cached: CachedJwks) -> Result<&CachedJwks> {
+        let keys = parse_remote(&cached.body, &self.algorithms)?;
+        self.current = Some((keys, cached));
+        Ok(&self.current.as_ref().expect("just set").1)
+    }
+
+    /// The keys to verify with at `now`: the last good set while it is fresh or within the
+    /// staleness bound, else `jwks_unavailable`.
+    pub fn keys(&self, now: u64) -> Result<&KeySet> {
+        match &self.current {
+            Some((keys, cached))
+                if now <= cached.fresh_until.saturating_add(self.settings.max_stale_s) =>
+            {
+                Ok(keys)
+            }
+            Some(_) => Err(Error::new(
+                ErrorCode::JwksUnavailable,
+                "the remote JWKS could not be refreshed and the last good copy is too old",
+            )),
+            None => Err(Error::new(
+                ErrorCode::JwksUnavailable,
+                "the remote JWKS could not be fetched",
+            )),
+        }
+    }
+
+    /// What to store in KV for other isolates, and for how long (freshness plus staleness).
+    pub fn shared_copy(&self, now: u64) -> Option<(String, u64)> {
+        let (_, cached) = self.current.as_ref()?;
+        let lives = cached
+            .fresh_until
+            .saturating_add(self.settings.max_stale_s)
+            .saturating_sub(now);
+        Some((serde_json::to_string(cached).ok()?, lives))
+    }
+}
+
+fn unavailable(why: &str) -> Error {
+    Error::new(
+        ErrorCode::JwksUnavailable,
+        format!("remote JWKS unusable: {why}"),
+    )
+}
+
+/// Parses a fetched JWKS leniently (an identity provider's set holds keys for other uses).
+fn parse_remote(body: &str, algorithms: &[Alg]) -> Result<KeySet> {
+    let document: Value = serde_json::from_str(body).map_err(|_| unavailable("not JSON"))?;
+    let Some(Value::Array(keys)) = document.get("keys") else {
+        return Err(unavailable("no \"keys\" array"));
+    };
+    KeySet::build_remote(keys, algorithms)
+        .ok_or_else(|| unavailable("no key serves an allowed algorithm"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_control_max_age() {
+        assert_eq!(max_age(Some("public, max-age=300")), Some(300));
+        assert_eq!(max_age(Some("Max-Age=\"20\", must-revalidate")), Some(20));
+        assert_eq!(max_age(Some("no-store")), Some(0));
+        assert_eq!(max_age(Some("public")), None);
+        assert_eq!(max_age(None), None);
+    }
+
+    #[test]
+    fn urls_must_be_https_outside_development() {
+        let mut settings = JwksSettings::default();
+        assert!(check_settings("https://id.example.com/.well-known/jwks.json", &settings).is_ok());
+        assert!(check_settings("http://127.0.0.1:8080/jwks", &settings).is_err());
+        assert!(check_settings("https:///jwks", &settings).is_err());
+        assert!(check_settings("ftp://x/jwks", &settings).is_err());
+        settings.allow_http = true;
+        assert!(check_settings("http://127.0.0.1:8080/jwks", &settings).is_ok());
+    }
+}
