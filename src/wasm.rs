@@ -1,1 +1,776 @@
-//! The npm package's wasm-bindgen surface (see js/). Written by the npm-package work.
+//! The npm package's wasm-bindgen surface (js/): a thin host around the core, like
+//! `src/worker/`. Every decision about a token is the core's; this module only moves strings and
+//! JSON across the boundary, holds per-instance state (the policy, the revocation checker over a
+//! JS store, a bounded cache of verified tokens) and reports every failure as a JS error object
+//! with `code`, `message` and `status`. Nothing here unwraps JS input: bad input becomes an error,
+//! never a trap, so the instance stays usable.
+//!
+//! The JS side (js/src/api.mjs) wraps these exports into the public API.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Promise, Reflect};
+use rand_core::OsRng;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+use crate::alg::{Alg, Family};
+use crate::config::{Config, Policy, Secret, TracksConfig};
+use crate::error::{Error, ErrorCode};
+use crate::gateway;
+use crate::inspect::{self, Inspection};
+use crate::keygen;
+use crate::mint::{issue, IssueRequest, Signer};
+use crate::policy::{Validator, Verified};
+use crate::revocation::{
+    self, KeyValueStore, RevocationCache, RevocationChecker, RevocationFacts, RevocationRequest,
+};
+use crate::track::{TrackTable, TrackVerdict};
+
+// ---------------------------------------------------------------------------------------------
+// Errors across the boundary
+
+/// A JS `Error` carrying the core's code and HTTP status.
+fn error_value(error: &Error) -> JsValue {
+    let value = js_sys::Error::new(error.message());
+    let _ = Reflect::set(&value, &"code".into(), &error.code().code().into());
+    let _ = Reflect::set(&value, &"status".into(), &error.status().into());
+    value.into()
+}
+
+fn type_error(message: &str) -> JsValue {
+    js_sys::TypeError::new(message).into()
+}
+
+fn code_from_name(name: &str) -> ErrorCode {
+    ErrorCode::ALL
+        .into_iter()
+        .find(|code| code.code() == name)
+        .unwrap_or(ErrorCode::ConfigError)
+}
+
+/// Seconds since the epoch from a JS number (the JS side checks it; this only saturates).
+fn seconds(value: f64) -> u64 {
+    if value.is_finite() && value > 0.0 {
+        value as u64
+    } else {
+        0
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    // Serializing maps of strings and serde_json values cannot fail.
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+/// Every code with its status, in documentation order: `[["malformed",401],…]`.
+#[wasm_bindgen(js_name = errorCodes)]
+pub fn error_codes() -> String {
+    let table: Vec<(&str, u16)> = ErrorCode::ALL
+        .into_iter()
+        .map(|code| (code.code(), code.status()))
+        .collect();
+    to_json(&table)
+}
+
+/// The response every edge-jwt host answers an error with: `[status, body, www-authenticate]`
+/// (the last is `undefined` where RFC 6750 asks for none). Same bytes as the Worker's.
+#[wasm_bindgen(js_name = errorResponse)]
+pub fn error_response(code: &str, message: &str) -> Array {
+    let error = Error::new(code_from_name(code), message);
+    let out = Array::new();
+    out.push(&error.status().into());
+    out.push(&to_json(&gateway::error_body(&error)).into());
+    out.push(
+        &gateway::www_authenticate(&error)
+            .map(JsValue::from)
+            .unwrap_or(JsValue::UNDEFINED),
+    );
+    out
+}
+
+/// The Worker's rejection log line (`{"event":"edge_jwt_reject",…}`), never the token itself.
+/// `track` and `jti` come from an authenticated token refused later (revocation).
+#[wasm_bindgen(js_name = rejectionLog)]
+pub fn rejection_log(
+    code: &str,
+    message: &str,
+    token: Option<String>,
+    path: &str,
+    track: Option<String>,
+    jti: Option<String>,
+) -> String {
+    let error = Error::new(code_from_name(code), message);
+    let verified = (track.is_some() || jti.is_some()).then(|| Verified {
+        header: Map::new(),
+        claims: Map::new(),
+        registered: crate::claims::RegisteredClaims {
+            jti,
+            ..Default::default()
+        },
+        alg: Alg::HS256,
+        kid: None,
+        track: TrackVerdict {
+            track,
+            ttl_ceiling_s: 0,
+        },
+    });
+    gateway::rejection_log(&error, token.as_deref(), verified.as_ref(), path).to_string()
+}
+
+/// `1h 02m 03s`, as the CLI prints durations.
+#[wasm_bindgen(js_name = humanDuration)]
+pub fn human_duration(seconds_value: f64) -> String {
+    inspect::human_duration(seconds(seconds_value))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Revocation store over a JS object
+
+/// Any JS object with `get(key) -> Promise<string|null>` and `put(key, value, ttlSeconds)`.
+/// The JS side wraps user stores with the policy's timeout; every failure here fails closed.
+struct JsStore {
+    target: JsValue,
+    get: Function,
+    put: Function,
+}
+
+fn method(target: &JsValue, name: &str) -> Result<Function, JsValue> {
+    Reflect::get(target, &name.into())
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok())
+        .ok_or_else(|| {
+            type_error(&format!(
+                "a revocation store needs a {name}() method: {{ get(key), put(key, value, ttlSeconds) }}"
+            ))
+        })
+}
+
+impl JsStore {
+    fn new(target: JsValue) -> Result<JsStore, JsValue> {
+        Ok(JsStore {
+            get: method(&target, "get")?,
+            put: method(&target, "put")?,
+            target,
+        })
+    }
+}
+
+fn store_error(what: &str) -> Error {
+    Error::new(
+        ErrorCode::RevocationUnavailable,
+        format!("revocation store {what}"),
+    )
+}
+
+async fn settle(result: Result<JsValue, JsValue>) -> Result<JsValue, JsValue> {
+    JsFuture::from(Promise::resolve(&result?)).await
+}
+
+impl KeyValueStore for JsStore {
+    async fn get(&self, key: &str) -> crate::Result<Option<String>> {
+        let value = settle(self.get.call1(&self.target, &key.into()))
+            .await
+            .map_err(|_| store_error("read failed"))?;
+        if value.is_null() || value.is_undefined() {
+            return Ok(None);
+        }
+        value
+            .as_string()
+            .map(Some)
+            .ok_or_else(|| store_error("read returned something other than a string"))
+    }
+
+    async fn put(&self, key: &str, value: &str, ttl_s: u64) -> crate::Result<()> {
+        settle(self.put.call3(
+            &self.target,
+            &key.into(),
+            &value.into(),
+            &(ttl_s as f64).into(),
+        ))
+        .await
+        .map(|_| ())
+        .map_err(|_| store_error("write failed"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verified-token cache
+
+/// A bounded ring of verified tokens, so that a repeated token skips parsing and signature
+/// checks. Only the time-independent part is remembered: [`Inner::recheck`] runs the core's
+/// time checks again at every use. Ids never repeat; a slot reused for a newer token makes the
+/// old id stale and the JS side verifies from scratch.
+struct VerifiedCache {
+    slots: Vec<Option<(u64, Verified)>>,
+    next_id: u64,
+}
+
+impl VerifiedCache {
+    fn new(capacity: usize) -> Self {
+        Self {
+            slots: (0..capacity).map(|_| None).collect(),
+            next_id: 0,
+        }
+    }
+
+    fn insert(&mut self, verified: Verified) -> Option<u64> {
+        let capacity = self.slots.len() as u64;
+        if capacity == 0 {
+            return None;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.slots[(id % capacity) as usize] = Some((id, verified));
+        Some(id)
+    }
+
+    fn get(&self, id: u64) -> Option<&Verified> {
+        let capacity = self.slots.len() as u64;
+        if capacity == 0 {
+            return None;
+        }
+        match &self.slots[(id % capacity) as usize] {
+            Some((slot_id, verified)) if *slot_id == id => Some(verified),
+            _ => None,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The validator
+
+struct Inner {
+    validator: Validator,
+    revocations: Option<RevocationChecker<JsStore>>,
+    cache: RefCell<VerifiedCache>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VerifyOk<'a> {
+    /// Cache id (absent when the cache is off).
+    id: Option<u64>,
+    claims: &'a Map<String, Value>,
+    header: &'a Map<String, Value>,
+    track: &'a Option<String>,
+    ttl_ceiling: u64,
+    facts: RevocationFacts,
+    identity: Vec<(&'static str, String)>,
+}
+
+fn error_json(error: &Error) -> String {
+    to_json(&json!({
+        "error": {"code": error.code().code(), "message": error.message(), "status": error.status()}
+    }))
+}
+
+fn inspection_json(inspection: &Inspection) -> String {
+    let track = &inspection.track;
+    to_json(&json!({
+        "verified": inspection.verified,
+        "warning": inspection.warning,
+        "header": inspection.header,
+        "claims": inspection.claims,
+        "times": inspection.times,
+        "timeLeft": inspection.time_left_s,
+        "track": {
+            "track": track.track,
+            "ttlCeiling": track.ttl_ceiling_s,
+            "lifetime": track.lifetime_s,
+            "verdict": track.verdict,
+        },
+        "text": inspection.to_text(),
+    }))
+}
+
+impl Inner {
+    /// The time-dependent checks of [`Validator::verify`], again, on a token verified earlier:
+    /// claims (exp, nbf, iat, iss, aud, required) and the track lifetime at `now`.
+    fn recheck(&self, verified: &Verified, now: u64) -> bool {
+        let policy = self.validator.policy();
+        let Ok(registered) = policy.claims.check(&verified.claims, now) else {
+            return false;
+        };
+        let Some(exp) = registered.exp else {
+            return false;
+        };
+        TrackTable::check_lifetime(
+            &verified.track,
+            exp,
+            registered.iat,
+            now,
+            policy.claims.leeway_s,
+        )
+        .is_ok()
+    }
+}
+
+/// The policy, the revocation checker and the verified-token cache of one `Validator`.
+#[wasm_bindgen(js_name = CoreValidator)]
+pub struct CoreValidator {
+    inner: Rc<Inner>,
+}
+
+/// `revoke()` requests as the Worker's admin API takes them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeBody {
+    jti: Option<String>,
+    sub: Option<String>,
+    exp: Option<u64>,
+    before: Option<u64>,
+    reason: Option<String>,
+}
+
+const REVOKE_FORMS: &str =
+    "revoke() takes { jti, exp?, reason?, sub? }, { sub, before? } or { before }";
+
+fn revocation_request(body: RevokeBody, now: u64) -> Result<RevocationRequest, JsValue> {
+    match body {
+        RevokeBody {
+            jti: Some(jti),
+            sub,
+            exp,
+            reason,
+            before: None,
+        } if !jti.is_empty() => Ok(RevocationRequest::Jti {
+            jti,
+            sub,
+            exp,
+            reason: Some(reason.unwrap_or_else(|| "revoked".into())),
+        }),
+        RevokeBody {
+            jti: None,
+            sub: Some(sub),
+            before,
+            exp: None,
+            reason: None,
+        } if !sub.is_empty() => Ok(RevocationRequest::Subject {
+            sub,
+            before: before.unwrap_or(now),
+        }),
+        RevokeBody {
+            jti: None,
+            sub: None,
+            exp: None,
+            reason: None,
+            before: Some(before),
+        } => Ok(RevocationRequest::Global { before }),
+        _ => Err(type_error(REVOKE_FORMS)),
+    }
+}
+
+#[wasm_bindgen(js_class = CoreValidator)]
+impl CoreValidator {
+    /// Validates `config_json` (the core's schema). `store` is a store object or `undefined`;
+    /// `token_cache_size` bounds the verified-token cache (0 turns it off).
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        config_json: &str,
+        store: JsValue,
+        token_cache_size: u32,
+    ) -> Result<CoreValidator, JsValue> {
+        let policy = Policy::from_json(config_json).map_err(|e| error_value(&e))?;
+        let revocations = if store.is_undefined() || store.is_null() {
+            None
+        } else {
+            let cache =
+                RevocationCache::new(policy.revocation.cache_size, policy.revocation.cache_ttl_s);
+            Some(RevocationChecker::new(
+                JsStore::new(store)?,
+                cache,
+                policy.tracks.longest_lifetime_s(policy.claims.leeway_s),
+                policy.claims.leeway_s,
+            ))
+        };
+        Ok(CoreValidator {
+            inner: Rc::new(Inner {
+                validator: Validator::new(policy),
+                revocations,
+                cache: RefCell::new(VerifiedCache::new(token_cache_size.min(1 << 20) as usize)),
+            }),
+        })
+    }
+
+    /// The settings hosts need: `{leeway, cookie, revocation: {cacheSize, cacheTtl, kvCacheTtl,
+    /// timeoutMs}, algorithms}`.
+    pub fn settings(&self) -> String {
+        let policy = self.inner.validator.policy();
+        let r = &policy.revocation;
+        to_json(&json!({
+            "algorithms": policy.algorithms.iter().map(|a| a.name()).collect::<Vec<_>>(),
+            "leeway": policy.claims.leeway_s,
+            "cookie": policy.gateway.cookie,
+            "forwardAuthorization": policy.gateway.forward_authorization,
+            "adminScope": policy.gateway.admin_scope,
+            "revocation": {
+                "cacheSize": r.cache_size, "cacheTtl": r.cache_ttl_s,
+                "kvCacheTtl": r.kv_cache_ttl_s, "timeoutMs": r.timeout_ms,
+            },
+        }))
+    }
+
+    /// Full verification (no revocation) at `now`: `{"id","claims","header","track",
+    /// "ttlCeiling","facts","identity"}` or `{"error":{"code","message","status"}}`.
+    pub fn verify(&self, token: &str, now: f64) -> String {
+        let verified = match self.inner.validator.verify(token, seconds(now)) {
+            Ok(verified) => verified,
+            Err(error) => return error_json(&error),
+        };
+        let out = to_json(&VerifyOk {
+            id: None,
+            claims: &verified.claims,
+            header: &verified.header,
+            track: &verified.track.track,
+            ttl_ceiling: verified.track.ttl_ceiling_s,
+            facts: verified.revocation_facts(),
+            identity: gateway::identity_headers(&verified),
+        });
+        match self.inner.cache.borrow_mut().insert(verified) {
+            // `{"id":null,…` → `{"id":7,…`: the id is only known once the token is cached.
+            Some(id) => format!("{{\"id\":{id}{}", &out["{\"id\":null".len()..]),
+            None => out,
+        }
+    }
+
+    /// Whether the cached token `id` still passes every time-dependent check at `now`. `false`
+    /// when it does not or when the id is stale: the caller then verifies from scratch.
+    pub fn recheck(&self, id: f64, now: f64) -> bool {
+        let cache = self.inner.cache.borrow();
+        cache
+            .get(seconds(id))
+            .is_some_and(|verified| self.inner.recheck(verified, seconds(now)))
+    }
+
+    /// Whether a revocation store is configured.
+    #[wasm_bindgen(js_name = hasStore)]
+    pub fn has_store(&self) -> bool {
+        self.inner.revocations.is_some()
+    }
+
+    /// The revocation verdict for a verified token's facts, through the cached, fail-closed
+    /// checker: resolves `undefined` when the token stands, or an error object (`revoked`,
+    /// `revocation_unavailable`).
+    #[wasm_bindgen(js_name = revocationStatus)]
+    pub fn revocation_status(
+        &self,
+        jti: Option<String>,
+        sub: Option<String>,
+        iat: Option<f64>,
+        exp: f64,
+        now: f64,
+    ) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        future_to_promise(async move {
+            let Some(checker) = &inner.revocations else {
+                return Ok(JsValue::UNDEFINED);
+            };
+            let facts = RevocationFacts {
+                jti,
+                sub,
+                iat: iat.map(seconds),
+                exp: seconds(exp),
+                track: None,
+            };
+            let outcome = match checker.status(&facts, seconds(now)).await {
+                Ok(status) => revocation::check(&facts, &status),
+                Err(e) => Err(e),
+            };
+            Ok(match outcome {
+                Ok(()) => JsValue::UNDEFINED,
+                Err(e) => error_value(&e),
+            })
+        })
+    }
+
+    /// Applies a revocation (`{jti,…}`, `{sub,before?}`, `{before}`) through the store; resolves
+    /// with the request as written, rejects with `revocation_unavailable` when the store fails.
+    pub fn revoke(&self, request_json: &str, now: f64) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        let now = seconds(now);
+        let request = serde_json::from_str::<RevokeBody>(request_json)
+            .map_err(|_| type_error(REVOKE_FORMS))
+            .and_then(|body| revocation_request(body, now));
+        future_to_promise(async move {
+            let request = request?;
+            let Some(checker) = &inner.revocations else {
+                return Err(type_error(
+                    "revoke() needs a revocation store (new Validator(config, { store }))",
+                ));
+            };
+            checker
+                .revoke(&request, now)
+                .await
+                .map_err(|e| error_value(&e))?;
+            Ok(to_json(&request).into())
+        })
+    }
+
+    /// Revokes a presented token by its `jti` (logout): verifies it first (without revocation)
+    /// and rejects with the verification error, or `missing_claim` when it has no `jti`.
+    #[wasm_bindgen(js_name = revokeToken)]
+    pub fn revoke_token(&self, token: &str, reason: &str, now: f64) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        let now = seconds(now);
+        let request = self
+            .inner
+            .validator
+            .verify(token, now)
+            .and_then(|verified| RevocationRequest::for_token(&verified.revocation_facts(), reason))
+            .map_err(|e| error_value(&e));
+        future_to_promise(async move {
+            let request = request?;
+            let Some(checker) = &inner.revocations else {
+                return Err(type_error(
+                    "revokeToken() needs a revocation store (new Validator(config, { store }))",
+                ));
+            };
+            checker
+                .revoke(&request, now)
+                .await
+                .map_err(|e| error_value(&e))?;
+            Ok(to_json(&request).into())
+        })
+    }
+
+    /// The request's token: `Authorization: Bearer …`, else the policy's cookie; throws
+    /// `missing_token` or `malformed` (empty bearer) like the Worker.
+    pub fn bearer(
+        &self,
+        authorization: Option<String>,
+        cookie: Option<String>,
+    ) -> Result<String, JsValue> {
+        let cookie_name = self.inner.validator.policy().gateway.cookie.as_deref();
+        gateway::bearer_token(authorization.as_deref(), cookie.as_deref(), cookie_name)
+            .map_err(|e| error_value(&e))
+    }
+
+    /// UNVERIFIED decode under this policy's track table.
+    pub fn inspect(&self, token: &str, now: f64) -> Result<String, JsValue> {
+        inspect::inspect(token, &self.inner.validator.policy().tracks, seconds(now))
+            .map(|i| inspection_json(&i))
+            .map_err(|e| error_value(&e))
+    }
+
+    /// The policy's public keys as a JWKS (`{"keys":[]}` when it has only secrets).
+    #[wasm_bindgen(js_name = publicJwks)]
+    pub fn public_jwks(&self) -> String {
+        let keys: Vec<Value> = self
+            .inner
+            .validator
+            .policy()
+            .keys
+            .keys()
+            .iter()
+            .filter_map(|k| k.public_jwk())
+            .collect();
+        to_json(&json!({ "keys": keys }))
+    }
+
+    /// Store reads made by this validator's revocation checker.
+    #[wasm_bindgen(js_name = storeReads)]
+    pub fn store_reads(&self) -> f64 {
+        self.inner
+            .revocations
+            .as_ref()
+            .map_or(0.0, |r| r.store_reads() as f64)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inspection without a validator
+
+/// A throwaway policy carrying only a track table (its secret never verifies anything), so the
+/// `tracks` section is validated by the core's own rules and error paths.
+fn tracks_only(tracks_json: Option<String>) -> Result<TrackTable, Error> {
+    let tracks = match tracks_json {
+        None => None,
+        Some(text) => {
+            let value: Value =
+                serde_json::from_str(&text).map_err(|e| Error::config("tracks", e))?;
+            Some(
+                serde_path_to_error::deserialize::<_, TracksConfig>(value).map_err(|e| {
+                    let path = e.path().to_string();
+                    let path = if path == "." {
+                        "tracks".to_owned()
+                    } else {
+                        format!("tracks.{path}")
+                    };
+                    Error::config(&path, e.into_inner())
+                })?,
+            )
+        }
+    };
+    let config = Config {
+        algorithms: vec!["HS256".to_owned()],
+        secret: Some(Secret::new("inspect-only-policy-secret-never-used!")),
+        tracks,
+        ..Config::default()
+    };
+    Ok(Policy::new(config)?.tracks)
+}
+
+/// UNVERIFIED decode; `tracks_json` is a config's `tracks` section (default table when absent).
+#[wasm_bindgen(js_name = inspectToken)]
+pub fn inspect_token(
+    token: &str,
+    now: f64,
+    tracks_json: Option<String>,
+) -> Result<String, JsValue> {
+    let tracks = tracks_only(tracks_json).map_err(|e| error_value(&e))?;
+    inspect::inspect(token, &tracks, seconds(now))
+        .map(|i| inspection_json(&i))
+        .map_err(|e| error_value(&e))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Minting and keys
+
+/// What `issue()` takes (`ttl` in seconds; the JS side converts `"30m"`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssueBody {
+    sub: Option<String>,
+    track: Option<Value>,
+    ttl: Option<u64>,
+    #[serde(default)]
+    claims: Map<String, Value>,
+}
+
+/// A policy and a signing key, for hosts that mint tokens.
+#[wasm_bindgen(js_name = CoreIssuer)]
+pub struct CoreIssuer {
+    policy: Policy,
+    signer: Signer,
+}
+
+fn parse_alg(name: Option<String>) -> Result<Option<Alg>, Error> {
+    name.map(|name| {
+        Alg::from_name(&name).ok_or_else(|| {
+            Error::config("alg", format!("{name:?} is not implemented by this build"))
+        })
+    })
+    .transpose()
+}
+
+#[wasm_bindgen(js_class = CoreIssuer)]
+impl CoreIssuer {
+    /// `key_json` is a private JWK; without it the config's `secret` signs with `alg`, or with
+    /// the first HMAC algorithm the policy allows (as the Worker's refresh does).
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        config_json: &str,
+        key_json: Option<String>,
+        alg: Option<String>,
+    ) -> Result<CoreIssuer, JsValue> {
+        Self::build(config_json, key_json, alg).map_err(|e| error_value(&e))
+    }
+
+    fn build(
+        config_json: &str,
+        key_json: Option<String>,
+        alg: Option<String>,
+    ) -> Result<CoreIssuer, Error> {
+        let config = Config::from_json(config_json)?;
+        let secret = config.secret.clone();
+        let policy = Policy::new(config)?;
+        let alg = parse_alg(alg)?;
+        let signer = match (key_json, secret) {
+            (Some(jwk), _) => Signer::from_jwk(&jwk, alg)?,
+            (None, Some(secret)) => {
+                let alg = alg
+                    .or_else(|| {
+                        policy
+                            .algorithms
+                            .iter()
+                            .copied()
+                            .find(|a| a.family() == Family::Hmac)
+                    })
+                    .ok_or_else(|| {
+                        Error::config(
+                            "algorithms",
+                            "no HMAC algorithm is allowed: pass a private JWK to sign",
+                        )
+                    })?;
+                Signer::from_secret(secret.expose(), alg)?
+            }
+            (None, None) => {
+                return Err(Error::config(
+                    "key",
+                    "a private JWK is required unless the config has an HMAC secret",
+                ))
+            }
+        };
+        if !policy.algorithms.contains(&signer.alg()) {
+            return Err(Error::config(
+                "algorithms",
+                format!("{} is not allowed by the policy", signer.alg()),
+            ));
+        }
+        Ok(CoreIssuer { policy, signer })
+    }
+
+    /// Mints a token: `{"token","jti","iat","exp","track"}`.
+    pub fn issue(&self, request_json: &str, now: f64) -> Result<String, JsValue> {
+        let body: IssueBody = serde_json::from_str(request_json).map_err(|e| {
+            type_error(&format!(
+                "issue() takes {{ sub?, track?, ttl?, claims? }}: {e}"
+            ))
+        })?;
+        let track = match body.track {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            Some(Value::Number(n)) if n.is_u64() => Some(n.to_string()),
+            Some(_) => {
+                return Err(type_error(
+                    "track must be a non-negative integer or a string",
+                ))
+            }
+        };
+        let issued = issue(
+            &self.policy,
+            &self.signer,
+            IssueRequest {
+                sub: body.sub,
+                track,
+                ttl_s: body.ttl,
+                claims: body.claims,
+            },
+            seconds(now),
+            &mut OsRng,
+        )
+        .map_err(|e| error_value(&e))?;
+        Ok(to_json(&json!({
+            "token": issued.token, "jti": issued.jti, "iat": issued.iat,
+            "exp": issued.exp, "track": issued.track,
+        })))
+    }
+
+    /// The signing algorithm.
+    pub fn alg(&self) -> String {
+        self.signer.alg().name().to_owned()
+    }
+
+    /// The public JWK of the signing key (`undefined` for HMAC).
+    #[wasm_bindgen(js_name = publicJwk)]
+    pub fn public_jwk(&self) -> Option<String> {
+        self.signer.public_jwk().map(|jwk| to_json(&jwk))
+    }
+}
+
+/// A new key: `{"privateJwk":…, "jwks":{"keys":[…]}|null}`.
+#[wasm_bindgen(js_name = generateKey)]
+pub fn generate_key(alg: &str, kid: Option<String>) -> Result<String, JsValue> {
+    let alg = parse_alg(Some(alg.to_owned()))
+        .and_then(|a| a.ok_or_else(|| Error::config("alg", "required")))
+        .map_err(|e| error_value(&e))?;
+    let key = keygen::generate(alg, kid.as_deref(), &mut OsRng).map_err(|e| error_value(&e))?;
+    Ok(to_json(
+        &json!({ "privateJwk": key.private_jwk, "jwks": key.public_jwks }),
+    ))
+}

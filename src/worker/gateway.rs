@@ -133,12 +133,14 @@ async fn forward(
     state: &State,
     req: Request,
     verified: Option<&Verified>,
-    origin: &worker::Url,
+    origin: &str,
 ) -> worker::Result<Response> {
-    let url = req.url()?;
-    let mut target = origin.clone();
-    target.set_path(url.path());
-    target.set_query(url.query());
+    // Path and query as the client sent them (already normalised by the runtime's URL parser).
+    let url = req.inner().url();
+    let after_host = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+    let path_and_query = after_host.find('/').map_or("/", |i| &after_host[i..]);
+    let path_and_query = path_and_query.split('#').next().unwrap_or("/");
+    let target = format!("{origin}{path_and_query}");
 
     let headers = Headers::new();
     let forward_authorization = state.validator.policy().gateway.forward_authorization;
@@ -157,6 +159,6 @@ async fn forward(
     if let Some(body) = req.inner().body() {
         init.with_body(Some(body.into()));
     }
-    let upstream = Request::new_with_init(target.as_str(), &init)?;
+    let upstream = Request::new_with_init(&target, &init)?;
     Fetch::Request(upstream).send().await
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures_util::future::{select, Either};
 use sha2::{Digest, Sha256};
 use worker::kv::KvStore;
-use worker::{console_log, Delay, Fetch, Url};
+use worker::{console_log, Delay, Fetch, Method, Request};
 
 use crate::error::Result;
 use crate::jwks::{CachedJwks, JwksSettings, RemoteJwks};
@@ -21,7 +21,7 @@ const MAX_JWKS_BYTES: usize = 256 * 1024;
 
 /// One identity provider's JWKS for this isolate.
 pub struct JwksClient {
-    url: Url,
+    url: String,
     kv: KvStore,
     kv_key: String,
     remote: RefCell<RemoteJwks>,
@@ -42,8 +42,8 @@ impl Drop for RefreshGuard<'_> {
 
 impl JwksClient {
     /// A client for `url`, sharing its copy under `jwks:<sha256(url)>` in `kv`.
-    pub fn new(url: Url, settings: JwksSettings, algorithms: Vec<Alg>, kv: KvStore) -> Self {
-        let digest = Sha256::digest(url.as_str().as_bytes());
+    pub fn new(url: String, settings: JwksSettings, algorithms: Vec<Alg>, kv: KvStore) -> Self {
+        let digest = Sha256::digest(url.as_bytes());
         let kv_key = format!(
             "jwks:{}",
             digest
@@ -134,14 +134,14 @@ impl JwksClient {
                 } else {
                     console_log!(
                         "{}",
-                        serde_json::json!({"event": "edge_jwt_jwks_rejected", "url": self.url.as_str()})
+                        serde_json::json!({"event": "edge_jwt_jwks_rejected", "url": self.url})
                     );
                 }
             }
             Err(why) => {
                 console_log!(
                     "{}",
-                    serde_json::json!({"event": "edge_jwt_jwks_fetch_failed", "url": self.url.as_str(), "why": why})
+                    serde_json::json!({"event": "edge_jwt_jwks_fetch_failed", "url": self.url, "why": why})
                 );
             }
         }
@@ -177,7 +177,8 @@ impl JwksClient {
     }
 
     async fn fetch(&self) -> std::result::Result<(String, Option<String>), String> {
-        let fetch = Fetch::Url(self.url.clone());
+        let fetch =
+            Fetch::Request(Request::new(&self.url, Method::Get).map_err(|e| e.to_string())?);
         let request = Box::pin(fetch.send());
         let mut response = match select(request, Delay::from(self.timeout())).await {
             Either::Left((Ok(response), _)) => response,
