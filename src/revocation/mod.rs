@@ -88,7 +88,66 @@ pub enum RevocationRequest {
     },
 }
 
+/// The JSON forms hosts accept for a revocation (the Worker's admin API, the npm `revoke()`).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestForm {
+    jti: Option<String>,
+    sub: Option<String>,
+    exp: Option<u64>,
+    before: Option<u64>,
+    reason: Option<String>,
+}
+
+/// What [`RevocationRequest::from_json_form`] accepts, for error messages.
+pub const REQUEST_FORMS: &str =
+    "expected {\"jti\", \"exp\"?, \"reason\"?, \"sub\"?}, {\"sub\", \"before\"?} or {\"before\"}";
+
 impl RevocationRequest {
+    /// Reads one of the three JSON forms: `{"jti","exp"?,"reason"?,"sub"?}`,
+    /// `{"sub","before"?}` (default: `now`) or `{"before"}` (global). Anything else — unknown
+    /// fields, mixed forms, empty strings — is refused with [`REQUEST_FORMS`].
+    pub fn from_json_form(
+        value: serde_json::Value,
+        now: u64,
+        default_reason: &str,
+    ) -> Result<RevocationRequest> {
+        let refused = || Error::new(ErrorCode::InvalidClaim, REQUEST_FORMS);
+        let form: RequestForm = serde_json::from_value(value).map_err(|_| refused())?;
+        match form {
+            RequestForm {
+                jti: Some(jti),
+                sub,
+                exp,
+                reason,
+                before: None,
+            } if !jti.is_empty() => Ok(RevocationRequest::Jti {
+                jti,
+                sub,
+                exp,
+                reason: Some(reason.unwrap_or_else(|| default_reason.into())),
+            }),
+            RequestForm {
+                jti: None,
+                sub: Some(sub),
+                before,
+                exp: None,
+                reason: None,
+            } if !sub.is_empty() => Ok(RevocationRequest::Subject {
+                sub,
+                before: before.unwrap_or(now),
+            }),
+            RequestForm {
+                jti: None,
+                sub: None,
+                exp: None,
+                reason: None,
+                before: Some(before),
+            } => Ok(RevocationRequest::Global { before }),
+            _ => Err(refused()),
+        }
+    }
+
     /// Revokes one presented token. A token without `jti` cannot be revoked on its own; that is
     /// refused rather than silently ignored (revoke its subject instead).
     pub fn for_token(facts: &RevocationFacts, reason: &str) -> Result<RevocationRequest> {
@@ -150,6 +209,42 @@ mod tests {
             assert!(check(&facts(Some(1000)), &status).is_ok());
             assert!(check(&facts(Some(1001)), &status).is_ok());
             assert!(check(&facts(None), &status).is_err());
+        }
+    }
+
+    #[test]
+    fn json_forms() {
+        use serde_json::json;
+        let form = |v| RevocationRequest::from_json_form(v, 500, "admin");
+        assert_eq!(
+            form(json!({"jti": "a", "exp": 9})).unwrap(),
+            RevocationRequest::Jti {
+                jti: "a".into(),
+                sub: None,
+                exp: Some(9),
+                reason: Some("admin".into())
+            }
+        );
+        assert_eq!(
+            form(json!({"sub": "s"})).unwrap(),
+            RevocationRequest::Subject {
+                sub: "s".into(),
+                before: 500
+            }
+        );
+        assert_eq!(
+            form(json!({"before": 7})).unwrap(),
+            RevocationRequest::Global { before: 7 }
+        );
+        for bad in [
+            json!({}),
+            json!({"jti": ""}),
+            json!({"jti": "a", "before": 1}),
+            json!({"sub": "s", "exp": 1}),
+            json!({"x": 1}),
+            json!([1]),
+        ] {
+            assert!(form(bad.clone()).is_err(), "{bad}");
         }
     }
 

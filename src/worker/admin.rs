@@ -1,6 +1,5 @@
 //! The API endpoints: health, JWKS, introspection, revocation, refresh and logout.
 
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use worker::{Request, Response};
 
@@ -137,52 +136,6 @@ pub async fn introspect(state: &State, mut req: Request) -> worker::Result<Respo
     }
 }
 
-/// Admin JSON forms of `/v1/revoke`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AdminRevoke {
-    jti: Option<String>,
-    sub: Option<String>,
-    exp: Option<u64>,
-    before: Option<u64>,
-    reason: Option<String>,
-}
-
-fn admin_request(body: AdminRevoke, now: u64) -> Result<RevocationRequest, &'static str> {
-    match body {
-        AdminRevoke {
-            jti: Some(jti),
-            sub,
-            exp,
-            reason,
-            before: None,
-        } if !jti.is_empty() => Ok(RevocationRequest::Jti {
-            jti,
-            sub,
-            exp,
-            reason: Some(reason.unwrap_or_else(|| "admin".into())),
-        }),
-        AdminRevoke {
-            jti: None,
-            sub: Some(sub),
-            before,
-            exp: None,
-            ..
-        } if !sub.is_empty() => Ok(RevocationRequest::Subject {
-            sub,
-            before: before.unwrap_or(now),
-        }),
-        AdminRevoke {
-            jti: None,
-            sub: None,
-            exp: None,
-            before: Some(before),
-            ..
-        } => Ok(RevocationRequest::Global { before }),
-        _ => Err("expected {\"jti\",\"exp\"?,\"reason\"?}, {\"sub\",\"before\"?} or {\"before\"}"),
-    }
-}
-
 pub async fn revoke(state: &State, mut req: Request) -> worker::Result<Response> {
     if !is_admin(state, &req).await {
         return http::forbidden();
@@ -209,13 +162,9 @@ pub async fn revoke(state: &State, mut req: Request) -> worker::Result<Response>
             Err(_) => return http::json(&json!({"status": "ok", "revoked": false}), 200),
         }
     } else {
-        let body: AdminRevoke = match serde_json::from_value(Value::Object(fields)) {
-            Ok(body) => body,
-            Err(_) => return http::bad_request("unknown or mistyped field in revoke request"),
-        };
-        match admin_request(body, now) {
+        match RevocationRequest::from_json_form(Value::Object(fields), now, "admin") {
             Ok(request) => request,
-            Err(message) => return http::bad_request(message),
+            Err(e) => return http::bad_request(e.message()),
         }
     };
     match state.revocations.revoke(&request, now).await {
