@@ -88,6 +88,15 @@ fn optional_string(claims: &Map<String, Value>, name: &str) -> Result<Option<Str
     }
 }
 
+/// `jti` and `sub` name things revocation acts on: a non-empty string (an empty one would make
+/// `jti:` a key that revokes every other token with an empty jti).
+fn identifier(claims: &Map<String, Value>, name: &str) -> Result<Option<String>> {
+    match optional_string(claims, name)? {
+        Some(s) if s.is_empty() => Err(invalid(name, "must not be empty")),
+        other => Ok(other),
+    }
+}
+
 impl ClaimRules {
     /// Checks presence, types, time window, issuer and audience, in that order.
     pub fn check(&self, claims: &Map<String, Value>, now: u64) -> Result<RegisteredClaims> {
@@ -100,8 +109,8 @@ impl ClaimRules {
             exp: numeric_date(claims, "exp")?,
             nbf: numeric_date(claims, "nbf")?,
             iat: numeric_date(claims, "iat")?,
-            jti: optional_string(claims, "jti")?,
-            sub: optional_string(claims, "sub")?,
+            jti: identifier(claims, "jti")?,
+            sub: identifier(claims, "sub")?,
         };
         let leeway = self.leeway_s;
         if let Some(exp) = registered.exp {

@@ -120,6 +120,24 @@ pub fn identity_headers(verified: &Verified) -> Vec<(&'static str, String)> {
     headers
 }
 
+/// Refuses a verified token whose identity cannot travel in a header: a control character
+/// (NUL, CR, LF, …) in `sub`, `jti`, the track or a scope would be rejected by the runtime or,
+/// worse, split a header. Non-ASCII UTF-8 is forwarded as is.
+pub fn check_forwardable(verified: &Verified) -> Result<(), Error> {
+    for (name, value) in identity_headers(verified) {
+        if value.chars().any(|c| c.is_control()) {
+            return Err(Error::new(
+                ErrorCode::InvalidClaim,
+                format!(
+                    "{} contains a control character and cannot be forwarded",
+                    &name[IDENTITY_HEADER_PREFIX.len()..]
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// RFC 6750 §3 `WWW-Authenticate` value. No token at all gets the bare challenge (§3.1: no
 /// error code when the request lacked authentication information).
 pub fn www_authenticate(error: &Error) -> Option<String> {

@@ -23,12 +23,15 @@ use crate::config::{Config, Policy, Secret, TracksConfig};
 use crate::error::{Error, ErrorCode};
 use crate::gateway;
 use crate::inspect::{self, Inspection};
+use crate::jwks::RemoteJwks;
 use crate::keygen;
+use crate::keys::KeySet;
 use crate::mint::{issue, IssueRequest, Signer};
 use crate::policy::{Validator, Verified};
 use crate::revocation::{
     self, KeyValueStore, RevocationCache, RevocationChecker, RevocationFacts, RevocationRequest,
 };
+use crate::routes::Mode;
 use crate::track::{TrackTable, TrackVerdict};
 
 // ---------------------------------------------------------------------------------------------
@@ -78,15 +81,16 @@ pub fn error_codes() -> String {
 }
 
 /// The response every edge-jwt host answers an error with: `[status, body, www-authenticate]`
-/// (the last is `undefined` where RFC 6750 asks for none). Same bytes as the Worker's.
+/// (the last is `undefined` where RFC 6750 asks for none). Same bytes as the Worker's; `scope`
+/// names a route's scopes in an `insufficient_scope` challenge.
 #[wasm_bindgen(js_name = errorResponse)]
-pub fn error_response(code: &str, message: &str) -> Array {
+pub fn error_response(code: &str, message: &str, scope: Option<String>) -> Array {
     let error = Error::new(code_from_name(code), message);
     let out = Array::new();
     out.push(&error.status().into());
     out.push(&to_json(&gateway::error_body(&error)).into());
     out.push(
-        &gateway::www_authenticate(&error)
+        &gateway::www_authenticate_with_scope(&error, scope.as_deref())
             .map(JsValue::from)
             .unwrap_or(JsValue::UNDEFINED),
     );
@@ -248,6 +252,33 @@ struct Inner {
     validator: Validator,
     revocations: Option<RevocationChecker<JsStore>>,
     cache: RefCell<VerifiedCache>,
+    jwks: Option<RemoteKeys>,
+}
+
+/// A remote JWKS (`jwks_url`): the core's state machine ([`RemoteJwks`]) decides; the JS side
+/// fetches when told to and hands the body over, as the Worker's `JwksClient` does.
+struct RemoteKeys {
+    url: String,
+    remote: RefCell<RemoteJwks>,
+    /// The policy's inline keys merged with the remote set, rebuilt when a new set arrives.
+    merged: RefCell<Option<(u64, Rc<KeySet>)>>,
+}
+
+impl RemoteKeys {
+    fn keys(&self, inline: &KeySet, now: u64) -> crate::Result<Rc<KeySet>> {
+        let remote = self.remote.borrow();
+        let keys = remote.keys(now)?;
+        let fetched_at = remote.fetched_at().unwrap_or_default();
+        let mut merged = self.merged.borrow_mut();
+        match merged.as_ref() {
+            Some((at, keys)) if *at == fetched_at => Ok(Rc::clone(keys)),
+            _ => {
+                let keys = Rc::new(inline.merged(keys));
+                *merged = Some((fetched_at, Rc::clone(&keys)));
+                Ok(keys)
+            }
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -289,9 +320,42 @@ fn inspection_json(inspection: &Inspection) -> String {
 }
 
 impl Inner {
+    /// [`Validator::verify`] with the remote JWKS merged in, as the Worker does: when the
+    /// remote set is unusable, tokens the inline keys verify still pass and the others get
+    /// `jwks_unavailable`. The flag asks the host to refetch (an unknown kid, within budget).
+    fn verify_token(&self, token: &str, now: u64) -> (crate::Result<Verified>, bool) {
+        let Some(jwks) = &self.jwks else {
+            return (self.validator.verify(token, now), false);
+        };
+        let keys = match jwks.keys(&self.validator.policy().keys, now) {
+            Ok(keys) => keys,
+            Err(unavailable) => {
+                return (
+                    self.validator.verify(token, now).map_err(|_| unavailable),
+                    false,
+                )
+            }
+        };
+        match self.validator.verify_with_keys(token, now, &keys) {
+            Err(e)
+                if e.code() == ErrorCode::UnknownKid
+                    && jwks.remote.borrow_mut().may_refetch_for_unknown_kid(now) =>
+            {
+                (Err(e), true)
+            }
+            outcome => (outcome, false),
+        }
+    }
+
     /// The time-dependent checks of [`Validator::verify`], again, on a token verified earlier:
-    /// claims (exp, nbf, iat, iss, aud, required) and the track lifetime at `now`.
+    /// claims (exp, nbf, iat, iss, aud, required) and the track lifetime at `now`. A remote
+    /// JWKS past its staleness bound sends the token back through full verification.
     fn recheck(&self, verified: &Verified, now: u64) -> bool {
+        if let Some(jwks) = &self.jwks {
+            if jwks.remote.borrow().keys(now).is_err() {
+                return false;
+            }
+        }
         let policy = self.validator.policy();
         let Ok(registered) = policy.claims.check(&verified.claims, now) else {
             return false;
@@ -388,11 +452,20 @@ impl CoreValidator {
                 policy.claims.leeway_s,
             ))
         };
+        let jwks = policy.jwks.as_ref().map(|(url, settings)| RemoteKeys {
+            url: url.clone(),
+            remote: RefCell::new(RemoteJwks::new(settings.clone(), policy.algorithms.clone())),
+            merged: RefCell::new(None),
+        });
         Ok(CoreValidator {
             inner: Rc::new(Inner {
+                jwks,
                 validator: Validator::new(policy),
                 revocations,
-                cache: RefCell::new(VerifiedCache::new(token_cache_size.min(1 << 20) as usize)),
+                // At least one slot, so a token just verified can be authorized for its route.
+                cache: RefCell::new(VerifiedCache::new(
+                    token_cache_size.clamp(1, 1 << 20) as usize
+                )),
             }),
         })
     }
@@ -412,15 +485,22 @@ impl CoreValidator {
                 "cacheSize": r.cache_size, "cacheTtl": r.cache_ttl_s,
                 "kvCacheTtl": r.kv_cache_ttl_s, "timeoutMs": r.timeout_ms,
             },
+            "jwks": policy.jwks.as_ref().map(|(url, settings)| json!({
+                "url": url, "timeoutMs": settings.timeout_ms,
+            })),
         }))
     }
 
     /// Full verification (no revocation) at `now`: `{"id","claims","header","track",
     /// "ttlCeiling","facts","identity"}` or `{"error":{"code","message","status"}}`.
     pub fn verify(&self, token: &str, now: f64) -> String {
-        let verified = match self.inner.validator.verify(token, seconds(now)) {
-            Ok(verified) => verified,
-            Err(error) => return error_json(&error),
+        let verified = match self.inner.verify_token(token, seconds(now)) {
+            (Ok(verified), _) => verified,
+            (Err(error), false) => return error_json(&error),
+            (Err(error), true) => {
+                // `{"error":…}` → `{"refetch":true,"error":…}`: fetch the JWKS, then verify again.
+                return format!("{{\"refetch\":true,{}", &error_json(&error)[1..]);
+            }
         };
         let out = to_json(&VerifyOk {
             id: None,
@@ -445,6 +525,95 @@ impl CoreValidator {
         cache
             .get(seconds(id))
             .is_some_and(|verified| self.inner.recheck(verified, seconds(now)))
+    }
+
+    /// The route policy for a request (the core's `routes`): `[index | -1 for the default route,
+    /// mode ("required" | "optional" | "disabled"), scopes]`.
+    pub fn route(&self, method: &str, path: &str) -> Array {
+        let route = self.inner.validator.policy().routes.find(method, path);
+        let out = Array::new();
+        out.push(&route.index.map_or(-1.0, |i| i as f64).into());
+        out.push(
+            &match route.mode {
+                Mode::Required => "required",
+                Mode::Optional => "optional",
+                Mode::Disabled => "disabled",
+            }
+            .into(),
+        );
+        out.push(&route.scope_challenge().into());
+        out
+    }
+
+    /// The route's own checks (audience, tracks, scopes) on the verified token `id`:
+    /// `undefined` when it may pass, an error object (with `scope`, the route's scopes) when it
+    /// may not, `null` when the id is stale (the caller verifies again).
+    pub fn authorize(&self, id: f64, method: &str, path: &str) -> JsValue {
+        let cache = self.inner.cache.borrow();
+        let Some(verified) = cache.get(seconds(id)) else {
+            return JsValue::NULL;
+        };
+        let route = self.inner.validator.policy().routes.find(method, path);
+        match route.authorize(verified) {
+            Ok(()) => JsValue::UNDEFINED,
+            Err(error) => {
+                let value = error_value(&error);
+                let _ = Reflect::set(&value, &"scope".into(), &route.scope_challenge().into());
+                value
+            }
+        }
+    }
+
+    /// Whether the remote JWKS should be fetched now (nothing held, or past its freshness, and
+    /// no attempt within the refetch interval). `false` without `jwks_url`.
+    #[wasm_bindgen(js_name = jwksNeedsRefresh)]
+    pub fn jwks_needs_refresh(&self, now: f64) -> bool {
+        self.inner
+            .jwks
+            .as_ref()
+            .is_some_and(|j| j.remote.borrow().needs_refresh(seconds(now)))
+    }
+
+    /// Whether a remote set is held at all.
+    #[wasm_bindgen(js_name = jwksHasKeys)]
+    pub fn jwks_has_keys(&self) -> bool {
+        self.inner
+            .jwks
+            .as_ref()
+            .is_some_and(|j| j.remote.borrow().has_keys())
+    }
+
+    /// Records that a fetch starts (the refetch interval counts from here).
+    #[wasm_bindgen(js_name = jwksFetchStarted)]
+    pub fn jwks_fetch_started(&self, now: f64) {
+        if let Some(jwks) = &self.inner.jwks {
+            jwks.remote.borrow_mut().fetch_started(seconds(now));
+        }
+    }
+
+    /// Hands a fetched JWKS document to the core (`cache_control` sets its freshness). Throws
+    /// `jwks_unavailable` for an unusable document (the last good set stays in force).
+    #[wasm_bindgen(js_name = jwksAccept)]
+    pub fn jwks_accept(
+        &self,
+        body: &str,
+        cache_control: Option<String>,
+        now: f64,
+    ) -> Result<(), JsValue> {
+        let Some(jwks) = &self.inner.jwks else {
+            return Err(type_error("this policy has no jwks_url"));
+        };
+        jwks.remote
+            .borrow_mut()
+            .accept(body, cache_control.as_deref(), seconds(now))
+            .map(|_| ())
+            .map_err(|e| error_value(&e))
+    }
+
+    /// The `jwks_url` of the policy.
+    #[wasm_bindgen(js_name = jwksUrl)]
+    pub fn jwks_url(&self) -> Option<String> {
+        self.inner.jwks.as_ref().map(|j| j.url.clone())
     }
 
     /// Whether a revocation store is configured.
@@ -519,8 +688,8 @@ impl CoreValidator {
         let now = seconds(now);
         let request = self
             .inner
-            .validator
-            .verify(token, now)
+            .verify_token(token, now)
+            .0
             .and_then(|verified| RevocationRequest::for_token(&verified.revocation_facts(), reason))
             .map_err(|e| error_value(&e));
         future_to_promise(async move {

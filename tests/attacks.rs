@@ -2174,6 +2174,25 @@ fn every_error_code_is_produced_by_some_input() {
             )),
         ),
     ];
+    // Route refusals (gateways) and the remote JWKS state machine.
+    let routed = Validator::from_json(&format!(
+        r#"{{"algorithms":["HS256"],"secret":{},"required_claims":[],
+            "routes":[{{"path":"/ops/*","scopes":["operator.write"]}},{{"path":"/t4/*","tracks":[4]}}]}}"#,
+        json!(HMAC_SECRET)
+    ))
+    .unwrap();
+    let verified = routed.verify(&ok, NOW).unwrap();
+    let route = |path: &str| {
+        routed
+            .policy()
+            .routes
+            .find("GET", path)
+            .authorize(&verified)
+    };
+    produced.push(("insufficient_scope", code(&route("/ops/x"))));
+    produced.push(("track_not_allowed", code(&route("/t4/x"))));
+    let remote = edge_jwt::jwks::RemoteJwks::new(Default::default(), vec![Alg::ES256]);
+    produced.push(("jwks_unavailable", code(&remote.keys(NOW))));
     for (expected, got) in &produced {
         assert_eq!(got, expected);
     }

@@ -49,9 +49,11 @@ impl RevocationCache {
             .map(|slot| slot.value)
     }
 
-    /// Caches `value` for `key` until `now + ttl`, or until `not_after` if that is sooner.
+    /// Caches `value` for `key` until `now + ttl` less a per-key spread of up to a quarter of the
+    /// TTL (so entries cached together are not all re-read together), or until `not_after` if
+    /// that is sooner.
     pub fn insert(&mut self, key: &str, value: CachedValue, now: u64, not_after: Option<u64>) {
-        let mut expires_at = now.saturating_add(self.ttl_s);
+        let mut expires_at = now.saturating_add(self.ttl_s - spread(key, self.ttl_s / 4));
         if let Some(limit) = not_after {
             expires_at = expires_at.min(limit);
         }
@@ -111,6 +113,14 @@ impl RevocationCache {
     }
 }
 
+/// A stable per-key number in `0..=max` (FNV-1a), to spread expiries without randomness.
+fn spread(key: &str, max: u64) -> u64 {
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    hash % (max + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,10 +130,21 @@ mod tests {
         let mut cache = RevocationCache::new(10, 30);
         cache.insert("jti:a", None, 100, None);
         cache.insert("sub:b", Some(90), 100, None);
-        assert_eq!(cache.get("jti:a", 129), Some(None));
-        assert_eq!(cache.get("sub:b", 129), Some(Some(90)));
+        // Fresh for at least three quarters of the TTL, gone after the TTL.
+        assert_eq!(cache.get("jti:a", 122), Some(None));
+        assert_eq!(cache.get("sub:b", 122), Some(Some(90)));
         assert_eq!(cache.get("jti:a", 130), None);
+        assert_eq!(cache.get("sub:b", 130), None);
         assert_eq!(cache.get("jti:zz", 100), None);
+    }
+
+    #[test]
+    fn expiries_are_spread_across_keys() {
+        let lifetimes: std::collections::BTreeSet<u64> = (0..100)
+            .map(|i| 30 - spread(&format!("jti:{i}"), 30 / 4))
+            .collect();
+        assert!(lifetimes.len() > 3, "{lifetimes:?}");
+        assert!(lifetimes.iter().all(|t| (23..=30).contains(t)));
     }
 
     #[test]

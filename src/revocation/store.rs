@@ -9,7 +9,10 @@
 use std::cell::RefCell;
 use std::future::Future;
 
+use futures_util::future::join3;
+
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
 use super::cache::RevocationCache;
 use super::{RevocationFacts, RevocationRequest, RevocationStatus};
@@ -20,14 +23,28 @@ pub const GLOBAL_KEY: &str = "global";
 /// Shortest expiry a store entry gets (Workers KV refuses `expirationTtl` below 60 s).
 pub const MIN_ENTRY_TTL_S: u64 = 60;
 
+/// Longest id written into a key as is. Workers KV keys are at most 512 bytes; a longer `jti` or
+/// `sub` is keyed by its SHA-256 under its own prefix (`jtih:`, `subh:`), so it cannot collide with
+/// a literal id.
+pub const MAX_LITERAL_ID_BYTES: usize = 200;
+
+fn id_key(prefix: &str, id: &str) -> String {
+    if id.len() <= MAX_LITERAL_ID_BYTES {
+        return format!("{prefix}:{id}");
+    }
+    let digest = sha2::Sha256::digest(id.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}h:{hex}")
+}
+
 /// Store key of a revoked jti.
 pub fn jti_key(jti: &str) -> String {
-    format!("jti:{jti}")
+    id_key("jti", jti)
 }
 
 /// Store key of a revoked subject.
 pub fn sub_key(sub: &str) -> String {
-    format!("sub:{sub}")
+    id_key("sub", sub)
 }
 
 /// Value of a `jti:` entry.
@@ -72,7 +89,7 @@ fn unavailable() -> Error {
 
 /// Reads an entry's decisive time; an unreadable value fails closed.
 fn entry_time(key: &str, raw: &str) -> Result<u64> {
-    let time = if key.starts_with("jti:") {
+    let time = if key.starts_with("jti") {
         serde_json::from_str::<JtiEntry>(raw).map(|e| e.revoked_at)
     } else {
         serde_json::from_str::<BeforeEntry>(raw).map(|e| e.before)
@@ -119,28 +136,33 @@ impl<S: KeyValueStore> RevocationChecker<S> {
         Ok(value)
     }
 
-    /// What the store says about a token, reading only what the cache does not know.
+    /// What the store says about a token, reading only what the cache does not know; the
+    /// (at most three) reads run concurrently.
     pub async fn status(&self, facts: &RevocationFacts, now: u64) -> Result<RevocationStatus> {
-        let global = self.lookup(GLOBAL_KEY, now, None).await?;
-        let subject = match &facts.sub {
-            Some(sub) => self.lookup(&sub_key(sub), now, None).await?,
-            None => None,
-        };
-        let jti = match &facts.jti {
-            Some(jti) => {
-                self.lookup(
-                    &jti_key(jti),
-                    now,
-                    Some(facts.exp.saturating_add(self.leeway_s)),
-                )
-                .await?
+        let subject = async {
+            match &facts.sub {
+                Some(sub) => self.lookup(&sub_key(sub), now, None).await,
+                None => Ok(None),
             }
-            None => None,
         };
+        let jti = async {
+            match &facts.jti {
+                Some(jti) => {
+                    self.lookup(
+                        &jti_key(jti),
+                        now,
+                        Some(facts.exp.saturating_add(self.leeway_s)),
+                    )
+                    .await
+                }
+                None => Ok(None),
+            }
+        };
+        let (global, subject, jti) = join3(self.lookup(GLOBAL_KEY, now, None), subject, jti).await;
         Ok(RevocationStatus {
-            jti_revoked: jti.is_some(),
-            subject_revoked_before: subject,
-            global_revoked_before: global,
+            jti_revoked: jti?.is_some(),
+            subject_revoked_before: subject?,
+            global_revoked_before: global?,
         })
     }
 
@@ -345,6 +367,16 @@ mod tests {
                 .code(),
             ErrorCode::RevocationUnavailable
         );
+    }
+
+    #[test]
+    fn long_ids_are_hashed_into_short_keys() {
+        assert_eq!(jti_key("abc"), "jti:abc");
+        let long = "x".repeat(600);
+        let key = jti_key(&long);
+        assert!(key.starts_with("jtih:") && key.len() == 5 + 64, "{key}");
+        assert!(sub_key(&long).starts_with("subh:"));
+        assert_ne!(jti_key(&long), jti_key(&"y".repeat(600)));
     }
 
     #[test]

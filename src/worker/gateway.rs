@@ -1,11 +1,11 @@
 //! The gateway: validate the bearer token, then forward with the verified identity.
 
-use worker::{Fetch, Headers, Request, RequestInit, Response};
+use worker::{Fetch, Headers, Request, RequestInit, RequestRedirect, Response};
 
 use super::state::State;
 use super::{http, now};
 use crate::error::{Error, ErrorCode};
-use crate::gateway::{bearer_token, identity_headers, is_identity_header};
+use crate::gateway::{bearer_token, check_forwardable, identity_headers, is_identity_header};
 use crate::policy::Verified;
 use crate::routes::Mode;
 
@@ -46,7 +46,14 @@ pub async fn authenticate(state: &State, req: &Request) -> Result<(String, Verif
         verified: None,
     })?;
     match verify_and_check_revocation(state, &token).await {
-        Ok(verified) => Ok((token, verified)),
+        Ok(verified) => match check_forwardable(&verified) {
+            Ok(()) => Ok((token, verified)),
+            Err(error) => Err(Rejection {
+                error,
+                token: Some(token),
+                verified: Some(verified),
+            }),
+        },
         Err((error, verified)) => Err(Rejection {
             error,
             token: Some(token),
@@ -155,7 +162,11 @@ async fn forward(
         headers.set(name, &value)?;
     }
     let mut init = RequestInit::new();
-    init.with_method(req.method()).with_headers(headers);
+    // Redirects go back to the client: following them here would send the verified identity
+    // headers to whatever host the origin names.
+    init.with_method(req.method())
+        .with_headers(headers)
+        .with_redirect(RequestRedirect::Manual);
     if let Some(body) = req.inner().body() {
         init.with_body(Some(body.into()));
     }

@@ -77,5 +77,9 @@ pub fn config_failure(error: &Error) -> worker::Result<Response> {
         "{}",
         serde_json::json!({"event": "edge_jwt_config_error", "message": error.message()})
     );
-    self::error(&Error::new(ErrorCode::ConfigError, error.message()))
+    // Clients learn only that the gateway is misconfigured; the field path is in the log.
+    self::error(&Error::new(
+        ErrorCode::ConfigError,
+        "the gateway is misconfigured; its log names the field",
+    ))
 }

@@ -106,7 +106,12 @@ impl State {
         if let Some(jwks) = env_string(env, "JWKS") {
             merge_keys(&mut config, &jwks)?;
         }
-        let policy = Policy::new(config).map_err(|e| Error::config("POLICY", e.message()))?;
+        let policy =
+            Policy::new(config).map_err(|e| match e.message().strip_prefix("secret: ") {
+                // The policy's secret came from the JWT_SECRET secret: name that.
+                Some(why) => Error::config("JWT_SECRET", why),
+                None => Error::config("POLICY", e.message()),
+            })?;
 
         let kv = env.kv(BINDING).map_err(|_| {
             Error::config(BINDING, "the KV namespace binding REVOCATIONS is missing")
