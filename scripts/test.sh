@@ -11,6 +11,7 @@ cargo fmt --all -- --check
 step "cargo clippy --all-targets -- -D warnings (native, and the Worker on wasm32)"
 cargo clippy --all-targets -- -D warnings
 cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features worker -- -D warnings
+cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features wasm -- -D warnings
 step "cargo build (CLI)"
 cargo build
 step "cargo test (unit, RFC vectors, attacks, properties, CLI)"
@@ -24,3 +25,5 @@ export WRANGLER_SEND_METRICS=false
 node_modules/.bin/wrangler deploy --dry-run --outdir build/dist 2>&1 | grep -v -e '^\[custom build\]' -e '^$'
 step "Worker integration tests in workerd (Miniflare)"
 node --test --test-concurrency=1 tests/worker/
+step "npm package: built, packed, installed and tested as a consumer (Node ESM/CJS, Deno, Redis, Hono, Express, tsc)"
+bash tests/js/run.sh

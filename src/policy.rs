@@ -122,15 +122,8 @@ impl Validator {
                 format!("payload is not a valid JSON object ({e})"),
             )
         })?;
-        let registered = policy.claims.check(&claims, now)?;
-        let exp = registered.exp.ok_or_else(|| {
-            Error::new(
-                ErrorCode::MissingClaim,
-                "required claim exp is missing (every track has a maximum lifetime)",
-            )
-        })?;
         let track = policy.tracks.resolve(&claims)?;
-        TrackTable::check_lifetime(&track, exp, registered.iat, now, policy.claims.leeway_s)?;
+        let registered = self.time_checks(&claims, &track, now)?;
         Ok(Verified {
             header: untrusted.header,
             claims,
@@ -139,6 +132,34 @@ impl Validator {
             kid: key.kid.clone(),
             track,
         })
+    }
+
+    /// The claim and lifetime checks that depend on `now`: what [`Validator::recheck`] repeats
+    /// for a token verified earlier.
+    fn time_checks(
+        &self,
+        claims: &Map<String, Value>,
+        track: &TrackVerdict,
+        now: u64,
+    ) -> Result<RegisteredClaims> {
+        let policy = &self.policy;
+        let registered = policy.claims.check(claims, now)?;
+        let exp = registered.exp.ok_or_else(|| {
+            Error::new(
+                ErrorCode::MissingClaim,
+                "required claim exp is missing (every track has a maximum lifetime)",
+            )
+        })?;
+        TrackTable::check_lifetime(track, exp, registered.iat, now, policy.claims.leeway_s)?;
+        Ok(registered)
+    }
+
+    /// Repeats the time-dependent checks (registered claims, track lifetime) at `now` for a
+    /// token this validator verified earlier: hosts that cache verified tokens call this on a
+    /// hit instead of verifying the signature again.
+    pub fn recheck(&self, verified: &Verified, now: u64) -> Result<()> {
+        self.time_checks(&verified.claims, &verified.track, now)
+            .map(|_| ())
     }
 
     /// Checks a token, then its revocation status as looked up by `lookup` from its facts.

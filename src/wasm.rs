@@ -8,7 +8,9 @@
 //! The JS side (js/src/api.mjs) wraps these exports into the public API.
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 
 use js_sys::{Array, Function, Promise, Reflect};
 use rand_core::OsRng;
@@ -29,7 +31,7 @@ use crate::keys::KeySet;
 use crate::mint::{issue, IssueRequest, Signer};
 use crate::policy::{Validator, Verified};
 use crate::revocation::{
-    self, KeyValueStore, RevocationCache, RevocationChecker, RevocationFacts, RevocationRequest,
+    self, KeyValueStore, RevocationCache, RevocationChecker, RevocationRequest,
 };
 use crate::routes::Mode;
 use crate::track::{TrackTable, TrackVerdict};
@@ -290,7 +292,6 @@ struct VerifyOk<'a> {
     header: &'a Map<String, Value>,
     track: &'a Option<String>,
     ttl_ceiling: u64,
-    facts: RevocationFacts,
     identity: Vec<(&'static str, String)>,
 }
 
@@ -356,21 +357,7 @@ impl Inner {
                 return false;
             }
         }
-        let policy = self.validator.policy();
-        let Ok(registered) = policy.claims.check(&verified.claims, now) else {
-            return false;
-        };
-        let Some(exp) = registered.exp else {
-            return false;
-        };
-        TrackTable::check_lifetime(
-            &verified.track,
-            exp,
-            registered.iat,
-            now,
-            policy.claims.leeway_s,
-        )
-        .is_ok()
+        self.validator.recheck(verified, now).is_ok()
     }
 }
 
@@ -378,55 +365,6 @@ impl Inner {
 #[wasm_bindgen(js_name = CoreValidator)]
 pub struct CoreValidator {
     inner: Rc<Inner>,
-}
-
-/// `revoke()` requests as the Worker's admin API takes them.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RevokeBody {
-    jti: Option<String>,
-    sub: Option<String>,
-    exp: Option<u64>,
-    before: Option<u64>,
-    reason: Option<String>,
-}
-
-const REVOKE_FORMS: &str =
-    "revoke() takes { jti, exp?, reason?, sub? }, { sub, before? } or { before }";
-
-fn revocation_request(body: RevokeBody, now: u64) -> Result<RevocationRequest, JsValue> {
-    match body {
-        RevokeBody {
-            jti: Some(jti),
-            sub,
-            exp,
-            reason,
-            before: None,
-        } if !jti.is_empty() => Ok(RevocationRequest::Jti {
-            jti,
-            sub,
-            exp,
-            reason: Some(reason.unwrap_or_else(|| "revoked".into())),
-        }),
-        RevokeBody {
-            jti: None,
-            sub: Some(sub),
-            before,
-            exp: None,
-            reason: None,
-        } if !sub.is_empty() => Ok(RevocationRequest::Subject {
-            sub,
-            before: before.unwrap_or(now),
-        }),
-        RevokeBody {
-            jti: None,
-            sub: None,
-            exp: None,
-            reason: None,
-            before: Some(before),
-        } => Ok(RevocationRequest::Global { before }),
-        _ => Err(type_error(REVOKE_FORMS)),
-    }
 }
 
 #[wasm_bindgen(js_class = CoreValidator)]
@@ -508,7 +446,6 @@ impl CoreValidator {
             header: &verified.header,
             track: &verified.track.track,
             ttl_ceiling: verified.track.ttl_ceiling_s,
-            facts: verified.revocation_facts(),
             identity: gateway::identity_headers(&verified),
         });
         match self.inner.cache.borrow_mut().insert(verified) {
@@ -622,31 +559,24 @@ impl CoreValidator {
         self.inner.revocations.is_some()
     }
 
-    /// The revocation verdict for a verified token's facts, through the cached, fail-closed
-    /// checker: resolves `undefined` when the token stands, or an error object (`revoked`,
-    /// `revocation_unavailable`).
+    /// The revocation verdict for the token just verified as `id` (its facts from the cache of
+    /// verified tokens), through the cached, fail-closed checker: `undefined` when the token
+    /// stands, an error object (`revoked`, `revocation_unavailable`) when it does not, or — when
+    /// the checker's cache cannot answer alone — a Promise of one of those. `null` when `id` is
+    /// stale (the caller verifies again).
     #[wasm_bindgen(js_name = revocationStatus)]
-    pub fn revocation_status(
-        &self,
-        jti: Option<String>,
-        sub: Option<String>,
-        iat: Option<f64>,
-        exp: f64,
-        now: f64,
-    ) -> Promise {
+    pub fn revocation_status(&self, id: f64, now: f64) -> JsValue {
+        let facts = match self.inner.cache.borrow().get(seconds(id)) {
+            Some(verified) => verified.revocation_facts(),
+            None => return JsValue::NULL,
+        };
         let inner = Rc::clone(&self.inner);
-        future_to_promise(async move {
+        let now = seconds(now);
+        let mut verdict = Box::pin(async move {
             let Some(checker) = &inner.revocations else {
                 return Ok(JsValue::UNDEFINED);
             };
-            let facts = RevocationFacts {
-                jti,
-                sub,
-                iat: iat.map(seconds),
-                exp: seconds(exp),
-                track: None,
-            };
-            let outcome = match checker.status(&facts, seconds(now)).await {
+            let outcome = match checker.status(&facts, now).await {
                 Ok(status) => revocation::check(&facts, &status),
                 Err(e) => Err(e),
             };
@@ -654,7 +584,15 @@ impl CoreValidator {
                 Ok(()) => JsValue::UNDEFINED,
                 Err(e) => error_value(&e),
             })
-        })
+        });
+        // A first poll answers synchronously when every key is in the checker's cache (the
+        // common case: no store read, no promise). Otherwise the reads it started go on under a
+        // Promise; a future may be polled again with another waker.
+        let mut context = Context::from_waker(Waker::noop());
+        match verdict.as_mut().poll(&mut context) {
+            Poll::Ready(Ok(value)) | Poll::Ready(Err(value)) => value,
+            Poll::Pending => future_to_promise(verdict).into(),
+        }
     }
 
     /// Applies a revocation (`{jti,…}`, `{sub,before?}`, `{before}`) through the store; resolves
@@ -662,9 +600,12 @@ impl CoreValidator {
     pub fn revoke(&self, request_json: &str, now: f64) -> Promise {
         let inner = Rc::clone(&self.inner);
         let now = seconds(now);
-        let request = serde_json::from_str::<RevokeBody>(request_json)
-            .map_err(|_| type_error(REVOKE_FORMS))
-            .and_then(|body| revocation_request(body, now));
+        // The core's reading of the three forms (the Worker's admin API uses the same); a bad
+        // argument is a TypeError in JS.
+        let request = serde_json::from_str::<Value>(request_json)
+            .map_err(|_| Error::new(ErrorCode::InvalidClaim, revocation::REQUEST_FORMS))
+            .and_then(|value| RevocationRequest::from_json_form(value, now, "revoked"))
+            .map_err(|e| type_error(&format!("revoke(): {}", e.message())));
         future_to_promise(async move {
             let request = request?;
             let Some(checker) = &inner.revocations else {

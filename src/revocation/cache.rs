@@ -75,19 +75,17 @@ impl RevocationCache {
         self.evict(now);
     }
 
+    /// Keeps the cache within its capacity in amortised constant time: expired entries are swept
+    /// only when the order queue is compacted (every `capacity` insertions or so); otherwise the
+    /// oldest insertions go first.
     fn evict(&mut self, now: u64) {
-        // The order queue may hold stale generations; compact it when it grows past twice the
-        // capacity so it stays bounded too.
         if self.order.len() > self.capacity * 2 {
+            self.slots.retain(|_, slot| now < slot.expires_at);
             let slots = &self.slots;
             self.order.retain(|(key, generation)| {
                 slots.get(key).is_some_and(|s| s.generation == *generation)
             });
         }
-        if self.slots.len() <= self.capacity {
-            return;
-        }
-        self.slots.retain(|_, slot| now < slot.expires_at);
         while self.slots.len() > self.capacity {
             let Some((key, generation)) = self.order.pop_front() else {
                 break;

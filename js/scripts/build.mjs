@@ -1,0 +1,173 @@
+#!/usr/bin/env node
+// Builds the npm package into js/dist/ from the Rust crate:
+//   1. cargo build --target wasm32-unknown-unknown --features wasm, profile wasm-release (as
+//      "npm-release", so that it never overwrites the Worker's build of the same crate)
+//   2. wasm-bindgen --target web (one build; every host instantiates it with initSync/init)
+//   3. wasm-opt -O3 from npm's binaryen (the repository's root node_modules, as for the Worker)
+//   4. esbuild: one bundle per host entry (Node ESM, Node CommonJS, Deno, workerd, browsers),
+//      each the glue + js/src/api.mjs + that host's loader; the .wasm file sits next to them
+//   5. the middleware subpath modules (edge-jwt/hono, edge-jwt/express) per host, re-exporting
+//      from that host's bundle so they share its wasm instance
+//   6. TypeScript declarations (.d.ts for import, .d.cts for require)
+//
+// Usage: node js/scripts/build.mjs [--skip-cargo]
+// Needs: the wasm32-unknown-unknown target, wasm-bindgen-cli at the version of the
+// wasm-bindgen crate in Cargo.lock, `npm ci` at the root (binaryen) and in js/ (esbuild);
+// scripts/setup.sh installs all of them. Prints the wasm size (raw and gzip).
+
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import zlib from "node:zlib";
+
+const JS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const ROOT = path.resolve(JS, "..");
+const PKG = path.join(JS, ".build/pkg");
+const DIST = path.join(JS, "dist");
+const WASM_NAME = "edge_jwt_bg.wasm";
+const skipCargo = process.argv.includes("--skip-cargo");
+
+function step(message) {
+  process.stderr.write(`==> ${message}\n`);
+}
+
+function run(cmd, args, options = {}) {
+  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: "inherit", ...options });
+  if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (exit ${r.status})`);
+}
+
+function need(file, hint) {
+  if (!fs.existsSync(file)) throw new Error(`${path.relative(ROOT, file)} is missing: ${hint}`);
+  return file;
+}
+
+// 1. The Rust core with the wasm-bindgen surface (src/wasm.rs). The profile is `wasm-release`
+// (Cargo.toml) under another name: the Worker's build (features "worker") writes the same
+// file name under target/…/wasm-release/, and the two builds must not overwrite each other.
+const PROFILE = "npm-release";
+const rustWasm = path.join(ROOT, `target/wasm32-unknown-unknown/${PROFILE}/edge_jwt.wasm`);
+if (!skipCargo) {
+  const args = [
+    "build",
+    "--config",
+    `profile.${PROFILE}.inherits="wasm-release"`,
+    "--profile",
+    PROFILE,
+    "--lib",
+    "--target",
+    "wasm32-unknown-unknown",
+    "--no-default-features",
+    "--features",
+    "wasm",
+  ];
+  step(`cargo ${args.join(" ")}`);
+  run("cargo", args);
+}
+need(rustWasm, "run without --skip-cargo");
+
+// 2. wasm-bindgen, the version pinned by Cargo.lock.
+const lock = fs.readFileSync(path.join(ROOT, "Cargo.lock"), "utf8");
+const pinned = /name = "wasm-bindgen"\nversion = "([^"]+)"/.exec(lock)?.[1];
+const found = spawnSync("wasm-bindgen", ["--version"], { encoding: "utf8" });
+const version = found.stdout?.trim().split(/\s+/)[1];
+if (version !== pinned) {
+  throw new Error(
+    `wasm-bindgen ${version ?? "(not found)"} does not match the wasm-bindgen crate ${pinned}: run scripts/setup.sh`,
+  );
+}
+step(`wasm-bindgen ${version} --target web`);
+fs.rmSync(PKG, { recursive: true, force: true });
+run("wasm-bindgen", ["--target", "web", "--no-typescript", "--out-dir", PKG, rustWasm]);
+
+// 3. wasm-opt (npm's binaryen; Debian's older wasm-opt breaks modules).
+const wasmOpt = need(path.join(ROOT, "node_modules/.bin/wasm-opt"), "run `npm ci` at the repository root (scripts/setup.sh)");
+step("wasm-opt -O3");
+run(wasmOpt, [
+  "-O3",
+  "--strip-debug",
+  "--strip-producers",
+  "--enable-bulk-memory",
+  "--enable-nontrapping-float-to-int",
+  "--enable-sign-ext",
+  "--enable-mutable-globals",
+  "--enable-reference-types",
+  "--enable-multivalue",
+  path.join(PKG, WASM_NAME),
+  "-o",
+  path.join(PKG, WASM_NAME),
+]);
+
+// 4. One bundle per host.
+const esbuildPath = path.join(JS, "node_modules/esbuild/lib/main.js");
+need(esbuildPath, "run `npm ci` in js/");
+const esbuild = await import(esbuildPath);
+fs.rmSync(DIST, { recursive: true, force: true });
+fs.mkdirSync(DIST, { recursive: true });
+fs.copyFileSync(path.join(PKG, WASM_NAME), path.join(DIST, WASM_NAME));
+
+const glue = {
+  name: "edge-jwt-glue",
+  setup(build) {
+    build.onResolve({ filter: /^#glue$/ }, () => ({ path: path.join(PKG, "edge_jwt.js") }));
+    // The workerd entry imports the module itself; it stays an import for the Worker's bundler.
+    build.onResolve({ filter: /\.wasm$/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
+
+const banner = "// edge-jwt: generated by js/scripts/build.mjs from js/src/ and wasm-bindgen's glue; do not edit.";
+const bundles = [
+  { entry: "node.mjs", out: "node.mjs", format: "esm", platform: "node" },
+  { entry: "node-cjs.mjs", out: "node.cjs", format: "cjs", platform: "node" },
+  { entry: "deno.mjs", out: "deno.mjs", format: "esm", platform: "neutral" },
+  { entry: "workerd.mjs", out: "workerd.mjs", format: "esm", platform: "neutral" },
+  { entry: "browser.mjs", out: "browser.mjs", format: "esm", platform: "browser" },
+];
+step(`esbuild ${esbuild.version}: ${bundles.map((b) => b.out).join(", ")}`);
+for (const b of bundles) {
+  await esbuild.build({
+    entryPoints: [path.join(JS, "src/entries", b.entry)],
+    outfile: path.join(DIST, b.out),
+    bundle: true,
+    format: b.format,
+    platform: b.platform,
+    target: "es2022",
+    plugins: [glue],
+    banner: { js: banner },
+    legalComments: "none",
+    // wasm-bindgen's default init path reads import.meta.url; every loader passes the module
+    // explicitly, so in the CommonJS bundle that path is never taken.
+    logOverride: { "empty-import-meta": "silent" },
+    logLevel: "warning",
+  });
+}
+
+// 5. Middleware subpaths, one per host, sharing that host's instance.
+const middleware = {
+  hono: { name: "honoMiddleware", hosts: ["node", "deno", "workerd", "browser"] },
+  express: { name: "expressMiddleware", hosts: ["node", "deno"] },
+};
+for (const [sub, { name, hosts }] of Object.entries(middleware)) {
+  for (const host of hosts) {
+    fs.writeFileSync(path.join(DIST, `${sub}.${host}.mjs`), `${banner}\nexport { ${name} as edgeJwt } from "./${host}.mjs";\n`);
+  }
+  fs.writeFileSync(
+    path.join(DIST, `${sub}.node.cjs`),
+    `${banner}\n"use strict";\nexports.edgeJwt = require("./node.cjs").${name};\n`,
+  );
+}
+
+// 6. Declarations: the same text serves ESM (.d.ts) and CommonJS (.d.cts) consumers.
+for (const name of ["index", "hono", "express"]) {
+  const text = fs.readFileSync(path.join(JS, "types", `${name}.d.ts`), "utf8");
+  fs.writeFileSync(path.join(DIST, `${name}.d.ts`), text);
+  fs.writeFileSync(path.join(DIST, `${name}.d.cts`), text.replaceAll('from "./index.js"', 'from "./index.cjs"'));
+}
+
+const wasm = fs.readFileSync(path.join(DIST, WASM_NAME));
+const gzip = zlib.gzipSync(wasm, { level: 9 }).length;
+const kib = (n) => (n / 1024).toFixed(1);
+process.stderr.write(
+  `edge-jwt package wasm: ${wasm.length} bytes raw (${kib(wasm.length)} KiB), ${gzip} bytes gzip -9 (${kib(gzip)} KiB)\n`,
+);

@@ -1,0 +1,41 @@
+// edge-jwt/express: Express (4 and 5), Connect and node:http middleware.
+import type { Config, MiddlewareOptions, Validator, VerifyOk } from "./index.js";
+
+export interface ExpressEdgeJwtOptions extends MiddlewareOptions {
+  /** Request property holding the verified result (default "edgeJwt"). */
+  requestKey?: string;
+  /** Replace client-sent `x-edge-jwt-*` request headers with the verified identity (as the Worker forwards). */
+  identityHeaders?: boolean;
+}
+
+/** The request as the middleware reads it. */
+export interface NodeRequestLike {
+  headers: Record<string, string | string[] | undefined>;
+  url?: string;
+  originalUrl?: string;
+}
+
+/** The response as the middleware writes it. */
+export interface NodeResponseLike {
+  statusCode: number;
+  setHeader(name: string, value: string): unknown;
+  end(body?: string): unknown;
+}
+
+/**
+ * Verifies each request like the edge-jwt Worker and sets `req.edgeJwt` to the verified result,
+ * or answers 401 / 503 with the Worker's RFC 6750 response.
+ */
+export declare function edgeJwt(
+  validatorOrConfig: Validator | Config | string,
+  options?: ExpressEdgeJwtOptions,
+): (req: any, res: any, next: (error?: unknown) => void) => void;
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** Set by edge-jwt's middleware: the verified token, or null (unchecked or anonymous request). */
+      edgeJwt?: VerifyOk | null;
+    }
+  }
+}

@@ -1,0 +1,453 @@
+// Type declarations of the edge-jwt npm package (every host entry has the same API).
+
+/** Every code of the core, with its HTTP status (see `errorCodes()`). */
+export type ErrorCode =
+  | "malformed"
+  | "too_large"
+  | "unsupported_header"
+  | "alg_not_allowed"
+  | "unknown_kid"
+  | "bad_signature"
+  | "expired"
+  | "not_yet_valid"
+  | "iat_in_future"
+  | "bad_issuer"
+  | "bad_audience"
+  | "missing_claim"
+  | "invalid_claim"
+  | "ttl_exceeds_track"
+  | "unknown_track"
+  | "revoked"
+  | "revocation_unavailable"
+  | "config_error"
+  | "missing_token"
+  | "insufficient_scope"
+  | "track_not_allowed"
+  | "jwks_unavailable";
+
+export type Algorithm =
+  | "HS256"
+  | "HS384"
+  | "HS512"
+  | "RS256"
+  | "RS384"
+  | "RS512"
+  | "PS256"
+  | "PS384"
+  | "PS512"
+  | "ES256"
+  | "EdDSA";
+
+/** A JSON Web Key (RFC 7517); private members only where a private key is expected. */
+export interface Jwk {
+  kty: string;
+  kid?: string;
+  alg?: string;
+  use?: string;
+  crv?: string;
+  x?: string;
+  y?: string;
+  n?: string;
+  e?: string;
+  k?: string;
+  d?: string;
+  [member: string]: unknown;
+}
+
+export interface Jwks {
+  keys: Jwk[];
+}
+
+/** The policy config, the same schema as the CLI's and the Worker's (README "Policy config"). */
+export interface Config {
+  /** The allow-list. Required. */
+  algorithms: Algorithm[];
+  /** HMAC key (its UTF-8 bytes): at least 32 bytes for HS256, 48 for HS384, 64 for HS512. */
+  secret?: string;
+  /** Verification keys: a list of JWKs or a JWKS. */
+  keys?: Jwk[] | Jwks;
+  issuer?: string | string[];
+  audience?: string | string[];
+  /** Clock skew tolerated on exp, nbf, iat (default 30, at most 300). */
+  leeway_s?: number;
+  /** Default `["exp", "jti"]`. */
+  required_claims?: string[];
+  tracks?: TracksConfig;
+  /** 256–65536, default 8192. */
+  max_token_bytes?: number;
+  /** Required `typ` header (case-insensitive, `application/` optional). */
+  typ?: string;
+  gateway?: {
+    /** Also read the token from this cookie. */
+    cookie?: string;
+    forward_authorization?: boolean;
+    admin_scope?: string;
+  };
+  /** Ordered route policy for gateways (first match wins; README "Route policy"). */
+  routes?: RouteConfig[];
+  /** What unmatched requests get (default `required`). */
+  default_route?: { mode?: RouteMode };
+  /** An identity provider's JWKS (https), fetched with `fetch` (README "Remote JWKS"). */
+  jwks_url?: string;
+  jwks?: {
+    min_ttl_s?: number;
+    max_ttl_s?: number;
+    default_ttl_s?: number;
+    refetch_interval_s?: number;
+    max_stale_s?: number;
+    timeout_ms?: number;
+    /** Development only. */
+    allow_http?: boolean;
+  };
+  revocation?: {
+    /** Entries in the revocation cache (1–1 000 000, default 10 000). */
+    cache_size?: number;
+    /** Seconds an answer is cached (≤ 300, default 30). */
+    cache_ttl_s?: number;
+    /** Workers KV `cacheTtl` of reads (0 or ≥ 60, default 60). */
+    kv_cache_ttl_s?: number;
+    /** A slower store read or write fails closed (1–30000, default 1000). */
+    timeout_ms?: number;
+  };
+}
+
+export type RouteMode = "required" | "optional" | "disabled";
+
+export interface RouteConfig {
+  /** `/`-separated: literals, `:name` or `*` for one segment, a final `*` for any remainder. */
+  path: string;
+  methods?: string[];
+  mode?: RouteMode;
+  /** Every one must be granted (`scope` claim or `scp` array), else 403 insufficient_scope. */
+  scopes?: string[];
+  /** Tracks allowed on the route, else 403 track_not_allowed. */
+  tracks?: Array<string | number>;
+  audience?: string | string[];
+}
+
+export interface TracksConfig {
+  /** Claim naming the track (default "track"). */
+  claim?: string;
+  /** Ceiling in seconds per track (default {"1":43200,"2":28800,"3":14400,"4":3600}). */
+  ttl_s?: Record<string, number>;
+  unknown?: "reject" | "default";
+  /** Ceiling of unknown tracks under "default" (default 43200). */
+  default_ttl_s?: number;
+}
+
+/** A JWT claims set as verified (frozen; a repeated token shares it). */
+export interface Claims {
+  iss?: string;
+  sub?: string;
+  aud?: string | string[];
+  exp?: number;
+  nbf?: number;
+  iat?: number;
+  jti?: string;
+  [claim: string]: unknown;
+}
+
+export interface Header {
+  alg: string;
+  typ?: string;
+  kid?: string;
+  [member: string]: unknown;
+}
+
+export interface VerifyOk {
+  ok: true;
+  readonly claims: Readonly<Claims>;
+  readonly header: Readonly<Header>;
+  /** The token's track (`"4"` for both `4` and `"4"`), `null` without a track claim. */
+  track: string | null;
+  /** The lifetime ceiling (seconds) the token was held to. */
+  ttlCeiling: number;
+}
+
+export interface ErrorInfo {
+  code: ErrorCode;
+  message: string;
+  /** 401; 403 (insufficient_scope, track_not_allowed); 503 (revocation_unavailable, jwks_unavailable); 500 (config_error). */
+  status: number;
+  /** The route's scopes, for the `insufficient_scope` challenge (route refusals only). */
+  scope?: string;
+}
+
+export interface VerifyFailure {
+  ok: false;
+  error: ErrorInfo;
+}
+
+export type VerifyResult = VerifyOk | VerifyFailure;
+
+export interface VerifyOptions {
+  /** The time to check against: seconds since the epoch or a Date (default: now). */
+  now?: number | Date;
+}
+
+/** A revocation store: the Worker's KV key layout (`jti:…`, `sub:…`, `global`) on any backend. */
+export interface RevocationStore {
+  get(key: string): Promise<string | null | undefined> | string | null | undefined;
+  put(key: string, value: string, ttlSeconds: number): Promise<unknown> | unknown;
+}
+
+export interface ValidatorOptions {
+  /** Revocation store; without one, revocation is not checked. */
+  store?: RevocationStore;
+  /** Verified tokens remembered (time checks are redone at every use); default 1000, 0 = off. */
+  tokenCache?: number;
+  /** Replaces `globalThis.fetch` for `jwks_url`. */
+  fetch?: (url: string, init: { headers: Record<string, string>; signal: AbortSignal }) => Promise<{
+    status: number;
+    text(): Promise<string>;
+    headers: { get(name: string): string | null };
+  }>;
+}
+
+export type RevocationRequest =
+  | { jti: string; exp?: number; reason?: string; sub?: string }
+  | { sub: string; before?: number }
+  | { before: number };
+
+/** What a revocation wrote (the request as stored). */
+export type AppliedRevocation =
+  | { jti: string; sub: string | null; exp: number | null; reason: string | null }
+  | { sub: string; before: number }
+  | { before: number };
+
+export interface ValidatorSettings {
+  readonly algorithms: Algorithm[];
+  readonly leeway: number;
+  readonly cookie: string | null;
+  readonly forwardAuthorization: boolean;
+  readonly adminScope: string | null;
+  readonly revocation: {
+    readonly cacheSize: number;
+    readonly cacheTtl: number;
+    readonly kvCacheTtl: number;
+    readonly timeoutMs: number;
+  };
+  readonly jwks: { readonly url: string; readonly timeoutMs: number } | null;
+}
+
+export interface RouteInfo {
+  /** Index in `routes`, null for `default_route`. */
+  index: number | null;
+  mode: RouteMode;
+  scopes: string[];
+}
+
+/** The gateway's decision for a request (see `Validator.checkRequest`). */
+export type RequestDecision =
+  | { ok: true; verified: VerifyOk | null; route: RouteInfo; token: string | undefined }
+  | { ok: false; error: ErrorInfo; route: RouteInfo; token: string | undefined };
+
+export interface RequestOptions extends VerifyOptions {
+  method?: string;
+  path?: string;
+}
+
+/** Anything carrying request headers: a Fetch Request, a Headers, a Node request, or the two values. */
+export type RequestLike =
+  | { headers: { get(name: string): string | null } }
+  | { get(name: string): string | null }
+  | { headers: Record<string, string | string[] | undefined> }
+  | { authorization?: string | null; cookie?: string | null };
+
+export declare class Validator {
+  /** Throws `ConfigError` (naming the field path) for a bad config. */
+  constructor(config: Config | string, options?: ValidatorOptions);
+  readonly settings: ValidatorSettings;
+  readonly hasStore: boolean;
+  /** Never rejects for a bad token: `{ ok: false, error }`. */
+  verify(token: string, options?: VerifyOptions): Promise<VerifyResult>;
+  /** Without a store only (throws a TypeError otherwise). */
+  verifySync(token: string, options?: VerifyOptions): VerifyResult;
+  /** Throws `EdgeJwtError` with `.code` and `.status`. */
+  verifyOrThrow(token: string, options?: VerifyOptions): Promise<VerifyOk>;
+  /** Bearer header, else the policy's cookie; `missing_token` when there is none. */
+  verifyRequest(request: RequestLike, options?: VerifyOptions): Promise<VerifyResult>;
+  /**
+   * What the Worker's gateway decides for a request, routes included: `verified` is null for a
+   * `disabled` route or an anonymous request on an `optional` one.
+   */
+  checkRequest(request: RequestLike & { method?: string; url?: string; originalUrl?: string }, options?: RequestOptions): Promise<RequestDecision>;
+  /** Through the store; rejects with `EdgeJwtError` (`revocation_unavailable`) when it fails. */
+  revoke(request: RevocationRequest, options?: VerifyOptions): Promise<AppliedRevocation>;
+  /** Revokes a presented token by its jti (logout). */
+  revokeToken(token: string, options?: VerifyOptions & { reason?: string }): Promise<AppliedRevocation>;
+  inspect(token: string, options?: VerifyOptions): Inspection;
+  publicJwks(): Jwks;
+  stats(): { storeReads: number; cachedTokens: number; jwksFetches: number; jwksLastError: string | null };
+}
+
+export declare class EdgeJwtError extends Error {
+  constructor(code: ErrorCode, message: string, status?: number);
+  readonly code: ErrorCode;
+  readonly status: number;
+}
+
+export declare class ConfigError extends EdgeJwtError {
+  constructor(message: string);
+  readonly code: "config_error";
+}
+
+export declare class MemoryStore implements RevocationStore {
+  constructor(options?: { clock?: () => number });
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string, ttlSeconds: number): Promise<void>;
+  readonly size: number;
+}
+
+/** The subset of a Workers KV namespace binding the store uses. */
+export interface KvNamespaceLike {
+  get(key: string, options?: { cacheTtl?: number }): Promise<string | null>;
+  put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>;
+}
+
+export declare class KvStore implements RevocationStore {
+  /** `cacheTtl` defaults to the policy's `revocation.kv_cache_ttl_s`. */
+  constructor(namespace: KvNamespaceLike, options?: { cacheTtl?: number });
+  cacheTtl: number | undefined;
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string, ttlSeconds: number): Promise<void>;
+}
+
+/** A node-redis (v4+) client (`sendCommand`) or an ioredis client (`get`/`set`), structurally. */
+export type RedisClientLike =
+  | { isOpen: boolean; sendCommand(args: string[]): Promise<unknown> }
+  | { status: string; call(...args: unknown[]): unknown; get(key: string): Promise<string | null>; set(...args: unknown[]): Promise<unknown> };
+
+export declare class RedisStore implements RevocationStore {
+  constructor(client: RedisClientLike | object, options?: { prefix?: string; kind?: "ioredis" | "node-redis" });
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string, ttlSeconds: number): Promise<void>;
+}
+
+export interface TimeClaim {
+  claim: "exp" | "nbf" | "iat";
+  unix: number;
+  /** RFC 3339 in UTC. */
+  utc: string;
+}
+
+/** An UNVERIFIED decode. Show `warning` next to anything printed from it. */
+export interface Inspection {
+  verified: false;
+  warning: string;
+  header: Header;
+  /** `null` when the payload is not a JSON object. */
+  claims: Claims | null;
+  times: TimeClaim[];
+  /** `exp - now` in seconds (negative once expired), `null` without exp. */
+  timeLeft: number | null;
+  track: {
+    track: string | null;
+    ttlCeiling: number | null;
+    lifetime: number | null;
+    verdict: "within_ceiling" | "exceeds_ceiling" | "unknown_track" | "invalid_claim" | "no_exp";
+  };
+  /** The CLI's text report. */
+  text: string;
+}
+
+export interface InspectOptions extends VerifyOptions {
+  /** A config's `tracks` section for the verdict (default table otherwise). */
+  tracks?: TracksConfig;
+  /** Or a whole config (object or JSON): only its `tracks` section is used. */
+  config?: Config | string;
+}
+
+export interface IssueRequest {
+  sub?: string;
+  track?: string | number;
+  /** Seconds or a duration such as "30m", "1h30m"; default and maximum: the track's ceiling. */
+  ttl?: number | string;
+  /** Further claims; registered claims and the track claim are set by the issuer. */
+  claims?: Record<string, unknown>;
+}
+
+export interface Issued {
+  token: string;
+  jti: string;
+  iat: number;
+  exp: number;
+  track: string | null;
+}
+
+export interface IssuerOptions {
+  /** For RSA keys (RS256 / PS256 …) or an HMAC secret (HS256 …). */
+  alg?: Algorithm;
+}
+
+export declare class Issuer {
+  /** `signingKey`: a private JWK; omitted, the config's `secret` signs. */
+  constructor(config: Config | string, signingKey?: Jwk | string | null, options?: IssuerOptions);
+  readonly alg: Algorithm;
+  publicJwk(): Jwk | null;
+  issue(request?: IssueRequest, options?: VerifyOptions): Issued;
+}
+
+export interface ErrorResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface RejectionEvent {
+  event: "edge_jwt_reject";
+  code: ErrorCode;
+  status: number;
+  path: string;
+  kid: string | null;
+  track: string | null;
+  jti_prefix: string | null;
+}
+
+/** The Fetch API Response where the host's types declare one (DOM lib, @types/node, workers-types). */
+type FetchResponse = typeof globalThis extends { Response: { prototype: infer R } } ? R : unknown;
+
+/**
+ * Loads the WebAssembly module once (required once in browsers, optional elsewhere). `input`: a
+ * URL or path string to fetch, a Response (or a promise of one), the bytes, or a compiled
+ * WebAssembly.Module; by default the `edge_jwt_bg.wasm` next to the entry module.
+ */
+export declare function init(input?: unknown): Promise<void>;
+/** UNVERIFIED decode; throws `EdgeJwtError` (malformed) when it is not a JWS at all. */
+export declare function inspect(token: string, options?: InspectOptions): Inspection;
+export declare function issue(
+  config: Config | string,
+  request?: IssueRequest,
+  signingKey?: Jwk | string | null,
+  options?: IssuerOptions & VerifyOptions,
+): Issued;
+export declare function generateKey(alg: Algorithm, options?: { kid?: string }): { privateJwk: Jwk; jwks: Jwks | null };
+export declare function errorCodes(): ReadonlyArray<{ readonly code: ErrorCode; readonly status: number }>;
+/** The Worker's response to a failed verification, byte for byte. */
+export declare function errorResponse(error: { code: string; message: string; scope?: string }): ErrorResponse;
+/** `errorResponse` as a Fetch API Response. */
+export declare function errorFetchResponse(error: { code: string; message: string; scope?: string }): FetchResponse;
+export declare function rejectionEvent(
+  error: { code: string; message: string },
+  options?: { token?: string; path?: string; result?: VerifyResult | RequestDecision },
+): RejectionEvent;
+/** `x-edge-jwt-sub`, `-jti`, `-track`, `-scope`, `-exp` of a verified result. */
+export declare function identityHeaders(verified: VerifyOk): Record<string, string>;
+export declare function isIdentityHeader(name: string): boolean;
+/** `45s`, `3m 07s`, `1h 02m 03s`, `2d 03h 04m`. */
+export declare function humanDuration(seconds: number): string;
+
+export interface MiddlewareOptions extends ValidatorOptions {
+  /** Log one rejection event per refused request: `true` (console.log, one JSON line) or a function. */
+  log?: boolean | ((event: RejectionEvent) => void);
+}
+
+/** Used by `edge-jwt/hono` and `edge-jwt/express` (exported as `edgeJwt` there). */
+export declare function honoMiddleware(
+  validatorOrConfig: Validator | Config | string,
+  options?: MiddlewareOptions & { contextKey?: string },
+): (c: any, next: () => Promise<void>) => Promise<FetchResponse | void>;
+export declare function expressMiddleware(
+  validatorOrConfig: Validator | Config | string,
+  options?: MiddlewareOptions & { requestKey?: string; identityHeaders?: boolean },
+): (req: any, res: any, next: (error?: unknown) => void) => void;
