@@ -254,6 +254,12 @@ pub fn issue(
             format!("claim {name} is set by the issuer"),
         ));
     }
+    if request.sub.as_deref() == Some("") {
+        return Err(Error::new(
+            ErrorCode::InvalidClaim,
+            "claim sub must not be empty",
+        ));
+    }
     let mut claims = request.claims;
     if let Some(track) = &request.track {
         claims.insert(track_claim.to_owned(), track_value(track));
