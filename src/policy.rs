@@ -122,8 +122,10 @@ impl Validator {
                 format!("payload is not a valid JSON object ({e})"),
             )
         })?;
+        // Claims before the track (README "Order of checks", steps 7 and 8).
+        let registered = self.claim_checks(&claims, now)?;
         let track = policy.tracks.resolve(&claims)?;
-        let registered = self.time_checks(&claims, &track, now)?;
+        self.lifetime_check(&registered, &track, now)?;
         Ok(Verified {
             header: untrusted.header,
             claims,
@@ -134,32 +136,35 @@ impl Validator {
         })
     }
 
-    /// The claim and lifetime checks that depend on `now`: what [`Validator::recheck`] repeats
-    /// for a token verified earlier.
-    fn time_checks(
-        &self,
-        claims: &Map<String, Value>,
-        track: &TrackVerdict,
-        now: u64,
-    ) -> Result<RegisteredClaims> {
-        let policy = &self.policy;
-        let registered = policy.claims.check(claims, now)?;
-        let exp = registered.exp.ok_or_else(|| {
-            Error::new(
+    /// Registered and required claims at `now`; `exp` is mandatory because every track has a
+    /// ceiling.
+    fn claim_checks(&self, claims: &Map<String, Value>, now: u64) -> Result<RegisteredClaims> {
+        let registered = self.policy.claims.check(claims, now)?;
+        if registered.exp.is_none() {
+            return Err(Error::new(
                 ErrorCode::MissingClaim,
                 "required claim exp is missing (every track has a maximum lifetime)",
-            )
-        })?;
-        TrackTable::check_lifetime(track, exp, registered.iat, now, policy.claims.leeway_s)?;
+            ));
+        }
         Ok(registered)
+    }
+
+    fn lifetime_check(
+        &self,
+        registered: &RegisteredClaims,
+        track: &TrackVerdict,
+        now: u64,
+    ) -> Result<()> {
+        let exp = registered.exp.unwrap_or_default();
+        TrackTable::check_lifetime(track, exp, registered.iat, now, self.policy.claims.leeway_s)
     }
 
     /// Repeats the time-dependent checks (registered claims, track lifetime) at `now` for a
     /// token this validator verified earlier: hosts that cache verified tokens call this on a
     /// hit instead of verifying the signature again.
     pub fn recheck(&self, verified: &Verified, now: u64) -> Result<()> {
-        self.time_checks(&verified.claims, &verified.track, now)
-            .map(|_| ())
+        let registered = self.claim_checks(&verified.claims, now)?;
+        self.lifetime_check(&registered, &verified.track, now)
     }
 
     /// Checks a token, then its revocation status as looked up by `lookup` from its facts.
@@ -189,7 +194,44 @@ impl Validator {
 
 #[cfg(test)]
 mod tests {
-    use super::same_media_type;
+    use super::{same_media_type, Validator};
+    use crate::{issue, Alg, ErrorCode, IssueRequest, Signer};
+
+    #[test]
+    fn claims_are_checked_before_the_track() {
+        let secret = "policy-order-test-secret-0123456789";
+        let config = format!(
+            r#"{{"algorithms":["HS256"],"secret":"{secret}","tracks":{{"unknown":"reject","ttl_s":{{"9":60}}}}}}"#
+        );
+        let validator = Validator::from_json(&config).unwrap();
+        let signer = Signer::from_secret(secret, Alg::HS256).unwrap();
+        let request = IssueRequest {
+            sub: Some("a".into()),
+            track: Some("9".into()),
+            ..IssueRequest::default()
+        };
+        let token = issue(
+            validator.policy(),
+            &signer,
+            request,
+            1_000,
+            &mut rand_core::OsRng,
+        )
+        .unwrap()
+        .token;
+        // Under a policy that rejects track 9, an expired token still reports `expired`.
+        let strict =
+            Validator::from_json(&config.replace(r#""ttl_s":{"9":60}"#, r#""ttl_s":{"1":60}"#))
+                .unwrap();
+        assert_eq!(
+            strict.verify(&token, 1_000).unwrap_err().code(),
+            ErrorCode::UnknownTrack
+        );
+        assert_eq!(
+            strict.verify(&token, 2_000).unwrap_err().code(),
+            ErrorCode::Expired
+        );
+    }
 
     #[test]
     fn typ_comparison() {
