@@ -27,3 +27,5 @@ step "Worker integration tests in workerd (Miniflare)"
 node --test --test-concurrency=1 tests/worker/
 step "npm package: built, packed, installed and tested as a consumer (Node ESM/CJS, Deno, Redis, Hono, Express, tsc)"
 bash tests/js/run.sh
+step "introspection page in headless Chromium"
+bash tests/page/run.sh
