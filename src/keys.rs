@@ -396,6 +396,14 @@ impl KeySet {
     pub fn keys(&self) -> &[VerificationKey] {
         &self.keys
     }
+
+    /// The public JWKs of the asymmetric keys (what a `jwks.json` publishes).
+    pub fn public_jwks(&self) -> Vec<Value> {
+        self.keys
+            .iter()
+            .filter_map(VerificationKey::public_jwk)
+            .collect()
+    }
 }
 
 fn check_serves_something(key: &VerificationKey, algorithms: &[Alg], path: &str) -> Result<()> {

@@ -670,15 +670,7 @@ impl CoreValidator {
     /// The policy's public keys as a JWKS (`{"keys":[]}` when it has only secrets).
     #[wasm_bindgen(js_name = publicJwks)]
     pub fn public_jwks(&self) -> String {
-        let keys: Vec<Value> = self
-            .inner
-            .validator
-            .policy()
-            .keys
-            .keys()
-            .iter()
-            .filter_map(|k| k.public_jwk())
-            .collect();
+        let keys = self.inner.validator.policy().keys.public_jwks();
         to_json(&json!({ "keys": keys }))
     }
 

@@ -29,14 +29,7 @@ pub fn health(state: &State, requests: u64) -> worker::Result<Response> {
 
 /// Public keys of the policy and of the signing key, when they are asymmetric.
 pub fn jwks(state: &State) -> worker::Result<Response> {
-    let mut keys: Vec<Value> = state
-        .validator
-        .policy()
-        .keys
-        .keys()
-        .iter()
-        .filter_map(|k| k.public_jwk())
-        .collect();
+    let mut keys = state.validator.policy().keys.public_jwks();
     if let Some(public) = state.signer.as_ref().and_then(|s| s.public_jwk()) {
         if !keys
             .iter()
