@@ -12,7 +12,8 @@
 //! - `parse_only`: `edge_jwt::token::parse`: size, structure, base64url and header checks.
 //! - `ring`: ring 0.17 verifying the same signing inputs and signatures (baseline backend).
 //!
-//! Run: `cargo bench --bench verify`. Results and machine facts: benches/README.md.
+//! Run: `cargo bench --bench verify` (`EDGE_JWT_BENCH_ALGS=HS256,EdDSA` for a subset). Results
+//! and machine facts: benches/README.md.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -219,8 +220,23 @@ fn cycle<T, R>(
     });
 }
 
+/// `EDGE_JWT_BENCH_ALGS=HS256,ES256` restricts the run (and the key generation and minting,
+/// which criterion's name filter does not skip) to those algorithms.
+fn selected_algs() -> Vec<Alg> {
+    match std::env::var("EDGE_JWT_BENCH_ALGS") {
+        Ok(list) if !list.trim().is_empty() => list
+            .split(',')
+            .map(|name| {
+                Alg::from_name(name.trim())
+                    .unwrap_or_else(|| panic!("EDGE_JWT_BENCH_ALGS: unknown alg {name:?}"))
+            })
+            .collect(),
+        _ => ALGS.to_vec(),
+    }
+}
+
 fn bench_verify(c: &mut Criterion) {
-    for alg in ALGS {
+    for alg in selected_algs() {
         let fx = Fixture::new(alg);
         let key = fx.key();
         let mut group = c.benchmark_group(alg.name());
