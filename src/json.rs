@@ -103,11 +103,10 @@ impl<'de> Visitor<'de> for StrictValue {
         let inner = self.nested()?;
         let mut object = Map::new();
         while let Some(name) = map.next_key::<String>()? {
-            if object.contains_key(&name) {
+            let value = map.next_value_seed(inner)?;
+            if object.insert(name, value).is_some() {
                 return Err(de::Error::custom("duplicate member name"));
             }
-            let value = map.next_value_seed(inner)?;
-            object.insert(name, value);
         }
         Ok(Value::Object(object))
     }
