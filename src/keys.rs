@@ -50,6 +50,8 @@ pub struct VerificationKey {
     /// The JWK `alg`, if any: then the key serves that algorithm only.
     pub alg: Option<Alg>,
     pub(crate) material: KeyMaterial,
+    /// The public JWK as JSON, made on first use: how a host crypto backend names the key.
+    public_jwk_json: std::sync::OnceLock<Option<String>>,
 }
 
 impl fmt::Debug for VerificationKey {
@@ -64,6 +66,15 @@ impl fmt::Debug for VerificationKey {
 }
 
 impl VerificationKey {
+    fn new(kid: Option<String>, alg: Option<Alg>, material: KeyMaterial) -> Self {
+        Self {
+            kid,
+            alg,
+            material,
+            public_jwk_json: std::sync::OnceLock::new(),
+        }
+    }
+
     /// The public JWK to publish (`/.well-known/jwks.json`); `None` for HMAC secrets.
     pub fn public_jwk(&self) -> Option<Value> {
         let jwk = match &self.material {
@@ -73,6 +84,14 @@ impl VerificationKey {
             KeyMaterial::Ed25519(key) => JsonWebKey::from(key),
         };
         Some(jwk_value(&jwk, self.kid.as_deref(), self.alg))
+    }
+
+    /// [`VerificationKey::public_jwk`] as JSON, computed once per key: a host that verifies
+    /// with its own crypto imports the key from it (and caches the import under it).
+    pub fn public_jwk_json(&self) -> Option<&str> {
+        self.public_jwk_json
+            .get_or_init(|| self.public_jwk().map(|jwk| jwk.to_string()))
+            .as_deref()
     }
 
     /// Whether this key may verify a token signed with `alg`: same family, no contrary own
@@ -246,11 +265,11 @@ impl KeySet {
     pub(crate) fn build(sources: KeySources<'_>, algorithms: &[Alg]) -> Result<KeySet> {
         let mut keys = Vec::new();
         if let Some(secret) = sources.secret {
-            let key = VerificationKey {
-                kid: None,
-                alg: None,
-                material: KeyMaterial::Hmac(Zeroizing::new(secret.as_bytes().to_vec())),
-            };
+            let key = VerificationKey::new(
+                None,
+                None,
+                KeyMaterial::Hmac(Zeroizing::new(secret.as_bytes().to_vec())),
+            );
             check_serves_something(&key, algorithms, "secret")?;
             keys.push(key);
         }
@@ -280,11 +299,7 @@ impl KeySet {
                     ));
                 }
             }
-            let key = VerificationKey {
-                kid: parsed.kid,
-                alg: parsed.alg,
-                material,
-            };
+            let key = VerificationKey::new(parsed.kid, parsed.alg, material);
             check_serves_something(&key, algorithms, &path)?;
             keys.push(key);
         }
@@ -332,11 +347,7 @@ impl KeySet {
                     return None;
                 }
                 let material = material_from_jwk(&parsed.jwk, "jwks").ok()?;
-                let key = VerificationKey {
-                    kid: parsed.kid,
-                    alg: parsed.alg,
-                    material,
-                };
+                let key = VerificationKey::new(parsed.kid, parsed.alg, material);
                 algorithms.iter().any(|alg| key.serves(*alg)).then_some(key)
             })
             .collect();

@@ -82,6 +82,18 @@ impl Validator {
     /// As [`Validator::verify`], with a key set other than the policy's own (the policy's keys
     /// merged with a remote JWKS, see [`crate::jwks`]).
     pub fn verify_with_keys(&self, token: &str, now: u64, keys: &KeySet) -> Result<Verified> {
+        self.verify_using(token, now, keys, &verify::JwtCompact)
+    }
+
+    /// As [`Validator::verify_with_keys`], with signatures checked by `backend` (a host's
+    /// native crypto) instead of jwt-compact. Everything else stays the core's.
+    pub fn verify_using(
+        &self,
+        token: &str,
+        now: u64,
+        keys: &KeySet,
+        backend: &dyn verify::SignatureBackend,
+    ) -> Result<Verified> {
         let policy = &self.policy;
         let untrusted = token::parse(token, policy.max_token_bytes)?;
         let alg = untrusted
@@ -106,7 +118,7 @@ impl Validator {
         let key = candidates
             .into_iter()
             .find(|key| {
-                verify::verify_signature(
+                backend.verify(
                     alg,
                     key,
                     untrusted.signing_input.as_bytes(),

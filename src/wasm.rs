@@ -27,7 +27,7 @@ use crate::gateway;
 use crate::inspect::{self, Inspection};
 use crate::jwks::RemoteJwks;
 use crate::keygen;
-use crate::keys::KeySet;
+use crate::keys::{KeySet, VerificationKey};
 use crate::mint::{issue, IssueRequest, Signer};
 use crate::policy::{Validator, Verified};
 use crate::revocation::{
@@ -35,6 +35,7 @@ use crate::revocation::{
 };
 use crate::routes::Mode;
 use crate::track::{TrackTable, TrackVerdict};
+use crate::verify::{self, JwtCompact, SignatureBackend};
 
 // ---------------------------------------------------------------------------------------------
 // Errors across the boundary
@@ -255,6 +256,71 @@ struct Inner {
     revocations: Option<RevocationChecker<JsStore>>,
     cache: RefCell<VerifiedCache>,
     jwks: Option<RemoteKeys>,
+    /// The host's native signature check, when it has one.
+    host_crypto: RefCell<Option<HostCrypto>>,
+}
+
+/// Signature checks by the host's native crypto ([`SignatureBackend`]): on Node and Deno,
+/// OpenSSL through `node:crypto`. HMAC stays here (the call out would cost more than the MAC);
+/// for the others the core has already chosen the key and matched the algorithm to it, and
+/// refused a signature of the wrong length, so the JS function only gets
+/// `(alg, publicJwkJson, message, signature)` and answers `true` or `false`. Any other answer,
+/// or an exception (a key the host cannot import, say), leaves the check to jwt-compact.
+struct HostCrypto {
+    verify: Function,
+    /// The JS strings of the public JWKs handed out so far: each key crosses the boundary once,
+    /// and the host's cache lookup hashes the same string object every time (V8 keeps the hash).
+    key_names: RefCell<Vec<(String, JsValue)>>,
+}
+
+/// Most JWK strings kept by [`HostCrypto`]; a key set rarely holds more than a handful.
+const MAX_HOST_KEY_NAMES: usize = 64;
+
+impl HostCrypto {
+    fn new(verify: Function) -> Self {
+        Self {
+            verify,
+            key_names: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn key_name(&self, jwk: &str) -> JsValue {
+        let mut names = self.key_names.borrow_mut();
+        if let Some((_, name)) = names.iter().find(|(known, _)| known == jwk) {
+            return name.clone();
+        }
+        if names.len() >= MAX_HOST_KEY_NAMES {
+            names.clear();
+        }
+        let name = JsValue::from_str(jwk);
+        names.push((jwk.to_owned(), name.clone()));
+        name
+    }
+}
+
+impl SignatureBackend for HostCrypto {
+    fn verify(&self, alg: Alg, key: &VerificationKey, message: &[u8], signature: &[u8]) -> bool {
+        if alg.family() == Family::Hmac {
+            return JwtCompact.verify(alg, key, message, signature);
+        }
+        if !verify::has_expected_length(alg, key, signature) {
+            return false;
+        }
+        let Some(jwk) = key.public_jwk_json() else {
+            return JwtCompact.verify(alg, key, message, signature);
+        };
+        let verdict = self.verify.call4(
+            &JsValue::NULL,
+            &JsValue::from_str(alg.name()),
+            &self.key_name(jwk),
+            &js_sys::Uint8Array::from(message).into(),
+            &js_sys::Uint8Array::from(signature).into(),
+        );
+        match verdict.ok().and_then(|v| v.as_bool()) {
+            Some(verdict) => verdict,
+            None => JwtCompact.verify(alg, key, message, signature),
+        }
+    }
 }
 
 /// A remote JWKS (`jwks_url`): the core's state machine ([`RemoteJwks`]) decides; the JS side
@@ -288,11 +354,39 @@ impl RemoteKeys {
 struct VerifyOk<'a> {
     /// Cache id (absent when the cache is off).
     id: Option<u64>,
-    claims: &'a Map<String, Value>,
-    header: &'a Map<String, Value>,
     track: &'a Option<String>,
     ttl_ceiling: u64,
     identity: Vec<(&'static str, String)>,
+}
+
+/// `{"id":null,"track","ttlCeiling","identity","claims","header"}` for a verified token. Claims
+/// and header go out as the token's own JSON text rather than re-serialized: the strict parser
+/// has accepted exactly those bytes (valid UTF-8, no duplicate names, bounded depth), so
+/// `JSON.parse` on the JS side reads the same object, and verification skips a serialization.
+fn verify_ok_json(token: &str, verified: &Verified) -> String {
+    let head = to_json(&VerifyOk {
+        id: None,
+        track: &verified.track.track,
+        ttl_ceiling: verified.track.ttl_ceiling_s,
+        identity: gateway::identity_headers(verified),
+    });
+    let mut segments = token.split('.');
+    let raw = |segment: Option<&str>, parsed: &Map<String, Value>| {
+        segment
+            .and_then(|s| crate::token::decode_segment(s, "segment").ok())
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .unwrap_or_else(|| to_json(parsed))
+    };
+    let header = raw(segments.next(), &verified.header);
+    let claims = raw(segments.next(), &verified.claims);
+    let mut out = String::with_capacity(head.len() + header.len() + claims.len() + 24);
+    out.push_str(&head[..head.len() - 1]);
+    out.push_str(",\"claims\":");
+    out.push_str(&claims);
+    out.push_str(",\"header\":");
+    out.push_str(&header);
+    out.push('}');
+    out
 }
 
 fn error_json(error: &Error) -> String {
@@ -325,19 +419,30 @@ impl Inner {
     /// remote set is unusable, tokens the inline keys verify still pass and the others get
     /// `jwks_unavailable`. The flag asks the host to refetch (an unknown kid, within budget).
     fn verify_token(&self, token: &str, now: u64) -> (crate::Result<Verified>, bool) {
-        let Some(jwks) = &self.jwks else {
-            return (self.validator.verify(token, now), false);
+        let host = self.host_crypto.borrow();
+        let backend: &dyn SignatureBackend = match &*host {
+            Some(host) => host,
+            None => &JwtCompact,
         };
-        let keys = match jwks.keys(&self.validator.policy().keys, now) {
+        let inline = &self.validator.policy().keys;
+        let Some(jwks) = &self.jwks else {
+            return (
+                self.validator.verify_using(token, now, inline, backend),
+                false,
+            );
+        };
+        let keys = match jwks.keys(inline, now) {
             Ok(keys) => keys,
             Err(unavailable) => {
                 return (
-                    self.validator.verify(token, now).map_err(|_| unavailable),
+                    self.validator
+                        .verify_using(token, now, inline, backend)
+                        .map_err(|_| unavailable),
                     false,
                 )
             }
         };
-        match self.validator.verify_with_keys(token, now, &keys) {
+        match self.validator.verify_using(token, now, &keys, backend) {
             Err(e)
                 if e.code() == ErrorCode::UnknownKid
                     && jwks.remote.borrow_mut().may_refetch_for_unknown_kid(now) =>
@@ -404,8 +509,16 @@ impl CoreValidator {
                 cache: RefCell::new(VerifiedCache::new(
                     token_cache_size.clamp(1, 1 << 20) as usize
                 )),
+                host_crypto: RefCell::new(None),
             }),
         })
+    }
+
+    /// Hands the asymmetric signature checks to `verify` (see [`HostCrypto`]); `undefined`
+    /// returns them to jwt-compact.
+    #[wasm_bindgen(js_name = setHostCrypto)]
+    pub fn set_host_crypto(&self, verify: Option<Function>) {
+        *self.inner.host_crypto.borrow_mut() = verify.map(HostCrypto::new);
     }
 
     /// The settings hosts need: `{leeway, cookie, revocation: {cacheSize, cacheTtl, kvCacheTtl,
@@ -440,14 +553,7 @@ impl CoreValidator {
                 return format!("{{\"refetch\":true,{}", &error_json(&error)[1..]);
             }
         };
-        let out = to_json(&VerifyOk {
-            id: None,
-            claims: &verified.claims,
-            header: &verified.header,
-            track: &verified.track.track,
-            ttl_ceiling: verified.track.ttl_ceiling_s,
-            identity: gateway::identity_headers(&verified),
-        });
+        let out = verify_ok_json(token, &verified);
         match self.inner.cache.borrow_mut().insert(verified) {
             // `{"id":null,…` → `{"id":7,…`: the id is only known once the token is cached.
             Some(id) => format!("{{\"id\":{id}{}", &out["{\"id\":null".len()..]),

@@ -134,6 +134,8 @@ for (const b of bundles) {
     platform: b.platform,
     target: "es2022",
     plugins: [glue],
+    // Deno's bundle imports node:crypto (native signature checks); Deno provides it.
+    external: ["node:*"],
     banner: { js: banner },
     legalComments: "none",
     // wasm-bindgen's default init path reads import.meta.url; every loader passes the module

@@ -8,7 +8,7 @@
 
 import * as core from "#glue";
 
-import { ensureReady } from "./loader.mjs";
+import { ensureReady, hostSignatureCheck } from "./loader.mjs";
 
 export { init } from "./loader.mjs";
 
@@ -359,24 +359,38 @@ export class Validator {
   #fetch;
   #refreshing = null;
   #jwksStats = { fetches: 0, lastError: null };
+  #signatureBackend;
+
+  /**
+   * Who checks asymmetric signatures: `"native"` (the host's OpenSSL through node:crypto) or
+   * `"wasm"` (the core's jwt-compact). HMAC is always checked in WebAssembly.
+   */
+  get signatureBackend() {
+    return this.#signatureBackend;
+  }
 
   /**
    * `config` is the core's policy config (object or JSON text); a bad one throws `ConfigError`
    * naming the field. `options.store` is a revocation store; `options.tokenCache` bounds the
    * cache of verified tokens (default 1000, 0 turns it off); `options.fetch` replaces
-   * `globalThis.fetch` for a `jwks_url`.
+   * `globalThis.fetch` for a `jwks_url`; `options.nativeCrypto: false` keeps the asymmetric
+   * signature checks in WebAssembly where the host offers native ones (Node, Deno, Bun).
    */
   constructor(config, options = {}) {
     ensureReady();
     const json = configJson(config);
-    const { store, tokenCache = 1000, fetch: fetchImpl } = options ?? {};
+    const { store, tokenCache = 1000, fetch: fetchImpl, nativeCrypto = true } = options ?? {};
     if (!Number.isInteger(tokenCache) || tokenCache < 0 || tokenCache > 1_000_000) {
       throw new TypeError("options.tokenCache must be an integer from 0 to 1000000");
     }
+    if (typeof nativeCrypto !== "boolean") throw new TypeError("options.nativeCrypto must be a boolean");
     const settings = { timeoutMs: 1000 };
     const adapter = store === undefined || store === null ? undefined : storeAdapter(store, settings);
     this.#core = callCore(() => new core.CoreValidator(json, adapter, tokenCache));
     this.#settings = Object.freeze(JSON.parse(this.#core.settings()));
+    const native = nativeCrypto ? hostSignatureCheck() : null;
+    if (native) this.#core.setHostCrypto(native);
+    this.#signatureBackend = native ? "native" : "wasm";
     settings.timeoutMs = this.#settings.revocation.timeoutMs;
     if (store instanceof KvStore) store[KV_POLICY_CACHE_TTL] = this.#settings.revocation.kvCacheTtl;
     this.#hasStore = adapter !== undefined;

@@ -3,12 +3,23 @@
 // `await init()` (browsers, or any host, to load it ahead of time or from elsewhere).
 
 let loader = null;
+let nativeVerify = null;
 let ready = false;
 let pending = null;
 
-/** Called once by the host entry: `{ loadSync?(): void, load(input?): Promise<void> }`. */
+/**
+ * Called once by the host entry: `{ loadSync?(): void, load(input?): Promise<void>,
+ * verifyNative?(alg, jwkJson, message, signature) }`; the last is the host's native signature
+ * check (./native-crypto.mjs), where it has one.
+ */
 export function setLoader(hostLoader) {
   loader = hostLoader;
+  nativeVerify = hostLoader.verifyNative ?? null;
+}
+
+/** The host's native signature check, or null (browsers, workerd: the core's own). */
+export function hostSignatureCheck() {
+  return nativeVerify;
 }
 
 export function ensureReady() {

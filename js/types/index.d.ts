@@ -196,6 +196,11 @@ export interface ValidatorOptions {
   store?: RevocationStore;
   /** Verified tokens remembered (time checks are redone at every use); default 1000, 0 = off. */
   tokenCache?: number;
+  /**
+   * Asymmetric signatures checked by the host's native crypto (node:crypto: Node, Deno, Bun)
+   * where it has one; default true. `false` keeps them in WebAssembly (jwt-compact).
+   */
+  nativeCrypto?: boolean;
   /** Replaces `globalThis.fetch` for `jwks_url`. */
   fetch?: (url: string, init: { headers: Record<string, string>; signal: AbortSignal }) => Promise<{
     status: number;
@@ -259,6 +264,8 @@ export declare class Validator {
   constructor(config: Config | string, options?: ValidatorOptions);
   readonly settings: ValidatorSettings;
   readonly hasStore: boolean;
+  /** Who checks asymmetric signatures: the host's native crypto or the core's WebAssembly. */
+  readonly signatureBackend: "native" | "wasm";
   /** Never rejects for a bad token: `{ ok: false, error }`. */
   verify(token: string, options?: VerifyOptions): Promise<VerifyResult>;
   /** Without a store only (throws a TypeError otherwise). */
