@@ -181,6 +181,17 @@ pub(crate) fn parse_jwk(value: &Value, path: &str) -> Result<ParsedJwk> {
     })
 }
 
+/// The first private member of an asymmetric JWK (RFC 7518 §6.2.2, §6.3.2; RFC 8037 §2), if any.
+fn private_member(value: &Value) -> Option<&'static str> {
+    let object = value.as_object()?;
+    if object.get("kty").and_then(Value::as_str) == Some("oct") {
+        return None;
+    }
+    ["d", "p", "q", "dp", "dq", "qi", "oth"]
+        .into_iter()
+        .find(|member| object.contains_key(*member))
+}
+
 /// serde quotes the offending value (`invalid value: string "…"`), which for `k` or `d` is
 /// secret material: everything between the first and the last double quote is dropped.
 fn redact_quoted(message: &str) -> String {
@@ -274,6 +285,13 @@ impl KeySet {
             keys.push(key);
         }
         for (path, value) in sources.jwks {
+            if let Some(member) = private_member(value) {
+                return Err(Error::config(
+                    &format!("{path}.{member}"),
+                    "this is a private key: a validator needs only the public part, so configure \
+                     that and keep the private key with the issuer",
+                ));
+            }
             let parsed = parse_jwk(value, &path)?;
             // A key published for encryption is never used to verify (RFC 7517 §4.2).
             if parsed.key_use.as_deref().is_some_and(|u| u != "sig") {
@@ -342,6 +360,10 @@ impl KeySet {
         let keys: Vec<VerificationKey> = values
             .iter()
             .filter_map(|value| {
+                // A published private key is a compromised key: never trusted, even its public half.
+                if private_member(value).is_some() {
+                    return None;
+                }
                 let parsed = parse_jwk(value, "jwks").ok()?;
                 if parsed.key_use.as_deref().is_some_and(|u| u != "sig") {
                     return None;

@@ -1892,13 +1892,9 @@ fn config_error_messages_never_echo_a_malformed_secret_key_value() {
         ),
     ];
     for (what, key, alg, value) in cases {
-        let err = Validator::from_json(&policy_json(
-            &[alg],
-            None,
-            std::slice::from_ref(&key),
-            Value::Null,
-        ))
-        .unwrap_err();
+        // Written by hand: policy_json would strip the private member this case is about.
+        let config = json!({"algorithms": [alg], "keys": [key]}).to_string();
+        let err = Validator::from_json(&config).unwrap_err();
         assert_eq!(err.code(), ErrorCode::ConfigError, "{what}");
         assert_clean(
             what,
@@ -1912,6 +1908,31 @@ fn config_error_messages_never_echo_a_malformed_secret_key_value() {
             &[value.to_owned(), value[..12].to_owned()],
         );
     }
+}
+
+#[test]
+fn a_private_key_among_the_verification_keys_is_a_config_error() {
+    // A validator needs only public keys; a private one there is a leak waiting to happen.
+    for (private, alg) in [
+        (RSA_PRIVATE_JWK, "RS256"),
+        (P256_PRIVATE_JWK, "ES256"),
+        (ED25519_PRIVATE_JWK, "EdDSA"),
+    ] {
+        let config = json!({"algorithms": [alg], "keys": [jwk(private)]}).to_string();
+        let err = Validator::from_json(&config).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ConfigError, "{alg}");
+        assert!(err.message().starts_with("keys[0].d: "), "{alg}: {err}");
+        assert!(err.message().contains("private key"), "{alg}: {err}");
+        // Its public part is fine.
+        let config = json!({"algorithms": [alg], "keys": [public_jwk(private)]}).to_string();
+        assert!(Validator::from_json(&config).is_ok(), "{alg}");
+    }
+    // RSA's CRT members alone give the key away as well.
+    let mut crt_only = public_jwk(RSA_PRIVATE_JWK);
+    crt_only["p"] = jwk(RSA_PRIVATE_JWK)["p"].clone();
+    let config = json!({"algorithms": ["RS256"], "keys": {"keys": [crt_only]}}).to_string();
+    let err = Validator::from_json(&config).unwrap_err();
+    assert!(err.message().starts_with("keys.keys[0].p: "), "{err}");
 }
 
 // ---------------------------------------------------------------------------------------------

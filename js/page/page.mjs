@@ -158,7 +158,15 @@ function keyMaterial() {
   return { secret: text, kind: `an HMAC secret of ${bytes} bytes (UTF-8; surrounding spaces ignored)` };
 }
 
-const PRIVATE_NOTE = " It holds private key members (d): only the public key is needed to verify. Nothing leaves this page, but prefer the public JWK.";
+const PRIVATE_NOTE = " It holds private key members (d): only its public part is used to verify. Nothing leaves this page, but prefer the public JWK.";
+const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth"];
+
+/** The keys with asymmetric private members dropped: a validator takes public keys only. */
+function publicParts(keys) {
+  const strip = (jwk) => (jwk && typeof jwk === "object" && jwk.kty !== "oct" ? Object.fromEntries(Object.entries(jwk).filter(([name]) => !PRIVATE_MEMBERS.includes(name))) : jwk);
+  if (Array.isArray(keys)) return keys.map(strip);
+  return Array.isArray(keys?.keys) ? { ...keys, keys: keys.keys.map(strip) } : keys;
+}
 
 /** Whether a pasted JWK set carries an asymmetric private key (`d`). */
 function holdsPrivateKey(keys) {
@@ -239,7 +247,7 @@ function renderVerdict(token, time) {
   const config = { algorithms, required_claims: list(els.required.value) ?? [] };
   if (!Array.isArray(config.required_claims)) config.required_claims = [config.required_claims];
   if (key.secret !== undefined) config.secret = key.secret;
-  else config.keys = key.keys;
+  else config.keys = publicParts(key.keys);
   const issuer = list(els.issuer.value);
   const audience = list(els.audience.value);
   if (issuer !== undefined) config.issuer = issuer;

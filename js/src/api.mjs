@@ -79,11 +79,28 @@ function failure(code, message, status) {
 // ---------------------------------------------------------------------------------------------
 // Arguments
 
-function configJson(config) {
-  if (typeof config === "string") return config;
+function checkConfigObject(config) {
   if (config === null || typeof config !== "object" || Array.isArray(config)) {
     throw new ConfigError("the config must be an object (or its JSON text)");
   }
+  return config;
+}
+
+/** The `tracks` section of a config (object or JSON text), for `inspect`. */
+function configTracks(config) {
+  if (typeof config !== "string") return checkConfigObject(config).tracks;
+  let parsed;
+  try {
+    parsed = JSON.parse(config);
+  } catch (error) {
+    throw new ConfigError(`the config is not valid JSON: ${error.message}`);
+  }
+  return checkConfigObject(parsed).tracks;
+}
+
+function configJson(config) {
+  if (typeof config === "string") return config;
+  checkConfigObject(config);
   try {
     return JSON.stringify(config);
   } catch (error) {
@@ -766,10 +783,7 @@ export function inspect(token, options) {
   if (typeof token !== "string") throw new EdgeJwtError("malformed", "the token must be a string", 401);
   const now = nowOf(options);
   let tracks = options?.tracks;
-  if (tracks === undefined && options?.config !== undefined) {
-    const config = typeof options.config === "string" ? JSON.parse(options.config) : options.config;
-    tracks = config?.tracks;
-  }
+  if (tracks === undefined && options?.config !== undefined) tracks = configTracks(options.config);
   const tracksJson = tracks === undefined || tracks === null ? undefined : JSON.stringify(tracks);
   return JSON.parse(callCore(() => core.inspectToken(token, now, tracksJson)));
 }

@@ -106,10 +106,17 @@ pub fn jwk(private_jwk: &str) -> Value {
 
 /// The public half of a private JWK (private members removed).
 pub fn public_jwk(private_jwk: &str) -> Value {
-    let mut value = jwk(private_jwk);
-    let object = value.as_object_mut().expect("JWK object");
-    for member in ["d", "p", "q", "dp", "dq", "qi", "oth"] {
-        object.remove(member);
+    public_part(&jwk(private_jwk))
+}
+
+/// `jwk` without its private members (a validator refuses a private key in `keys`).
+pub fn public_part(jwk: &Value) -> Value {
+    let mut value = jwk.clone();
+    if value["kty"] != "oct" {
+        let object = value.as_object_mut().expect("JWK object");
+        for member in ["d", "p", "q", "dp", "dq", "qi", "oth"] {
+            object.remove(member);
+        }
     }
     value
 }
@@ -165,8 +172,8 @@ pub fn rsa_public_pem(rsa_jwk: &str) -> String {
     pem
 }
 
-/// Config JSON: `algorithms`, optional `secret`, `keys` (omitted when empty), and every member
-/// of `extra` (an object) added on top.
+/// Config JSON: `algorithms`, optional `secret`, `keys` (omitted when empty; the public part of
+/// each, as a validator's config holds), and every member of `extra` (an object) added on top.
 pub fn policy_json(
     algorithms: &[&str],
     secret: Option<&str>,
@@ -179,7 +186,7 @@ pub fn policy_json(
         config.insert("secret".into(), secret.into());
     }
     if !keys.is_empty() {
-        config.insert("keys".into(), Value::Array(keys.to_vec()));
+        config.insert("keys".into(), keys.iter().map(public_part).collect());
     }
     match extra {
         Value::Object(extra) => config.extend(extra),

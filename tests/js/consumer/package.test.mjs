@@ -122,6 +122,8 @@ describe("construction", () => {
       [{ algorithms: ["HS256"], secret: h.SECRET, tracks: { unknwon: "reject" } }, /^tracks\.unknwon: unknown field `unknwon`/],
       [{ algorithms: ["HS256"], secret: h.SECRET, revocation: { cache_ttl_s: 301 } }, /^revocation\.cache_ttl_s: /],
       [{ algorithms: ["HS256"] }, /key/],
+      // A private key where only public ones belong.
+      [{ algorithms: ["EdDSA"], keys: [h.cliKeygen("EdDSA", "p").private_jwk] }, /^keys\[0\]\.d: this is a private key/],
     ];
     for (const [config, pattern] of cases) {
       let thrown;
@@ -305,6 +307,9 @@ describe("inspect, issue, keys", () => {
     assert.equal(E.inspect(t, { now: at, config: { algorithms: ["HS256"], tracks: { unknown: "reject", ttl_s: { 1: 60 } } } }).track.verdict, "unknown_track");
     assert.equal(new E.Validator({ ...hsConfig, tracks: { ttl_s: { 4: 7200 } } }).inspect(t, { now: at }).track.verdict, "within_ceiling");
     assert.throws(() => E.inspect(t, { tracks: { ttl_s: { 4: 0 } } }), (e) => e instanceof E.ConfigError && /^tracks\.ttl_s\.4: /.test(e.message));
+    // A config that is not one is a ConfigError like everywhere else, never a bare SyntaxError.
+    assert.throws(() => E.inspect(t, { config: "bad" }), (e) => e instanceof E.ConfigError && /not valid JSON/.test(e.message));
+    assert.throws(() => E.inspect(t, { config: "[1]" }), (e) => e instanceof E.ConfigError && /must be an object/.test(e.message));
     assert.throws(() => E.inspect("not a token"), (e) => e instanceof E.EdgeJwtError && e.code === "malformed");
     assert.throws(() => E.inspect(42), E.EdgeJwtError);
   });
