@@ -54,6 +54,7 @@ pub fn generate(
                 Some(JsonWebKey::from(&public).into_owned_key()),
             )
         }
+        #[cfg(feature = "rsa-keygen")]
         Family::Rsa => {
             let key = rsa::RsaPrivateKey::new(rng, RSA_KEYGEN_BITS)
                 .map_err(|e| Error::config("key", e))?;
@@ -62,6 +63,15 @@ pub fn generate(
                 JsonWebKey::from(&key).into_owned_key(),
                 Some(JsonWebKey::from(&public).into_owned_key()),
             )
+        }
+        // Prime generation is a fifth of the package's wasm and takes seconds there.
+        #[cfg(not(feature = "rsa-keygen"))]
+        Family::Rsa => {
+            return Err(Error::config(
+                "alg",
+                "RSA keys are not generated in this build: use `edge-jwt keygen --alg RS256`, \
+                 or WebCrypto's generateKey and export the JWK",
+            ))
         }
     };
     let thumbprint_source = public.as_ref().unwrap_or(&private);

@@ -428,6 +428,7 @@ export declare function issue(
   signingKey?: Jwk | string | null,
   options?: IssuerOptions & VerifyOptions,
 ): Issued;
+/** HS*, ES256 and EdDSA; RSA throws `ConfigError` (use `edge-jwt keygen` or WebCrypto). */
 export declare function generateKey(alg: Algorithm, options?: { kid?: string }): { privateJwk: Jwk; jwks: Jwks | null };
 export declare function errorCodes(): ReadonlyArray<{ readonly code: ErrorCode; readonly status: number }>;
 /** The Worker's response to a failed verification, byte for byte. */

@@ -349,6 +349,7 @@ describe("inspect, issue, keys", () => {
     assert.throws(() => E.issue(hsConfig, { track: 4.5 }), TypeError);
     assert.throws(() => new E.Issuer(hsConfig, { kty: "EC", crv: "P-256" }), E.ConfigError);
     assert.throws(() => E.generateKey("ES384"), E.ConfigError);
+    assert.throws(() => E.generateKey("RS256"), (e) => e instanceof E.ConfigError && /edge-jwt keygen/.test(e.message));
   });
 
   test("humanDuration prints like the CLI", () => {
