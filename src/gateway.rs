@@ -3,7 +3,7 @@
 //! Pure functions over strings, shared by the Worker and the npm middleware.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::error::{Error, ErrorCode};
 use crate::policy::Verified;
@@ -87,7 +87,12 @@ pub fn is_identity_header(name: &str) -> bool {
 
 /// Granted scopes: the `scope` claim (space-separated string, RFC 8693 §4.2) or `scp` (array).
 pub fn granted_scopes(verified: &Verified) -> Vec<String> {
-    match (verified.claims.get("scope"), verified.claims.get("scp")) {
+    granted_scopes_in(&verified.claims)
+}
+
+/// [`granted_scopes`] of a verified token's claims.
+pub fn granted_scopes_in(claims: &Map<String, Value>) -> Vec<String> {
+    match (claims.get("scope"), claims.get("scp")) {
         (Some(Value::String(s)), _) => s.split_whitespace().map(str::to_owned).collect(),
         (_, Some(Value::Array(items))) => items
             .iter()
@@ -100,21 +105,31 @@ pub fn granted_scopes(verified: &Verified) -> Vec<String> {
 
 /// The identity headers to add upstream for a verified token.
 pub fn identity_headers(verified: &Verified) -> Vec<(&'static str, String)> {
+    identity_headers_of(&verified.claims, verified.track.track.as_deref())
+}
+
+/// [`identity_headers`] from a verified token's claims and resolved track (hosts that keep the
+/// claims rather than the [`Verified`] compute them on demand). The claims passed verification,
+/// so `sub` and `jti` are strings and `exp` a NumericDate whenever present.
+pub fn identity_headers_of(
+    claims: &Map<String, Value>,
+    track: Option<&str>,
+) -> Vec<(&'static str, String)> {
     let mut headers = Vec::with_capacity(5);
-    if let Some(sub) = &verified.registered.sub {
-        headers.push((HEADER_SUB, sub.clone()));
+    if let Some(sub) = claims.get("sub").and_then(Value::as_str) {
+        headers.push((HEADER_SUB, sub.to_owned()));
     }
-    if let Some(jti) = &verified.registered.jti {
-        headers.push((HEADER_JTI, jti.clone()));
+    if let Some(jti) = claims.get("jti").and_then(Value::as_str) {
+        headers.push((HEADER_JTI, jti.to_owned()));
     }
-    if let Some(track) = &verified.track.track {
-        headers.push((HEADER_TRACK, track.clone()));
+    if let Some(track) = track {
+        headers.push((HEADER_TRACK, track.to_owned()));
     }
-    let scopes = granted_scopes(verified);
+    let scopes = granted_scopes_in(claims);
     if !scopes.is_empty() {
         headers.push((HEADER_SCOPE, scopes.join(" ")));
     }
-    if let Some(exp) = verified.registered.exp {
+    if let Ok(Some(exp)) = crate::claims::numeric_date(claims, "exp") {
         headers.push((HEADER_EXP, exp.to_string()));
     }
     headers

@@ -18,6 +18,11 @@ pub struct Verified {
     pub header: Map<String, Value>,
     /// The authenticated claims.
     pub claims: Map<String, Value>,
+    /// The header's JSON text as sent (what `header` was parsed from).
+    pub header_json: Vec<u8>,
+    /// The payload's JSON text as sent (what `claims` was parsed from): hosts may hand it on
+    /// instead of serializing `claims` again.
+    pub claims_json: Vec<u8>,
     /// Registered claims after type checks.
     pub registered: RegisteredClaims,
     /// The algorithm that verified.
@@ -141,6 +146,8 @@ impl Validator {
         Ok(Verified {
             header: untrusted.header,
             claims,
+            header_json: untrusted.header_json,
+            claims_json: untrusted.payload,
             registered,
             alg,
             kid: key.kid.clone(),

@@ -28,6 +28,8 @@ pub struct UntrustedToken<'a> {
     pub kid: Option<String>,
     /// The header's `typ`, if any.
     pub typ: Option<String>,
+    /// The decoded header bytes (the JSON text of `header`).
+    pub header_json: Vec<u8>,
     /// The decoded payload bytes: NOT authenticated, never parsed before verification.
     pub payload: Vec<u8>,
     /// The decoded signature.
@@ -80,12 +82,12 @@ pub fn parse(token: &str, max_token_bytes: usize) -> Result<UntrustedToken<'_>> 
     if header_b64.is_empty() {
         return Err(malformed("empty header segment"));
     }
-    let header_bytes = decode_segment(header_b64, "header")?;
+    let header_json = decode_segment(header_b64, "header")?;
     let payload = decode_segment(payload_b64, "payload")?;
     let signature = decode_segment(signature_b64, "signature")?;
     let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
 
-    let header = json::parse_object(&header_bytes)
+    let header = json::parse_object(&header_json)
         .map_err(|e| malformed(&format!("header is not a valid JSON object ({e})")))?;
     let HeaderFields { alg_name, kid, typ } = check_header(&header)?;
     Ok(UntrustedToken {
@@ -94,6 +96,7 @@ pub fn parse(token: &str, max_token_bytes: usize) -> Result<UntrustedToken<'_>> 
         alg_name,
         kid,
         typ,
+        header_json,
         payload,
         signature,
     })

@@ -115,6 +115,8 @@ pub fn rejection_log(
     let verified = (track.is_some() || jti.is_some()).then(|| Verified {
         header: Map::new(),
         claims: Map::new(),
+        header_json: Vec::new(),
+        claims_json: Vec::new(),
         registered: crate::claims::RegisteredClaims {
             jti,
             ..Default::default()
@@ -129,7 +131,16 @@ pub fn rejection_log(
     gateway::rejection_log(&error, token.as_deref(), verified.as_ref(), path).to_string()
 }
 
+/// The identity headers of a verified result, from its claims (JSON) and resolved track:
+/// `[[name, value], …]`, as the Worker forwards them.
+#[wasm_bindgen(js_name = identityHeaders)]
+pub fn identity_headers(claims_json: &str, track: Option<String>) -> String {
+    let claims: Map<String, Value> = serde_json::from_str(claims_json).unwrap_or_default();
+    to_json(&gateway::identity_headers_of(&claims, track.as_deref()))
+}
+
 /// `1h 02m 03s`, as the CLI prints durations.
+
 #[wasm_bindgen(js_name = humanDuration)]
 pub fn human_duration(seconds_value: f64) -> String {
     inspect::human_duration(seconds(seconds_value))
@@ -356,29 +367,25 @@ struct VerifyOk<'a> {
     id: Option<u64>,
     track: &'a Option<String>,
     ttl_ceiling: u64,
-    identity: Vec<(&'static str, String)>,
 }
 
-/// `{"id":null,"track","ttlCeiling","identity","claims","header"}` for a verified token. Claims
+/// `{"id":null,"track","ttlCeiling","claims","header"}` for a verified token (the identity
+/// headers are computed only when a host asks, by [`identity_headers`]). Claims
 /// and header go out as the token's own JSON text rather than re-serialized: the strict parser
 /// has accepted exactly those bytes (valid UTF-8, no duplicate names, bounded depth), so
 /// `JSON.parse` on the JS side reads the same object, and verification skips a serialization.
-fn verify_ok_json(token: &str, verified: &Verified) -> String {
+fn verify_ok_json(verified: &Verified) -> String {
     let head = to_json(&VerifyOk {
         id: None,
         track: &verified.track.track,
         ttl_ceiling: verified.track.ttl_ceiling_s,
-        identity: gateway::identity_headers(verified),
     });
-    let mut segments = token.split('.');
-    let raw = |segment: Option<&str>, parsed: &Map<String, Value>| {
-        segment
-            .and_then(|s| crate::token::decode_segment(s, "segment").ok())
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .unwrap_or_else(|| to_json(parsed))
+    let raw = |json: &[u8], parsed: &Map<String, Value>| match std::str::from_utf8(json) {
+        Ok(text) if !text.is_empty() => text.to_owned(),
+        _ => to_json(parsed),
     };
-    let header = raw(segments.next(), &verified.header);
-    let claims = raw(segments.next(), &verified.claims);
+    let header = raw(&verified.header_json, &verified.header);
+    let claims = raw(&verified.claims_json, &verified.claims);
     let mut out = String::with_capacity(head.len() + header.len() + claims.len() + 24);
     out.push_str(&head[..head.len() - 1]);
     out.push_str(",\"claims\":");
@@ -553,7 +560,7 @@ impl CoreValidator {
                 return format!("{{\"refetch\":true,{}", &error_json(&error)[1..]);
             }
         };
-        let out = verify_ok_json(token, &verified);
+        let out = verify_ok_json(&verified);
         match self.inner.cache.borrow_mut().insert(verified) {
             // `{"id":null,…` → `{"id":7,…`: the id is only known once the token is cached.
             Some(id) => format!("{{\"id\":{id}{}", &out["{\"id\":null".len()..]),

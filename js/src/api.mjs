@@ -494,7 +494,7 @@ export class Validator {
       header: deepFreeze(out.header),
       track: out.track,
       ttlCeiling: out.ttlCeiling,
-      identity: Object.freeze(Object.fromEntries(out.identity)),
+      identity: null, // computed on first use (identityHeaders)
     };
     if (cache && out.id !== undefined && out.id !== null) {
       if (cache.size >= this.#cacheSize) cache.delete(cache.keys().next().value);
@@ -705,6 +705,7 @@ export class Validator {
 export function identityHeaders(verified) {
   const entry = Verified.entryOf(verified);
   if (!entry) throw new TypeError("identityHeaders() takes a successful result of Validator.verify()");
+  entry.identity ??= Object.freeze(Object.fromEntries(JSON.parse(core.identityHeaders(JSON.stringify(entry.claims), entry.track ?? undefined))));
   return { ...entry.identity };
 }
 
