@@ -168,7 +168,7 @@ pub async fn revoke(state: &State, mut req: Request) -> worker::Result<Response>
 
 pub async fn refresh(state: &State, req: Request) -> worker::Result<Response> {
     let path = req.path();
-    let (token, verified) = match authenticate(state, &req).await {
+    let (token, verified) = match authenticate(state, &req.headers().0).await {
         Ok(found) => found,
         Err(rejection) => return rejection.respond(&path),
     };
@@ -218,7 +218,7 @@ pub async fn refresh(state: &State, req: Request) -> worker::Result<Response> {
 
 pub async fn logout(state: &State, req: Request) -> worker::Result<Response> {
     let path = req.path();
-    let token = match request_token(state, &req) {
+    let token = match request_token(state, &req.headers().0) {
         Ok(token) => token,
         Err(e) => return http::reject(&e, None, None, &path),
     };

@@ -1,6 +1,9 @@
 //! The gateway: validate the bearer token, then forward with the verified identity.
 
-use worker::{Fetch, Headers, Request, RequestInit, RequestRedirect, Response};
+use wasm_bindgen::JsCast;
+use worker::js_sys;
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::web_sys::{self, RequestRedirect};
 
 use super::state::State;
 use super::{http, now};
@@ -19,7 +22,7 @@ pub struct Rejection {
 
 impl Rejection {
     /// Logs the rejection and answers it.
-    pub fn respond(&self, path: &str) -> worker::Result<Response> {
+    pub fn respond(&self, path: &str) -> worker::Result<worker::Response> {
         http::reject(
             &self.error,
             self.token.as_deref(),
@@ -30,8 +33,7 @@ impl Rejection {
 }
 
 /// The request's bearer token (header, or the configured cookie).
-pub fn request_token(state: &State, req: &Request) -> Result<String, Error> {
-    let headers = req.headers();
+pub fn request_token(state: &State, headers: &web_sys::Headers) -> Result<String, Error> {
     let authorization = headers.get("authorization").ok().flatten();
     let cookies = headers.get("cookie").ok().flatten();
     let cookie_name = state.validator.policy().gateway.cookie.as_deref();
@@ -39,8 +41,11 @@ pub fn request_token(state: &State, req: &Request) -> Result<String, Error> {
 }
 
 /// Finds the request's token and checks it fully, revocation included.
-pub async fn authenticate(state: &State, req: &Request) -> Result<(String, Verified), Rejection> {
-    let token = request_token(state, req).map_err(|error| Rejection {
+pub async fn authenticate(
+    state: &State,
+    headers: &web_sys::Headers,
+) -> Result<(String, Verified), Rejection> {
+    let token = request_token(state, headers).map_err(|error| Rejection {
         error,
         token: None,
         verified: None,
@@ -86,32 +91,38 @@ pub async fn verify_and_check_revocation(
 
 /// Applies the route's policy and forwards. `disabled` routes skip the token entirely;
 /// `optional` ones let a request without a token through as anonymous but refuse a bad token.
-pub async fn handle(state: &State, req: Request) -> worker::Result<Response> {
-    let path = req.path();
-    let route = state
-        .validator
-        .policy()
-        .routes
-        .find(req.method().as_ref(), &path);
+///
+/// Works on the runtime's own Request and Response objects: the gateway path is the hot one,
+/// and `worker::Request`/`worker::Response` would copy what is forwarded unchanged (and read
+/// the request's `cf` object, which workerd builds on first access).
+pub async fn handle(
+    state: &State,
+    req: web_sys::Request,
+    method: &str,
+    path: &str,
+) -> worker::Result<web_sys::Response> {
+    let route = state.validator.policy().routes.find(method, path);
+    let headers = req.headers();
     let verified = match route.mode {
         Mode::Disabled => None,
-        Mode::Optional if matches!(request_token(state, &req), Err(ref e) if e.code() == ErrorCode::MissingToken) => {
+        Mode::Optional if matches!(request_token(state, &headers), Err(ref e) if e.code() == ErrorCode::MissingToken) => {
             None
         }
-        Mode::Optional | Mode::Required => match authenticate(state, &req).await {
+        Mode::Optional | Mode::Required => match authenticate(state, &headers).await {
             Ok((token, verified)) => {
                 if let Err(error) = route.authorize(&verified) {
                     return http::reject_for_route(
                         &error,
                         &token,
                         &verified,
-                        &path,
+                        path,
                         &route.scope_challenge(),
-                    );
+                    )
+                    .map(Into::into);
                 }
                 Some(verified)
             }
-            Err(rejection) => return rejection.respond(&path),
+            Err(rejection) => return rejection.respond(path).map(Into::into),
         },
     };
     let Some(origin) = &state.origin else {
@@ -128,48 +139,59 @@ pub async fn handle(state: &State, req: Request) -> worker::Result<Response> {
                 None => serde_json::json!({"ok": true, "anonymous": true}),
             },
             200,
-        );
+        )
+        .map(Into::into);
     };
-    forward(state, req, verified.as_ref(), origin).await
+    forward(state, &req, &headers, verified.as_ref(), origin).await
 }
 
 /// Forwards to `ORIGIN` with the same method, path, query and body; client-sent identity headers
 /// are removed before edge-jwt's own are added (none for an anonymous request), so they cannot
-/// be spoofed.
+/// be spoofed. The upstream response goes back to the client as it came.
 async fn forward(
     state: &State,
-    req: Request,
+    req: &web_sys::Request,
+    client_headers: &web_sys::Headers,
     verified: Option<&Verified>,
     origin: &str,
-) -> worker::Result<Response> {
-    // Path and query as the client sent them (already normalised by the runtime's URL parser).
-    let url = req.inner().url();
-    let after_host = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
-    let path_and_query = after_host.find('/').map_or("/", |i| &after_host[i..]);
-    let path_and_query = path_and_query.split('#').next().unwrap_or("/");
-    let target = format!("{origin}{path_and_query}");
+) -> worker::Result<web_sys::Response> {
+    let target = format!("{origin}{}", http::path_and_query(&req.url()));
 
-    let headers = Headers::new();
+    // A copy of the client's headers, minus the ones it must not set.
+    let headers = web_sys::Headers::new_with_headers(client_headers)?;
     let forward_authorization = state.validator.policy().gateway.forward_authorization;
-    for (name, value) in req.headers().entries() {
-        let drop = is_identity_header(&name)
-            || (!forward_authorization && name.eq_ignore_ascii_case("authorization"));
-        if !drop {
-            headers.append(&name, &value)?;
+    for name in client_header_names(client_headers) {
+        if is_identity_header(&name)
+            || (!forward_authorization && name.eq_ignore_ascii_case("authorization"))
+        {
+            headers.delete(&name)?;
         }
     }
     for (name, value) in verified.map(identity_headers).unwrap_or_default() {
         headers.set(name, &value)?;
     }
-    let mut init = RequestInit::new();
+    let init = web_sys::RequestInit::new();
+    init.set_method(&req.method());
+    init.set_headers(&headers);
     // Redirects go back to the client: following them here would send the verified identity
     // headers to whatever host the origin names.
-    init.with_method(req.method())
-        .with_headers(headers)
-        .with_redirect(RequestRedirect::Manual);
-    if let Some(body) = req.inner().body() {
-        init.with_body(Some(body.into()));
+    init.set_redirect(RequestRedirect::Manual);
+    if let Some(body) = req.body() {
+        init.set_body(&body);
     }
-    let upstream = Request::new_with_init(&target, &init)?;
-    Fetch::Request(upstream).send().await
+    let upstream = web_sys::Request::new_with_str_and_init(&target, &init)?;
+    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    let response = JsFuture::from(global.fetch_with_request(&upstream)).await?;
+    Ok(response.unchecked_into())
+}
+
+/// The names of the client's headers (lower-case, as the Fetch API gives them).
+fn client_header_names(headers: &web_sys::Headers) -> Vec<String> {
+    js_sys::try_iter(&headers.keys())
+        .ok()
+        .flatten()
+        .into_iter()
+        .flatten()
+        .filter_map(|name| name.ok()?.as_string())
+        .collect()
 }

@@ -7,6 +7,20 @@ use crate::error::{Error, ErrorCode};
 use crate::gateway::{error_body, rejection_log, www_authenticate_with_scope};
 use crate::policy::Verified;
 
+/// The path and query of a URL as the runtime serialized it (`https://h/p?q#f` → `/p?q`):
+/// the first `/` after the host starts the path, and `?` and `#` only ever appear as the
+/// query and fragment delimiters (the WHATWG serializer percent-encodes them elsewhere).
+pub fn path_and_query(url: &str) -> &str {
+    let after_host = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path_and_query = after_host.find('/').map_or("/", |i| &after_host[i..]);
+    path_and_query.split('#').next().unwrap_or("/")
+}
+
+/// The path alone (`https://h/p?q` → `/p`).
+pub fn path(url: &str) -> &str {
+    path_and_query(url).split('?').next().unwrap_or("/")
+}
+
 /// A JSON response with a status.
 pub fn json(value: &Value, status: u16) -> worker::Result<Response> {
     let response = Response::from_json(value)?.with_status(status);

@@ -15,7 +15,7 @@ mod state;
 use std::cell::{Cell, OnceCell};
 use std::rc::Rc;
 
-use worker::{event, Context, Env, Method, Request, Response};
+use worker::{event, web_sys, Context, Env, Method, Request};
 
 use crate::error::Error;
 use state::State;
@@ -40,23 +40,32 @@ pub(crate) fn now() -> u64 {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(
+    req: web_sys::Request,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<web_sys::Response> {
     REQUESTS.with(|n| n.set(n.get() + 1));
     let state = match state(&env) {
         Ok(state) => state,
-        Err(error) => return http::config_failure(&error),
+        Err(error) => return http::config_failure(&error).map(Into::into),
     };
-    let path = req.path();
-    match (req.method(), path.as_str()) {
+    let url = req.url();
+    let path = http::path(&url);
+    let method = req.method();
+    if !(path.starts_with("/v1/") || path.starts_with("/.well-known/")) {
+        return gateway::handle(&state, req, &method, path).await;
+    }
+    // The API endpoints are few and rare: the convenient worker::Request will do.
+    let req = Request::from(req);
+    let response = match (req.method(), path) {
         (Method::Get, "/v1/health") => admin::health(&state, REQUESTS.with(Cell::get)),
         (Method::Get, "/.well-known/jwks.json") => admin::jwks(&state),
         (Method::Post, "/v1/introspect") => admin::introspect(&state, req).await,
         (Method::Post, "/v1/revoke") => admin::revoke(&state, req).await,
         (Method::Post, "/v1/refresh") => admin::refresh(&state, req).await,
         (Method::Post, "/v1/logout") => admin::logout(&state, req).await,
-        (_, p) if p.starts_with("/v1/") || p.starts_with("/.well-known/") => {
-            http::json(&serde_json::json!({"error": "not_found"}), 404)
-        }
-        _ => gateway::handle(&state, req).await,
-    }
+        _ => http::json(&serde_json::json!({"error": "not_found"}), 404),
+    };
+    response.map(Into::into)
 }
