@@ -21,6 +21,10 @@
 //                           eviction), i.e. the cache's cost when it cannot help. Distinct only.
 //   - `verifySync, no store, tokenCache: 0`  the synchronous call without revocation: what the
 //                           awaited store read (a resolved promise per call) costs on top.
+//   - `tokenCache: 0, nativeCrypto: false`  as the first row with every signature checked in
+//                           WebAssembly (jwt-compact), as in browsers and workerd. Every other row
+//                           uses the package's default in Node: RS*, PS*, ES256 and EdDSA
+//                           signatures checked by node:crypto (OpenSSL), the rest in WebAssembly.
 
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -51,7 +55,7 @@ function claimsOf(result) {
   return result.claims;
 }
 
-function variant(label, { tokenCache, store = true, sync = false, caches = false, modes, note }) {
+function variant(label, { tokenCache, store = true, sync = false, caches = false, nativeCrypto = true, modes, note }) {
   return {
     name: `edge-jwt (${label})`,
     version: `${pkg.version} (wasm ${wasmSha})`,
@@ -62,6 +66,7 @@ function variant(label, { tokenCache, store = true, sync = false, caches = false
       const validator = new Validator(config(fx), {
         tokenCache: typeof tokenCache === "function" ? tokenCache(fx) : tokenCache,
         ...(store ? { store: new MemoryStore() } : {}),
+        nativeCrypto,
       });
       if (sync) return { verify: (token) => claimsOf(validator.verifySync(token)), async: false };
       return { verify: async (token) => claimsOf(await validator.verify(token)), async: true };
@@ -89,5 +94,10 @@ export const variants = [
     store: false,
     sync: true,
     note: "synchronous verifySync() without a revocation store: the gap to the tokenCache: 0 row is the awaited revocation lookup",
+  }),
+  variant("tokenCache: 0, nativeCrypto: false", {
+    tokenCache: 0,
+    nativeCrypto: false,
+    note: "as tokenCache: 0 with every signature checked in WebAssembly (jwt-compact), as in browsers and workerd",
   }),
 ];

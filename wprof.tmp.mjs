@@ -1,0 +1,38 @@
+// Temporary: CPU profile of the gateway inside workerd via the V8 inspector.
+import http from "node:http";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import autocannon from "autocannon";
+import WebSocket from "ws";
+import { Log, LogLevel, Miniflare } from "miniflare";
+import * as h from "./tests/worker/harness.mjs";
+
+const origin = http.createServer((req, res) => { req.resume(); req.on("end", () => res.end('{"origin":"ok"}')); });
+await new Promise((r) => origin.listen(0, "127.0.0.1", r));
+const policy = h.basePolicy();
+const opts = h.workerOptions({ policy, origin: `http://127.0.0.1:${origin.address().port}` });
+const w = opts.workers[0];
+w.scriptPath = "/tmp/wnamed/shim.mjs"; w.modulesRoot = "/tmp/wnamed";
+const mf = new Miniflare({ ...opts, inspectorPort: 9231, cf: false, log: new Log(LogLevel.WARN) });
+const url = (await mf.ready).href.replace(/\/$/, "");
+const configFile = h.writeTemp("p.json", h.mintConfig(policy));
+const tokens = [];
+for (let i = 0; i < 200; i++) tokens.push(JSON.parse(spawnSync(h.CLI, ["issue", "--config", configFile, "--sub", `u${i}`, "--track", "1", "--claim", "scope=read"], { encoding: "utf8" }).stdout).token);
+const targets = await (await fetch("http://127.0.0.1:9231/json")).json();
+const target = targets.find((t) => t.title?.includes("edge-jwt") || true);
+console.error(targets.map((t) => t.title));
+const ws = new WebSocket(target.webSocketDebuggerUrl);
+await new Promise((r) => ws.on("open", r));
+let id = 0; const pending = new Map();
+ws.on("message", (m) => { const msg = JSON.parse(m); if (pending.has(msg.id)) { pending.get(msg.id)(msg); pending.delete(msg.id); } });
+const send = (method, params = {}) => new Promise((r) => { const i = ++id; pending.set(i, r); ws.send(JSON.stringify({ id: i, method, params })); });
+const run = (d) => new Promise((resolve) => { let i = 0; autocannon({ url, connections: 10, duration: d, requests: [{ path: "/api/x", setupRequest(req) { req.headers = { ...req.headers, authorization: `Bearer ${tokens[i++ % tokens.length]}` }; return req; } }] }, (e, r) => resolve(r)); });
+await run(2);
+await send("Profiler.enable");
+await send("Profiler.setSamplingInterval", { interval: 100 });
+await send("Profiler.start");
+const r = await run(5);
+const { result } = await send("Profiler.stop");
+console.error("rps", r.requests.average, "non2xx", r.non2xx);
+fs.writeFileSync("/tmp/wprof/gw.cpuprofile", JSON.stringify(result.profile));
+ws.close(); await mf.dispose(); origin.close();
