@@ -25,6 +25,8 @@ import assert from "node:assert/strict";
 
 import { Log, LogLevel, Miniflare } from "miniflare";
 
+import { runCli, tempFiles } from "../support/cli.mjs";
+
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const BUILD_DIR = path.join(ROOT, "build/worker");
 export const WASM = path.join(BUILD_DIR, "pkg/edge_jwt_bg.wasm");
@@ -198,34 +200,12 @@ function buildIfStale() {
 // ---------------------------------------------------------------------------------------------
 // Temporary files, CLI
 
-let tmpDir;
-export function tempDir() {
-  if (!tmpDir) {
-    tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "edge-jwt-worker-"));
-    process.on("exit", () => fs.rmSync(tmpDir, { recursive: true, force: true }));
-  }
-  return tmpDir;
-}
+export const { tempDir, writeTemp } = tempFiles("worker");
 
-let fileCounter = 0;
-/** Writes `content` (objects as JSON) to a fresh temporary file and returns its path. */
-export function writeTemp(name, content) {
-  const file = path.join(tempDir(), `${fileCounter++}-${name}`);
-  fs.writeFileSync(file, typeof content === "string" ? content : JSON.stringify(content));
-  return file;
-}
-
-/** Runs the CLI; returns {status, json, stdout, stderr}. */
+/** Runs the CLI (built first if stale); returns {status, json, stdout, stderr}. */
 export function cli(args) {
   ensureBuilt();
-  const r = spawnSync(CLI, args, { cwd: ROOT, encoding: "utf8" });
-  let json;
-  try {
-    json = JSON.parse(r.stdout);
-  } catch {
-    json = undefined;
-  }
-  return { status: r.status, json, stdout: r.stdout, stderr: r.stderr };
+  return runCli(CLI, args, { cwd: ROOT });
 }
 
 /**

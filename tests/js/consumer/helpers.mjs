@@ -7,13 +7,16 @@ import { spawn, spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
-import os from "node:os";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 
 export const CLI = process.env.EDGE_JWT;
 if (!CLI || !fs.existsSync(CLI)) {
   throw new Error("EDGE_JWT must name the edge-jwt CLI binary (tests/js/run.sh sets it)");
 }
+if (!process.env.EDGE_JWT_ROOT) throw new Error("EDGE_JWT_ROOT must name the repository (tests/js/run.sh sets it)");
+// The repository's test support, shared with the Worker tests (this project is a scratch copy).
+const { runCli, tempFiles } = await import(pathToFileURL(path.join(process.env.EDGE_JWT_ROOT, "tests/support/cli.mjs")).href);
 
 /** A 36-byte HMAC secret (HS256 needs at least 32 bytes). */
 export const SECRET = "consumer-tests-hmac-secret-0123456789";
@@ -24,32 +27,11 @@ export const AUDIENCE = "api.test";
 
 export const nowS = () => Math.floor(Date.now() / 1000);
 
-let tmp;
-export function tempDir() {
-  if (!tmp) {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "edge-jwt-consumer-"));
-    process.on("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
-  }
-  return tmp;
-}
-
-let counter = 0;
-export function writeTemp(name, content) {
-  const file = path.join(tempDir(), `${counter++}-${name}`);
-  fs.writeFileSync(file, typeof content === "string" ? content : JSON.stringify(content));
-  return file;
-}
+export const { tempDir, writeTemp } = tempFiles("consumer");
 
 /** Runs the CLI: { status, json, stdout, stderr }. */
 export function cli(args, input) {
-  const r = spawnSync(CLI, args, { encoding: "utf8", input });
-  let json;
-  try {
-    json = JSON.parse(r.stdout);
-  } catch {
-    json = undefined;
-  }
-  return { status: r.status, json, stdout: r.stdout, stderr: r.stderr };
+  return runCli(CLI, args, { input });
 }
 
 /** `edge-jwt keygen`: { private_jwk, jwks }. */
