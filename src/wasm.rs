@@ -311,15 +311,13 @@ impl HostCrypto {
 
 impl SignatureBackend for HostCrypto {
     fn verify(&self, alg: Alg, key: &VerificationKey, message: &[u8], signature: &[u8]) -> bool {
-        if alg.family() == Family::Hmac {
-            return JwtCompact.verify(alg, key, message, signature);
-        }
-        if !verify::has_expected_length(alg, key, signature) {
-            return false;
-        }
+        // An HMAC secret has no public JWK: it is always checked here.
         let Some(jwk) = key.public_jwk_json() else {
             return JwtCompact.verify(alg, key, message, signature);
         };
+        if !verify::has_expected_length(alg, key, signature) {
+            return false;
+        }
         let verdict = self.verify.call4(
             &JsValue::NULL,
             &JsValue::from_str(alg.name()),
@@ -380,18 +378,20 @@ fn verify_ok_json(verified: &Verified) -> String {
         track: &verified.track.track,
         ttl_ceiling: verified.track.ttl_ceiling_s,
     });
-    let raw = |json: &[u8], parsed: &Map<String, Value>| match std::str::from_utf8(json) {
-        Ok(text) if !text.is_empty() => text.to_owned(),
-        _ => to_json(parsed),
+    let push_raw = |out: &mut String, json: &[u8], parsed: &Map<String, Value>| {
+        match std::str::from_utf8(json) {
+            Ok(text) if !text.is_empty() => out.push_str(text),
+            _ => out.push_str(&to_json(parsed)),
+        }
     };
-    let header = raw(&verified.header_json, &verified.header);
-    let claims = raw(&verified.claims_json, &verified.claims);
-    let mut out = String::with_capacity(head.len() + header.len() + claims.len() + 24);
+    let mut out = String::with_capacity(
+        head.len() + verified.header_json.len() + verified.claims_json.len() + 24,
+    );
     out.push_str(&head[..head.len() - 1]);
     out.push_str(",\"claims\":");
-    out.push_str(&claims);
+    push_raw(&mut out, &verified.claims_json, &verified.claims);
     out.push_str(",\"header\":");
-    out.push_str(&header);
+    push_raw(&mut out, &verified.header_json, &verified.header);
     out.push('}');
     out
 }
