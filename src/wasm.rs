@@ -274,54 +274,66 @@ struct Inner {
 /// Signature checks by the host's native crypto ([`SignatureBackend`]): on Node and Deno,
 /// OpenSSL through `node:crypto`. HMAC stays here (the call out would cost more than the MAC);
 /// for the others the core has already chosen the key and matched the algorithm to it, and
-/// refused a signature of the wrong length, so the JS function only gets
-/// `(alg, publicJwkJson, message, signature)` and answers `true` or `false`. Any other answer,
-/// or an exception (a key the host cannot import, say), leaves the check to jwt-compact.
+/// refused a signature of the wrong length. The host's `prepare(alg, publicJwkJson)` imports a
+/// key once and returns `(message, signature) → boolean`, kept here per key and algorithm.
+/// Any other answer, or an exception (a key the host cannot import, say), leaves the check to
+/// jwt-compact.
 struct HostCrypto {
-    verify: Function,
-    /// The JS strings of the public JWKs handed out so far: each key crosses the boundary once,
-    /// and the host's cache lookup hashes the same string object every time (V8 keeps the hash).
-    key_names: RefCell<Vec<(String, JsValue)>>,
+    prepare: Function,
+    /// The host's verifier per (algorithm, public JWK); `None` where the host has none.
+    verifiers: RefCell<Vec<(Alg, String, Option<Function>)>>,
 }
 
-/// Most JWK strings kept by [`HostCrypto`]; a key set rarely holds more than a handful.
-const MAX_HOST_KEY_NAMES: usize = 64;
+/// Most verifiers kept by [`HostCrypto`]; a key set rarely holds more than a handful.
+const MAX_HOST_VERIFIERS: usize = 64;
 
 impl HostCrypto {
-    fn new(verify: Function) -> Self {
+    fn new(prepare: Function) -> Self {
         Self {
-            verify,
-            key_names: RefCell::new(Vec::new()),
+            prepare,
+            verifiers: RefCell::new(Vec::new()),
         }
     }
 
-    fn key_name(&self, jwk: &str) -> JsValue {
-        let mut names = self.key_names.borrow_mut();
-        if let Some((_, name)) = names.iter().find(|(known, _)| known == jwk) {
-            return name.clone();
+    fn verifier(&self, alg: Alg, jwk: &str) -> Option<Function> {
+        let mut verifiers = self.verifiers.borrow_mut();
+        if let Some((_, _, verifier)) = verifiers
+            .iter()
+            .find(|(known_alg, known, _)| *known_alg == alg && known == jwk)
+        {
+            return verifier.clone();
         }
-        if names.len() >= MAX_HOST_KEY_NAMES {
-            names.clear();
+        if verifiers.len() >= MAX_HOST_VERIFIERS {
+            verifiers.clear();
         }
-        let name = JsValue::from_str(jwk);
-        names.push((jwk.to_owned(), name.clone()));
-        name
+        let verifier = self
+            .prepare
+            .call2(
+                &JsValue::NULL,
+                &JsValue::from_str(alg.name()),
+                &JsValue::from_str(jwk),
+            )
+            .ok()
+            .and_then(|made| made.dyn_into::<Function>().ok());
+        verifiers.push((alg, jwk.to_owned(), verifier.clone()));
+        verifier
     }
 }
 
 impl SignatureBackend for HostCrypto {
     fn verify(&self, alg: Alg, key: &VerificationKey, message: &[u8], signature: &[u8]) -> bool {
         // An HMAC secret has no public JWK: it is always checked here.
-        let Some(jwk) = key.public_jwk_json() else {
+        let Some(verifier) = key
+            .public_jwk_json()
+            .and_then(|jwk| self.verifier(alg, jwk))
+        else {
             return JwtCompact.verify(alg, key, message, signature);
         };
         if !verify::has_expected_length(alg, key, signature) {
             return false;
         }
-        let verdict = self.verify.call4(
+        let verdict = verifier.call2(
             &JsValue::NULL,
-            &JsValue::from_str(alg.name()),
-            &self.key_name(jwk),
             &js_sys::Uint8Array::from(message).into(),
             &js_sys::Uint8Array::from(signature).into(),
         );
@@ -521,11 +533,11 @@ impl CoreValidator {
         })
     }
 
-    /// Hands the asymmetric signature checks to `verify` (see [`HostCrypto`]); `undefined`
-    /// returns them to jwt-compact.
+    /// Hands the asymmetric signature checks to the verifiers `prepare(alg, publicJwkJson)`
+    /// makes (see [`HostCrypto`]); `undefined` returns them to jwt-compact.
     #[wasm_bindgen(js_name = setHostCrypto)]
-    pub fn set_host_crypto(&self, verify: Option<Function>) {
-        *self.inner.host_crypto.borrow_mut() = verify.map(HostCrypto::new);
+    pub fn set_host_crypto(&self, prepare: Option<Function>) {
+        *self.inner.host_crypto.borrow_mut() = prepare.map(HostCrypto::new);
     }
 
     /// The settings hosts need: `{leeway, cookie, revocation: {cacheSize, cacheTtl, kvCacheTtl,

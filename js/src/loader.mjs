@@ -3,23 +3,23 @@
 // `await init()` (browsers, or any host, to load it ahead of time or from elsewhere).
 
 let loader = null;
-let nativeVerify = null;
+let nativeVerifier = null;
 let ready = false;
 let pending = null;
 
 /**
  * Called once by the host entry: `{ loadSync?(): void, load(input?): Promise<void>,
- * verifyNative?(alg, jwkJson, message, signature) }`; the last is the host's native signature
- * check (./native-crypto.mjs), where it has one.
+ * prepareNativeVerifier?(alg, jwkJson) }`; the last makes the host's native signature checks
+ * (./native-crypto.mjs), where it has them.
  */
 export function setLoader(hostLoader) {
   loader = hostLoader;
-  nativeVerify = hostLoader.verifyNative ?? null;
+  nativeVerifier = hostLoader.prepareNativeVerifier ?? null;
 }
 
-/** The host's native signature check, or null (browsers, workerd: the core's own). */
+/** The maker of the host's native signature checks, or null (browsers, workerd: the core's own). */
 export function hostSignatureCheck() {
-  return nativeVerify;
+  return nativeVerifier;
 }
 
 export function ensureReady() {

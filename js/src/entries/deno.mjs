@@ -2,12 +2,12 @@
 // synchronously on first use (needs read permission for it).
 import initAsync, { initSync } from "#glue";
 import { setLoader } from "../loader.mjs";
-import { verifyNative } from "../native-crypto.mjs";
+import { prepareNativeVerifier } from "../native-crypto.mjs";
 
 const WASM = new URL("./edge_jwt_bg.wasm", import.meta.url);
 
 setLoader({
-  verifyNative,
+  prepareNativeVerifier,
   loadSync() {
     initSync({ module: Deno.readFileSync(WASM) });
   },

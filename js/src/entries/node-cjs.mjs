@@ -6,12 +6,12 @@ import { pathToFileURL } from "node:url";
 
 import initAsync, { initSync } from "#glue";
 import { setLoader } from "../loader.mjs";
-import { verifyNative } from "../native-crypto.mjs";
+import { prepareNativeVerifier } from "../native-crypto.mjs";
 
 const WASM = join(__dirname, "edge_jwt_bg.wasm");
 
 setLoader({
-  verifyNative,
+  prepareNativeVerifier,
   loadSync() {
     initSync({ module: readFileSync(WASM) });
   },

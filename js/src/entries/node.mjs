@@ -4,12 +4,12 @@ import { readFile } from "node:fs/promises";
 
 import initAsync, { initSync } from "#glue";
 import { setLoader } from "../loader.mjs";
-import { verifyNative } from "../native-crypto.mjs";
+import { prepareNativeVerifier } from "../native-crypto.mjs";
 
 const WASM = new URL("./edge_jwt_bg.wasm", import.meta.url);
 
 setLoader({
-  verifyNative,
+  prepareNativeVerifier,
   loadSync() {
     initSync({ module: readFileSync(WASM) });
   },
