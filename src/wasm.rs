@@ -282,6 +282,9 @@ struct HostCrypto {
     prepare: Function,
     /// The host's verifier per (algorithm, public JWK); `None` where the host has none.
     verifiers: RefCell<Vec<(Alg, String, Option<Function>)>>,
+    /// One JS buffer the message and signature are copied into for every check, handed over as
+    /// two views: a fresh `Uint8Array` per argument cost more than the copy.
+    scratch: RefCell<js_sys::Uint8Array>,
 }
 
 /// Most verifiers kept by [`HostCrypto`]; a key set rarely holds more than a handful.
@@ -292,7 +295,23 @@ impl HostCrypto {
         Self {
             prepare,
             verifiers: RefCell::new(Vec::new()),
+            scratch: RefCell::new(js_sys::Uint8Array::new_with_length(0)),
         }
+    }
+
+    /// `message` and `signature` copied into the scratch buffer (grown to fit), as two views.
+    fn views(&self, message: &[u8], signature: &[u8]) -> (js_sys::Uint8Array, js_sys::Uint8Array) {
+        let mut scratch = self.scratch.borrow_mut();
+        let split = message.len() as u32;
+        let end = split + signature.len() as u32;
+        if scratch.length() < end {
+            *scratch = js_sys::Uint8Array::new_with_length(end.next_power_of_two());
+        }
+        let message_view = scratch.subarray(0, split);
+        message_view.copy_from(message);
+        let signature_view = scratch.subarray(split, end);
+        signature_view.copy_from(signature);
+        (message_view, signature_view)
     }
 
     fn verifier(&self, alg: Alg, jwk: &str) -> Option<Function> {
@@ -332,11 +351,8 @@ impl SignatureBackend for HostCrypto {
         if !verify::has_expected_length(alg, key, signature) {
             return false;
         }
-        let verdict = verifier.call2(
-            &JsValue::NULL,
-            &js_sys::Uint8Array::from(message).into(),
-            &js_sys::Uint8Array::from(signature).into(),
-        );
+        let (message_view, signature_view) = self.views(message, signature);
+        let verdict = verifier.call2(&JsValue::NULL, &message_view, &signature_view);
         match verdict.ok().and_then(|v| v.as_bool()) {
             Some(verdict) => verdict,
             None => JwtCompact.verify(alg, key, message, signature),

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds the npm package into js/dist/ from the Rust crate:
-//   1. cargo build --target wasm32-unknown-unknown --features wasm, profile wasm-release (as
-//      "npm-release", so that it never overwrites the Worker's build of the same crate)
+//   1. cargo build --target wasm32-unknown-unknown --features wasm, profile npm-release (the
+//      Worker's wasm-release with this crate at opt-level 3 and the asymmetric crypto at "z":
+//      Cargo.toml says why; its own name also keeps the two builds from overwriting each other)
 //   2. wasm-bindgen --target web (one build; every host instantiates it with initSync/init)
 //   3. wasm-opt -O3 from npm's binaryen (the repository's root node_modules, as for the Worker)
 //   4. esbuild: one bundle per host entry (Node ESM, Node CommonJS, Deno, workerd, browsers),
@@ -43,16 +44,12 @@ function need(file, hint) {
   return file;
 }
 
-// 1. The Rust core with the wasm-bindgen surface (src/wasm.rs). The profile is `wasm-release`
-// (Cargo.toml) under another name: the Worker's build (features "worker") writes the same
-// file name under target/…/wasm-release/, and the two builds must not overwrite each other.
+// 1. The Rust core with the wasm-bindgen surface (src/wasm.rs), profile npm-release (Cargo.toml).
 const PROFILE = "npm-release";
 const rustWasm = path.join(ROOT, `target/wasm32-unknown-unknown/${PROFILE}/edge_jwt.wasm`);
 if (!skipCargo) {
   const args = [
     "build",
-    "--config",
-    `profile.${PROFILE}.inherits="wasm-release"`,
     "--profile",
     PROFILE,
     "--lib",
