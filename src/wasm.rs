@@ -229,30 +229,25 @@ struct VerifiedCache {
 }
 
 impl VerifiedCache {
+    /// A ring of `capacity` slots (at least one: the token just verified must be found again
+    /// for its route and revocation checks).
     fn new(capacity: usize) -> Self {
         Self {
-            slots: (0..capacity).map(|_| None).collect(),
+            slots: (0..capacity.max(1)).map(|_| None).collect(),
             next_id: 0,
         }
     }
 
-    fn insert(&mut self, verified: Verified) -> Option<u64> {
-        let capacity = self.slots.len() as u64;
-        if capacity == 0 {
-            return None;
-        }
+    /// Stores `verified` under a fresh id, replacing the oldest entry.
+    fn insert(&mut self, verified: Verified) -> (u64, &Verified) {
         let id = self.next_id;
         self.next_id += 1;
-        self.slots[(id % capacity) as usize] = Some((id, verified));
-        Some(id)
+        let index = (id % self.slots.len() as u64) as usize;
+        (id, &self.slots[index].insert((id, verified)).1)
     }
 
     fn get(&self, id: u64) -> Option<&Verified> {
-        let capacity = self.slots.len() as u64;
-        if capacity == 0 {
-            return None;
-        }
-        match &self.slots[(id % capacity) as usize] {
+        match &self.slots[(id % self.slots.len() as u64) as usize] {
             Some((slot_id, verified)) if *slot_id == id => Some(verified),
             _ => None,
         }
@@ -389,20 +384,20 @@ impl RemoteKeys {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct VerifyOk<'a> {
-    /// Cache id (absent when the cache is off).
-    id: Option<u64>,
+    /// Id in the cache of verified tokens.
+    id: u64,
     track: &'a Option<String>,
     ttl_ceiling: u64,
 }
 
-/// `{"id":null,"track","ttlCeiling","claims","header"}` for a verified token (the identity
-/// headers are computed only when a host asks, by [`identity_headers`]). Claims
+/// `{"id","track","ttlCeiling","claims","header"}` for the token verified and cached as `id`
+/// (the identity headers are computed only when a host asks, by [`identity_headers`]). Claims
 /// and header go out as the token's own JSON text rather than re-serialized: the strict parser
 /// has accepted exactly those bytes (valid UTF-8, no duplicate names, bounded depth), so
 /// `JSON.parse` on the JS side reads the same object, and verification skips a serialization.
-fn verify_ok_json(verified: &Verified) -> String {
-    let head = to_json(&VerifyOk {
-        id: None,
+fn verify_ok_json(id: u64, verified: &Verified) -> String {
+    let mut out = to_json(&VerifyOk {
+        id,
         track: &verified.track.track,
         ttl_ceiling: verified.track.ttl_ceiling_s,
     });
@@ -412,10 +407,8 @@ fn verify_ok_json(verified: &Verified) -> String {
             _ => out.push_str(&to_json(parsed)),
         }
     };
-    let mut out = String::with_capacity(
-        head.len() + verified.header_json.len() + verified.claims_json.len() + 24,
-    );
-    out.push_str(&head[..head.len() - 1]);
+    out.pop(); // the closing brace
+    out.reserve(verified.header_json.len() + verified.claims_json.len() + 24);
     out.push_str(",\"claims\":");
     push_raw(&mut out, &verified.claims_json, &verified.claims);
     out.push_str(",\"header\":");
@@ -510,7 +503,8 @@ pub struct CoreValidator {
 #[wasm_bindgen(js_class = CoreValidator)]
 impl CoreValidator {
     /// Validates `config_json` (the core's schema). `store` is a store object or `undefined`;
-    /// `token_cache_size` bounds the verified-token cache (0 turns it off).
+    /// `token_cache_size` bounds the verified-token cache (0 still keeps the one slot the token
+    /// just verified needs for its route and revocation checks).
     #[wasm_bindgen(constructor)]
     pub fn new(
         config_json: &str,
@@ -540,10 +534,7 @@ impl CoreValidator {
                 jwks,
                 validator: Validator::new(policy),
                 revocations,
-                // At least one slot, so a token just verified can be authorized for its route.
-                cache: RefCell::new(VerifiedCache::new(
-                    token_cache_size.clamp(1, 1 << 20) as usize
-                )),
+                cache: RefCell::new(VerifiedCache::new(token_cache_size.min(1 << 20) as usize)),
                 host_crypto: RefCell::new(None),
             }),
         })
@@ -577,8 +568,8 @@ impl CoreValidator {
         }))
     }
 
-    /// Full verification (no revocation) at `now`: `{"id","claims","header","track",
-    /// "ttlCeiling","facts","identity"}` or `{"error":{"code","message","status"}}`.
+    /// Full verification (no revocation) at `now`: `{"id","track","ttlCeiling","claims",
+    /// "header"}` ([`verify_ok_json`]) or `{"error":{"code","message","status"}}`.
     pub fn verify(&self, token: &str, now: f64) -> String {
         let verified = match self.inner.verify_token(token, seconds(now)) {
             (Ok(verified), _) => verified,
@@ -588,12 +579,9 @@ impl CoreValidator {
                 return format!("{{\"refetch\":true,{}", &error_json(&error)[1..]);
             }
         };
-        let out = verify_ok_json(&verified);
-        match self.inner.cache.borrow_mut().insert(verified) {
-            // `{"id":null,…` → `{"id":7,…`: the id is only known once the token is cached.
-            Some(id) => format!("{{\"id\":{id}{}", &out["{\"id\":null".len()..]),
-            None => out,
-        }
+        let mut cache = self.inner.cache.borrow_mut();
+        let (id, verified) = cache.insert(verified);
+        verify_ok_json(id, verified)
     }
 
     /// Whether the cached token `id` still passes every time-dependent check at `now`. `false`
