@@ -51,7 +51,7 @@ export function config(fx) {
 }
 
 /** The harness wants the claims back, or a throw: `{ ok: false }` becomes a throw with the code. */
-function claimsOf(result) {
+export function claimsOf(result) {
   if (!result.ok) throw new Error(result.error.code);
   return result.claims;
 }

@@ -24,8 +24,8 @@ const { createVerifier } = createRequire(PEERS)("fast-jwt");
 const { loadFixtures } = await import(new URL("fixtures.mjs", PEERS).href);
 const DIST = process.env.EDGE_JWT_DIST ? pathToFileURL(`${process.env.EDGE_JWT_DIST.replace(/\/$/, "")}/`) : new URL("../../js/dist/", import.meta.url);
 const { Validator, MemoryStore } = await import(new URL("node.mjs", DIST).href);
-// The peer benchmark's policy for edge-jwt (it loads the same build: EDGE_JWT_DIST or js/dist/).
-const { config } = await import("./edge-jwt-adapter.mjs");
+// The peer benchmark's policy and result check for edge-jwt (it loads the same build).
+const { claimsOf, config } = await import("./edge-jwt-adapter.mjs");
 const { data } = await loadFixtures();
 
 /** µs per call over one round of at least `roundMs`; `verify` is awaited only when it is async. */
@@ -42,11 +42,6 @@ async function usPerOp(verify, tokens, roundMs) {
   } while (elapsed < roundMs);
   return (elapsed * 1000) / calls;
 }
-
-const claimsOf = (result) => {
-  if (!result.ok) throw new Error(result.error.code);
-  return result.claims;
-};
 
 for (const alg of values.algs.split(",")) {
   const fx = data.algs[alg];

@@ -496,7 +496,7 @@ export class Validator {
       ttlCeiling: out.ttlCeiling,
       identity: null, // computed on first use (identityHeaders)
     };
-    if (cache && out.id !== undefined && out.id !== null) {
+    if (cache) {
       if (cache.size >= this.#cacheSize) cache.delete(cache.keys().next().value);
       cache.set(token, entry);
     }
