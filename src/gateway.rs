@@ -221,8 +221,8 @@ pub fn rejection_log(
     path: &str,
 ) -> Value {
     let kid = raw_token
-        .and_then(|t| token::parse(t, usize::MAX).ok())
-        .and_then(|t| t.kid)
+        .and_then(|t| token::parse(t, usize::MAX, &token::HeaderCache::default()).ok())
+        .and_then(|t| t.header.kid.clone())
         .map(|kid| kid.chars().take(64).collect::<String>());
     json!({
         "event": "edge_jwt_reject",

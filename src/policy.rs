@@ -1,5 +1,7 @@
 //! The validator: size → structure → header → key choice → signature → claims → track.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use crate::alg::Alg;
@@ -8,18 +10,17 @@ use crate::config::Policy;
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::KeySet;
 use crate::revocation::{self, RevocationFacts, RevocationStatus};
+use crate::token::{Header, HeaderCache};
 use crate::track::{TrackTable, TrackVerdict};
 use crate::{json, token, verify};
 
 /// A token whose signature, claims and track all passed. Built only by [`Validator::verify`].
 #[derive(Debug, Clone)]
 pub struct Verified {
-    /// The header as sent.
-    pub header: Map<String, Value>,
+    /// The header as sent (shared by tokens with the same header segment).
+    pub header: Arc<Header>,
     /// The authenticated claims.
     pub claims: Map<String, Value>,
-    /// The header's JSON text as sent (what `header` was parsed from).
-    pub header_json: Vec<u8>,
     /// The payload's JSON text as sent (what `claims` was parsed from): hosts may hand it on
     /// instead of serializing `claims` again.
     pub claims_json: Vec<u8>,
@@ -47,10 +48,12 @@ impl Verified {
     }
 }
 
-/// Checks tokens against one validated [`Policy`]. Pure: the caller passes `now`.
+/// Checks tokens against one validated [`Policy`]. Pure: the caller passes `now` (the header
+/// cache only saves work: a hit answers as a parse would).
 #[derive(Debug)]
 pub struct Validator {
     policy: Policy,
+    headers: HeaderCache,
 }
 
 /// `typ` values compare case-insensitively, and `application/` may be omitted (RFC 7515 §4.1.9).
@@ -66,7 +69,10 @@ fn same_media_type(a: &str, b: &str) -> bool {
 impl Validator {
     /// Wraps a validated policy.
     pub fn new(policy: Policy) -> Self {
-        Self { policy }
+        Self {
+            policy,
+            headers: HeaderCache::default(),
+        }
     }
 
     /// Parses and validates a config, reporting any problem now rather than at a request.
@@ -100,15 +106,16 @@ impl Validator {
         backend: &dyn verify::SignatureBackend,
     ) -> Result<Verified> {
         let policy = &self.policy;
-        let untrusted = token::parse(token, policy.max_token_bytes)?;
-        let alg = untrusted
+        let untrusted = token::parse(token, policy.max_token_bytes, &self.headers)?;
+        let header = untrusted.header;
+        let alg = header
             .alg()
             .filter(|alg| policy.algorithms.contains(alg))
             .ok_or_else(|| {
                 Error::new(ErrorCode::AlgNotAllowed, "the token's alg is not allowed")
             })?;
         if let Some(expected) = &policy.typ {
-            if !untrusted
+            if !header
                 .typ
                 .as_deref()
                 .is_some_and(|t| same_media_type(t, expected))
@@ -119,7 +126,7 @@ impl Validator {
                 ));
             }
         }
-        let candidates = keys.candidates(alg, untrusted.kid.as_deref())?;
+        let candidates = keys.candidates(alg, header.kid.as_deref())?;
         let key = candidates
             .into_iter()
             .find(|key| {
@@ -144,9 +151,8 @@ impl Validator {
         let track = policy.tracks.resolve(&claims)?;
         self.lifetime_check(&registered, &track, now)?;
         Ok(Verified {
-            header: untrusted.header,
+            header,
             claims,
-            header_json: untrusted.header_json,
             claims_json: untrusted.payload,
             registered,
             alg,

@@ -1095,8 +1095,12 @@ fn json_nested_100000_levels_is_refused_without_stack_overflow() {
         "100000-level header",
     );
     // …so the parser is driven directly with no size limit.
-    let err =
-        edge_jwt::token::parse(&sign_text(&hs256(), &header, &ok_payload), usize::MAX).unwrap_err();
+    let err = edge_jwt::token::parse(
+        &sign_text(&hs256(), &header, &ok_payload),
+        usize::MAX,
+        &Default::default(),
+    )
+    .unwrap_err();
     assert_eq!(err.code(), ErrorCode::Malformed, "{err}");
     assert!(edge_jwt::json::parse_object(payload.as_bytes()).is_err());
     // Unbalanced: 100000 openings and no closing.

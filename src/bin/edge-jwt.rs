@@ -208,7 +208,7 @@ fn verify(
     Ok(json!({
         "ok": true,
         "claims": verified.claims,
-        "header": verified.header,
+        "header": verified.header.fields,
         "track": verified.track.track,
         "ttl_ceiling_s": verified.track.ttl_ceiling_s,
     }))

@@ -132,7 +132,7 @@ pub async fn handle(
                 Some(verified) => serde_json::json!({
                     "ok": true,
                     "claims": verified.claims,
-                    "header": verified.header,
+                    "header": verified.header.fields,
                     "track": verified.track.track,
                     "ttl_ceiling_s": verified.track.ttl_ceiling_s,
                 }),

@@ -427,6 +427,67 @@ describe("robustness", () => {
     assert.equal(r.claims.sub, "alice");
   });
 
+  test("the token reaches the core byte for byte: the limit counts UTF-8 bytes, inclusive; non-ASCII is malformed", () => {
+    const limit = 512;
+    const v = new E.Validator({ ...hsConfig, max_token_bytes: limit }, { tokenCache: 0 });
+    // A valid token of exactly `length` bytes (two header spellings reach every length).
+    const sized = (length) => {
+      for (let pad = 0; pad < limit; pad++) {
+        for (const typ of ["JWT", "JWTx"]) {
+          const token = h.signHmac({ alg: "HS256", typ }, h.standardClaims({ pad: "x".repeat(pad) }));
+          if (token.length === length) return token;
+        }
+      }
+      throw new Error(`no token of ${length} bytes`);
+    };
+    assert.equal(v.verifySync(sized(limit)).ok, true, "exactly the limit passes");
+    const over = v.verifySync(sized(limit + 1));
+    assert.equal(over.error?.code, "too_large", "one byte over");
+    // 200 characters but 600 bytes; 100 characters, 300 bytes: under the limit, not a JWS.
+    assert.equal(v.verifySync("€".repeat(200)).error?.code, "too_large");
+    assert.equal(v.verifySync("€".repeat(100)).error?.code, "malformed");
+    assert.equal(v.verifySync("a".repeat(1 << 20)).error?.code, "too_large");
+    const valid = sized(400);
+    const dot = valid.indexOf(".");
+    for (const odd of ["é", "\ud800", "\u0000", "💥"]) {
+      const result = v.verifySync(valid.slice(0, dot + 5) + odd + valid.slice(dot + 5));
+      assert.equal(result.error?.code, "malformed", JSON.stringify(odd));
+    }
+    assert.equal(v.verifySync(valid).ok, true, "then a valid token still passes");
+  });
+
+  test("tokens with the same header segment share one frozen header object; others get their own", () => {
+    const v = new E.Validator(hsConfig, { tokenCache: 0 });
+    const jwt = () => h.signHmac({ alg: "HS256", typ: "JWT" }, h.standardClaims());
+    const first = v.verifySync(jwt());
+    const second = v.verifySync(jwt());
+    assert.equal(first.header, second.header, "one object for one segment");
+    assert.ok(Object.isFrozen(first.header));
+    const other = v.verifySync(h.signHmac({ alg: "HS256", typ: "at+jwt" }, h.standardClaims()));
+    assert.deepEqual(other.header, { alg: "HS256", typ: "at+jwt" });
+    // A refused token with the remembered header changes nothing.
+    const forged = h.signHmac({ alg: "HS256", typ: "at+jwt" }, h.standardClaims(), "another-secret-0123456789abcdef");
+    assert.equal(v.verifySync(forged).error?.code, "bad_signature");
+    assert.deepEqual(v.verifySync(jwt()).header, { alg: "HS256", typ: "JWT" });
+    assert.deepEqual(v.verifySync(h.signHmac({ alg: "HS256" }, h.standardClaims())).header, { alg: "HS256" });
+  });
+
+  test("a validator keeps working after the wasm memory grows under it", () => {
+    const es = E.generateKey("ES256", { kid: "grow" });
+    const esConfig = { algorithms: ["ES256"], keys: es.jwks };
+    const issuer = new E.Issuer(esConfig, es.privateJwk);
+    const early = new E.Validator(esConfig, { tokenCache: 0 });
+    assert.equal(early.verifySync(issuer.issue({ track: 1, ttl: 60 }).token).ok, true);
+    // Thousands of large verified tokens kept by another validator grow the memory (tens of
+    // MiB), which detaches every view of it the first validator holds.
+    const big = new E.Validator(hsConfig, { tokenCache: 20_000 });
+    const pad = "x".repeat(2000);
+    for (let i = 0; i < 8000; i++) assert.equal(big.verifySync(h.signHmac({ alg: "HS256" }, h.standardClaims({ pad, i }))).ok, true);
+    const after = early.verifySync(issuer.issue({ track: 1, ttl: 60 }).token);
+    assert.equal(after.ok, true, after.error?.message);
+    assert.equal(early.signatureBackend, "native");
+  });
+
   test("errors thrown by the wasm side are JS errors with codes, never traps", () => {
     let thrown;
     try {
