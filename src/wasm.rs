@@ -8,9 +8,7 @@
 //! The JS side (js/src/api.mjs) wraps these exports into the public API.
 
 use std::cell::{Ref, RefCell};
-use std::future::Future;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
 
 use js_sys::{Array, Function, Promise, Reflect};
 use rand_core::OsRng;
@@ -780,29 +778,30 @@ impl CoreValidator {
             Some(verified) => verified.revocation_facts(),
             None => return JsValue::NULL,
         };
-        let inner = Rc::clone(&self.inner);
+        let verdict_value = |outcome: crate::Result<()>| match outcome {
+            Ok(()) => JsValue::UNDEFINED,
+            Err(e) => error_value(&e),
+        };
         let now = seconds(now);
-        let mut verdict = Box::pin(async move {
+        // The common case: the checker's cache knows every key, answered without a future.
+        let Some(checker) = &self.inner.revocations else {
+            return JsValue::UNDEFINED;
+        };
+        if let Some(status) = checker.cached_status(&facts, now) {
+            return verdict_value(revocation::check(&facts, &status));
+        }
+        // Otherwise the store is read, under a Promise.
+        let inner = Rc::clone(&self.inner);
+        future_to_promise(async move {
             let Some(checker) = &inner.revocations else {
                 return Ok(JsValue::UNDEFINED);
             };
-            let outcome = match checker.status(&facts, now).await {
-                Ok(status) => revocation::check(&facts, &status),
-                Err(e) => Err(e),
-            };
-            Ok(match outcome {
-                Ok(()) => JsValue::UNDEFINED,
-                Err(e) => error_value(&e),
-            })
-        });
-        // A first poll answers synchronously when every key is in the checker's cache (the
-        // common case: no store read, no promise). Otherwise the reads it started go on under a
-        // Promise; a future may be polled again with another waker.
-        let mut context = Context::from_waker(Waker::noop());
-        match verdict.as_mut().poll(&mut context) {
-            Poll::Ready(Ok(value)) | Poll::Ready(Err(value)) => value,
-            Poll::Pending => future_to_promise(verdict).into(),
-        }
+            let outcome = checker.status(&facts, now).await;
+            Ok(verdict_value(
+                outcome.and_then(|status| revocation::check(&facts, &status)),
+            ))
+        })
+        .into()
     }
 
     /// Applies a revocation (`{jti,…}`, `{sub,before?}`, `{before}`) through the store; resolves
