@@ -30,6 +30,9 @@ pub struct Header {
     pub kid: Option<String>,
     /// The header's `typ`, if any.
     pub typ: Option<String>,
+    /// Tells apart the headers one [`HeaderCache`] has parsed (from 1; 0 for a header parsed
+    /// without one), so that a host can keep its own copy of a header by this number.
+    pub serial: u64,
 }
 
 impl Header {
@@ -71,6 +74,8 @@ struct RecentHeaders {
     entries: Vec<(Box<str>, Arc<Header>)>,
     /// The entry replaced next once full.
     next: usize,
+    /// The last [`Header::serial`] given.
+    serial: u64,
 }
 
 impl HeaderCache {
@@ -89,9 +94,11 @@ impl HeaderCache {
         Some(Arc::clone(header))
     }
 
-    fn insert(&self, segment: &str, header: Header) -> Arc<Header> {
-        let header = Arc::new(header);
+    fn insert(&self, segment: &str, mut header: Header) -> Arc<Header> {
         let mut recent = self.recent();
+        recent.serial += 1;
+        header.serial = recent.serial;
+        let header = Arc::new(header);
         let entry = (segment.into(), Arc::clone(&header));
         if recent.entries.len() < CACHED_HEADERS {
             recent.entries.push(entry);
@@ -267,12 +274,15 @@ mod tests {
         let first = parse_kid(&token(r#"{"alg":"ES256","kid":"a"}"#, r#"{"n":1}"#)).unwrap();
         let second = parse_kid(&token(r#"{"alg":"ES256","kid":"a"}"#, r#"{"n":2}"#)).unwrap();
         assert!(Arc::ptr_eq(&first, &second));
+        assert_eq!(first.serial, 1);
         // More segments than entries: each still parses to its own header.
         for round in 0..2 {
             for kid in 0..CACHED_HEADERS + 2 {
                 let header =
                     parse_kid(&token(&format!(r#"{{"alg":"ES256","kid":"{kid}"}}"#), "{}"));
-                assert_eq!(header.unwrap().kid, Some(kid.to_string()), "round {round}");
+                let header = header.unwrap();
+                assert_eq!(header.kid, Some(kid.to_string()), "round {round}");
+                assert!(header.serial > 1, "a new serial for each new segment");
             }
         }
         // A refused header is refused again, not remembered.

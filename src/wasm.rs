@@ -269,6 +269,7 @@ struct Inner {
     /// The host's native signature check, when it has one.
     host_crypto: RefCell<Option<HostCrypto>>,
     token_input: TokenInput,
+    result: VerifyResult,
 }
 
 /// Signature checks by the host's native crypto ([`SignatureBackend`]): on Node and Deno,
@@ -303,9 +304,9 @@ extern "C" {
 /// Most verifiers kept by [`HostCrypto`]; a key set rarely holds more than a handful.
 const MAX_HOST_VERIFIERS: usize = 64;
 
-/// Where `bytes` lie in wasm memory (a wasm32 address fits `u32`).
-fn address(bytes: &[u8]) -> u32 {
-    bytes.as_ptr() as usize as u32
+/// Where `items` lie in wasm memory (a wasm32 address fits `u32`).
+fn address_of<T>(items: &[T]) -> u32 {
+    items.as_ptr() as usize as u32
 }
 
 impl HostCrypto {
@@ -365,9 +366,9 @@ impl SignatureBackend for HostCrypto {
                     return Ok(false);
                 }
                 verifier.verify(
-                    address(message),
+                    address_of(message),
                     message.len() as u32,
-                    address(signature),
+                    address_of(signature),
                     signature.len() as u32,
                 )
             })
@@ -401,7 +402,7 @@ impl TokenInput {
     /// `[address in wasm memory, length]`: the address is fixed (the buffer never grows).
     fn location(&self) -> Vec<u32> {
         let bytes = self.bytes.borrow();
-        vec![bytes.as_ptr() as usize as u32, bytes.len() as u32]
+        vec![address_of(&bytes), bytes.len() as u32]
     }
 
     /// The token in the first `len` bytes, after the size check [`token::parse`] starts with
@@ -441,48 +442,87 @@ impl RemoteKeys {
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct VerifyOk<'a> {
-    /// Id in the cache of verified tokens.
-    id: u64,
-    track: &'a Option<String>,
-    ttl_ceiling: u64,
+/// The outcome of [`CoreValidator::verify_input`]; details are in its [`VerifyResult`].
+const VERIFIED: u32 = 0;
+/// Refused: the result's text is `{"code","message","status"}`.
+const REFUSED: u32 = 1;
+/// Refused with an unknown kid while a JWKS refetch is due: fetch, then verify again.
+const REFUSED_REFETCH: u32 = 2;
+
+/// How many numbers a [`VerifyResult`] holds.
+const RESULT_NUMBERS: usize = 7;
+
+/// Where [`CoreValidator::verify_input`] leaves its result for the host to read in place: a
+/// fixed block of numbers and one reused text buffer, in wasm memory. A returned string cost
+/// an allocation, a copy, a free and a JSON wrapper to parse around the claims. Numbers:
+/// 0. id of the verified token in the cache (verified only);
+/// 1. its ttl ceiling in seconds;
+/// 2. the text's address;
+/// 3. length of the claims' JSON text (refused: of the error's JSON text), first in the text;
+/// 4. length of the header's JSON text, next; -1 when left out (the host holds that header);
+/// 5. the header's serial ([`crate::token::Header::serial`]);
+/// 6. length of the track's name, last; -1 when the token has none.
+struct VerifyResult {
+    numbers: RefCell<Box<[f64; RESULT_NUMBERS]>>,
+    text: RefCell<Vec<u8>>,
 }
 
-/// `{"id","track","ttlCeiling","claims","header"}` for the token verified and cached as `id`,
-/// without `header` when the host already holds it (the identity headers are computed only
-/// when a host asks, by [`identity_headers`]). Claims and header go out as the token's own
-/// JSON text rather than re-serialized: the strict parser
-/// has accepted exactly those bytes (valid UTF-8, no duplicate names, bounded depth), so
-/// `JSON.parse` on the JS side reads the same object, and verification skips a serialization.
-fn verify_ok_json(id: u64, verified: &Verified, header_known: bool) -> String {
-    let mut out = to_json(&VerifyOk {
-        id,
-        track: &verified.track.track,
-        ttl_ceiling: verified.track.ttl_ceiling_s,
-    });
-    let push_raw = |out: &mut String, json: &[u8], parsed: &Map<String, Value>| {
-        match std::str::from_utf8(json) {
-            Ok(text) if !text.is_empty() => out.push_str(text),
-            _ => out.push_str(&to_json(parsed)),
+impl VerifyResult {
+    fn new() -> Self {
+        Self {
+            numbers: RefCell::new(Box::new([0.0; RESULT_NUMBERS])),
+            text: RefCell::new(Vec::new()),
         }
-    };
-    out.pop(); // the closing brace
-    out.reserve(verified.header.json.len() + verified.claims_json.len() + 24);
-    out.push_str(",\"claims\":");
-    push_raw(&mut out, &verified.claims_json, &verified.claims);
-    if !header_known {
-        out.push_str(",\"header\":");
-        push_raw(&mut out, &verified.header.json, &verified.header.fields);
     }
-    out.push('}');
-    out
+
+    /// The address of the numbers (fixed: the block never moves).
+    fn location(&self) -> u32 {
+        address_of(&self.numbers.borrow()[..])
+    }
+
+    /// Claims and header go out as the token's own JSON text rather than re-serialized: the
+    /// strict parser accepted exactly those bytes (valid UTF-8, no duplicate names, bounded
+    /// depth), so `JSON.parse` reads the same object and verification skips a serialization.
+    fn verified(&self, id: u64, verified: &Verified, known_header: u64) {
+        let header = &verified.header;
+        let mut text = self.text.borrow_mut();
+        text.clear();
+        text.extend_from_slice(&verified.claims_json);
+        let claims_length = text.len();
+        let header_length = if header.serial != 0 && header.serial == known_header {
+            -1.0
+        } else {
+            text.extend_from_slice(&header.json);
+            header.json.len() as f64
+        };
+        let track_length = verified.track.track.as_ref().map_or(-1.0, |track| {
+            text.extend_from_slice(track.as_bytes());
+            track.len() as f64
+        });
+        **self.numbers.borrow_mut() = [
+            id as f64,
+            verified.track.ttl_ceiling_s as f64,
+            f64::from(address_of(&text)),
+            claims_length as f64,
+            header_length,
+            header.serial as f64,
+            track_length,
+        ];
+    }
+
+    fn refused(&self, error: &Error) {
+        let mut text = self.text.borrow_mut();
+        text.clear();
+        text.extend_from_slice(error_json(error).as_bytes());
+        let mut numbers = self.numbers.borrow_mut();
+        numbers[2] = f64::from(address_of(&text));
+        numbers[3] = text.len() as f64;
+    }
 }
 
 fn error_json(error: &Error) -> String {
     to_json(&json!({
-        "error": {"code": error.code().code(), "message": error.message(), "status": error.status()}
+        "code": error.code().code(), "message": error.message(), "status": error.status()
     }))
 }
 
@@ -596,6 +636,7 @@ impl CoreValidator {
             inner: Rc::new(Inner {
                 jwks,
                 token_input: TokenInput::new(policy.max_token_bytes),
+                result: VerifyResult::new(),
                 validator: Validator::new(policy),
                 revocations,
                 cache: RefCell::new(VerifiedCache::new(token_cache_size.min(1 << 20) as usize)),
@@ -639,28 +680,41 @@ impl CoreValidator {
         self.inner.token_input.location()
     }
 
+    /// Where [`Self::verify_input`] leaves its results: the address of the numbers of a
+    /// [`VerifyResult`], fixed for the validator's life.
+    #[wasm_bindgen(js_name = resultNumbers)]
+    pub fn result_numbers(&self) -> u32 {
+        self.inner.result.location()
+    }
+
     /// Full verification (no revocation) at `now` of the token the host has written into
-    /// [`Self::token_input`] (its first `len` bytes): `{"id","track","ttlCeiling","claims",
-    /// "header"}` ([`verify_ok_json`]; without `header` when `header_known`, the host holding
-    /// the header of that very segment) or `{"error":{"code","message","status"}}`.
+    /// [`Self::token_input`] (its first `len` bytes): [`VERIFIED`], [`REFUSED`] or
+    /// [`REFUSED_REFETCH`], details in the [`VerifyResult`]. The header's text is left out when
+    /// its serial is `known_header` (the host holds that header already).
     #[wasm_bindgen(js_name = verifyInput)]
-    pub fn verify_input(&self, len: u32, now: f64, header_known: bool) -> String {
+    pub fn verify_input(&self, len: u32, now: f64, known_header: f64) -> u32 {
         let max_token_bytes = self.inner.validator.policy().max_token_bytes;
         let verified = match self.inner.token_input.read(len as usize, max_token_bytes) {
             Ok(token) => self.inner.verify_token(&token, seconds(now)),
             Err(error) => (Err(error), false),
         };
-        let verified = match verified {
-            (Ok(verified), _) => verified,
-            (Err(error), false) => return error_json(&error),
-            (Err(error), true) => {
-                // `{"error":…}` → `{"refetch":true,"error":…}`: fetch the JWKS, then verify again.
-                return format!("{{\"refetch\":true,{}", &error_json(&error)[1..]);
+        let result = &self.inner.result;
+        match verified {
+            (Ok(verified), _) => {
+                let mut cache = self.inner.cache.borrow_mut();
+                let (id, verified) = cache.insert(verified);
+                result.verified(id, verified, seconds(known_header));
+                VERIFIED
             }
-        };
-        let mut cache = self.inner.cache.borrow_mut();
-        let (id, verified) = cache.insert(verified);
-        verify_ok_json(id, verified, header_known)
+            (Err(error), refetch) => {
+                result.refused(&error);
+                if refetch {
+                    REFUSED_REFETCH
+                } else {
+                    REFUSED
+                }
+            }
+        }
     }
 
     /// Whether the cached token `id` still passes every time-dependent check at `now`. `false`

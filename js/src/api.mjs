@@ -141,12 +141,22 @@ function ttlSeconds(ttl) {
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+// CoreValidator.verifyInput's outcomes and its result's size (VerifyResult in src/wasm.rs).
+const VERIFIED = 0;
+const REFUSED_REFETCH = 2;
+const RESULT_NUMBERS = 7;
 let memoryBytes = new Uint8Array(0);
 
 /** The wasm module's memory as bytes; growing the memory detaches old views (length 0). */
 function wasmBytes() {
   if (memoryBytes.byteLength === 0) memoryBytes = new Uint8Array(core.wasmMemory().buffer);
   return memoryBytes;
+}
+
+/** The UTF-8 text of `length` bytes at `at` in wasm memory. */
+function textAt(at, length) {
+  return decoder.decode(wasmBytes().subarray(at, at + length));
 }
 
 /**
@@ -410,8 +420,11 @@ export class Validator {
   #inputAt;
   #inputLength;
   #input = new Uint8Array(0);
-  /** `{ segment, header }` of the last token verified: tokens of one issuer share a header. */
-  #lastHeader = null;
+  /** The core's result numbers (see `#check`) and their address in wasm memory. */
+  #results = new Float64Array(0);
+  #resultsAt;
+  /** The last header read, by its serial in the core (0: none). */
+  #lastHeader = { serial: 0, header: null };
 
   /**
    * Who checks asymmetric signatures: `"native"` (the host's OpenSSL through node:crypto) or
@@ -441,6 +454,7 @@ export class Validator {
     this.#core = callCore(() => new core.CoreValidator(json, adapter, tokenCache));
     this.#settings = Object.freeze(JSON.parse(this.#core.settings()));
     [this.#inputAt, this.#inputLength] = this.#core.tokenInput();
+    this.#resultsAt = this.#core.resultNumbers();
     const native = nativeCrypto ? hostSignatureCheck() : null;
     if (native) this.#core.setHostCrypto(hostVerifiers(native));
     this.#signatureBackend = native ? "native" : "wasm";
@@ -520,6 +534,11 @@ export class Validator {
     return encoder.encodeInto(token, this.#input).written;
   }
 
+  #resultNumbers() {
+    if (this.#results.byteLength === 0) this.#results = new Float64Array(wasmBytes().buffer, this.#resultsAt, RESULT_NUMBERS);
+    return this.#results;
+  }
+
   /** Signature, claims and track, from the cache when the token was verified before. */
   #check(token, now) {
     if (typeof token !== "string") return failure("malformed", "the token must be a string");
@@ -531,27 +550,31 @@ export class Validator {
         cache.delete(token);
       }
     }
-    // The header object of the last token is reused when this one has the same header segment
-    // (the core then leaves it out): one JSON.parse and one freeze less per token.
-    const dot = token.indexOf(".");
-    const last = this.#lastHeader;
-    const headerKnown = last !== null && dot === last.segment.length && token.startsWith(last.segment);
-    const out = JSON.parse(this.#core.verifyInput(this.#writeToken(token), now, headerKnown));
-    if (out.error) return out.refetch ? { ok: false, error: out.error, refetch: true } : { ok: false, error: out.error };
-    let header;
-    if (headerKnown) {
-      header = last.header;
-    } else {
-      header = deepFreeze(out.header);
-      this.#lastHeader = { segment: token.slice(0, dot), header };
+    const outcome = this.#core.verifyInput(this.#writeToken(token), now, this.#lastHeader.serial);
+    // The core's VerifyResult (src/wasm.rs): numbers, then texts at numbers[2].
+    const numbers = this.#resultNumbers();
+    let at = numbers[2];
+    if (outcome !== VERIFIED) {
+      const error = JSON.parse(textAt(at, numbers[3]));
+      return outcome === REFUSED_REFETCH ? { ok: false, error, refetch: true } : { ok: false, error };
+    }
+    const claims = deepFreeze(JSON.parse(textAt(at, numbers[3])));
+    at += numbers[3];
+    // The header object of an earlier token is reused when the core left its text out (a
+    // header segment it had parsed before): one JSON.parse and one freeze less per token.
+    let header = this.#lastHeader.header;
+    if (numbers[4] >= 0) {
+      header = deepFreeze(JSON.parse(textAt(at, numbers[4])));
+      this.#lastHeader = { serial: numbers[5], header };
+      at += numbers[4];
     }
     const entry = {
       ok: true,
-      id: out.id,
-      claims: deepFreeze(out.claims),
+      id: numbers[0],
+      claims,
       header,
-      track: out.track,
-      ttlCeiling: out.ttlCeiling,
+      track: numbers[6] >= 0 ? textAt(at, numbers[6]) : null,
+      ttlCeiling: numbers[1],
       identity: null, // computed on first use (identityHeaders)
     };
     if (cache) {
