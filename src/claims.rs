@@ -80,10 +80,10 @@ pub fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<u6
     }
 }
 
-fn optional_string(claims: &Map<String, Value>, name: &str) -> Result<Option<String>> {
+fn optional_string<'a>(claims: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>> {
     match claims.get(name) {
         None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(invalid(name, "must be a string")),
     }
 }
@@ -92,8 +92,8 @@ fn optional_string(claims: &Map<String, Value>, name: &str) -> Result<Option<Str
 /// `jti:` a key that revokes every other token with an empty jti).
 fn identifier(claims: &Map<String, Value>, name: &str) -> Result<Option<String>> {
     match optional_string(claims, name)? {
-        Some(s) if s.is_empty() => Err(invalid(name, "must not be empty")),
-        other => Ok(other),
+        Some("") => Err(invalid(name, "must not be empty")),
+        other => Ok(other.map(str::to_owned)),
     }
 }
 
@@ -137,7 +137,7 @@ impl ClaimRules {
         }
         if let Some(issuers) = &self.issuers {
             let iss = optional_string(claims, "iss")?.ok_or_else(|| missing("iss"))?;
-            if !issuers.contains(&iss) {
+            if !issuers.iter().any(|accepted| accepted == iss) {
                 return Err(Error::new(
                     ErrorCode::BadIssuer,
                     "issuer (iss) is not accepted",

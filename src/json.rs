@@ -16,7 +16,10 @@ pub const MAX_JSON_DEPTH: usize = 16;
 
 /// Parses `bytes` as one JSON object with unique member names and bounded depth.
 pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    // UTF-8 checked once for the whole text: parsing from a `str` then skips the check per
+    // string that parsing from bytes makes.
+    let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_owned())?;
+    let mut de = serde_json::Deserializer::from_str(text);
     let value = StrictValue { depth: 0 }
         .deserialize(&mut de)
         .map_err(|e| e.to_string())?;
@@ -126,6 +129,13 @@ mod tests {
     fn refuses_duplicates_at_any_level() {
         assert!(parse_object(br#"{"a":1,"a":2}"#).is_err());
         assert!(parse_object(br#"{"x":{"a":1,"a":1}}"#).is_err());
+    }
+
+    #[test]
+    fn refuses_text_that_is_not_utf8() {
+        assert!(parse_object(b"{\"a\":\"\xff\"}").is_err());
+        assert!(parse_object(b"{\"a\xc3\":1}").is_err());
+        assert!(parse_object("{\"é\":\"ü\"}".as_bytes()).is_ok());
     }
 
     #[test]

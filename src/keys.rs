@@ -50,9 +50,14 @@ pub struct VerificationKey {
     /// The JWK `alg`, if any: then the key serves that algorithm only.
     pub alg: Option<Alg>,
     pub(crate) material: KeyMaterial,
-    /// The public JWK as JSON, made on first use: how a host crypto backend names the key.
+    /// The public JWK as JSON, made on first use: how a host crypto backend imports the key.
     public_jwk_json: std::sync::OnceLock<Option<String>>,
+    /// Names this key without comparing its material (see [`VerificationKey::id`]).
+    id: u64,
 }
+
+/// The next [`VerificationKey::id`].
+static NEXT_KEY_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl fmt::Debug for VerificationKey {
     // Secrets never reach logs: only the key's identity is printed.
@@ -72,7 +77,14 @@ impl VerificationKey {
             alg,
             material,
             public_jwk_json: std::sync::OnceLock::new(),
+            id: NEXT_KEY_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
+    }
+
+    /// A number no other key built in this process has (its clones share it): what a host
+    /// crypto backend keeps its imported key under, cheaper to compare than the JWK.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// The public JWK to publish (`/.well-known/jwks.json`); `None` for HMAC secrets.

@@ -280,8 +280,9 @@ struct Inner {
 /// or an exception (a key the host cannot import, say), leaves the check to jwt-compact.
 struct HostCrypto {
     prepare: Function,
-    /// The host's verifier per (algorithm, public JWK); `None` where the host has none.
-    verifiers: RefCell<Vec<(Alg, String, Option<HostVerifier>)>>,
+    /// The host's verifier per (algorithm, [`VerificationKey::id`]); `None` where the host has
+    /// none.
+    verifiers: RefCell<Vec<(Alg, u64, Option<HostVerifier>)>>,
 }
 
 #[wasm_bindgen]
@@ -317,21 +318,21 @@ impl HostCrypto {
         }
     }
 
-    /// Runs `check` with the host's verifier for `alg` and `jwk` (prepared on first use); `None`
-    /// when the host has none. The JS verifier never calls back into the core, so the list
-    /// stays borrowed while it runs (no clone of the JS object per check).
+    /// Runs `check` with the host's verifier for `alg` and `key` (prepared from its public JWK
+    /// on first use); `None` when the host has none. The JS verifier never calls back into the
+    /// core, so the list stays borrowed while it runs (no clone of the JS object per check).
     fn with_verifier<R>(
         &self,
         alg: Alg,
+        key: &VerificationKey,
         jwk: &str,
         check: impl FnOnce(&HostVerifier) -> R,
     ) -> Option<R> {
-        let known = |verifiers: &[(Alg, String, Option<HostVerifier>)]| {
-            verifiers
-                .iter()
-                .position(|(known_alg, known, _)| *known_alg == alg && known == jwk)
-        };
-        let found = known(&self.verifiers.borrow());
+        let found = self
+            .verifiers
+            .borrow()
+            .iter()
+            .position(|(known_alg, known_key, _)| *known_alg == alg && *known_key == key.id());
         let index = match found {
             Some(index) => index,
             None => {
@@ -349,7 +350,7 @@ impl HostCrypto {
                 if verifiers.len() >= MAX_HOST_VERIFIERS {
                     verifiers.clear();
                 }
-                verifiers.push((alg, jwk.to_owned(), verifier));
+                verifiers.push((alg, key.id(), verifier));
                 verifiers.len() - 1
             }
         };
@@ -361,7 +362,7 @@ impl SignatureBackend for HostCrypto {
     fn verify(&self, alg: Alg, key: &VerificationKey, message: &[u8], signature: &[u8]) -> bool {
         // An HMAC secret has no public JWK: it is always checked here.
         let verdict = key.public_jwk_json().and_then(|jwk| {
-            self.with_verifier(alg, jwk, |verifier| {
+            self.with_verifier(alg, key, jwk, |verifier| {
                 if !verify::has_expected_length(alg, key, signature) {
                     return Ok(false);
                 }

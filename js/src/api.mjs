@@ -181,8 +181,12 @@ function hostVerifiers(prepareNative) {
 function deepFreeze(value) {
   if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
     Object.freeze(value);
-    // for…in rather than Object.keys: no array per object (JSON.parse objects inherit nothing).
-    for (const key in value) deepFreeze(value[key]);
+    // for…in rather than Object.keys: no array per object (JSON.parse objects inherit nothing);
+    // members that are not objects are skipped here rather than by a call each.
+    for (const key in value) {
+      const member = value[key];
+      if (member !== null && typeof member === "object") deepFreeze(member);
+    }
   }
   return value;
 }
