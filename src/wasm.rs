@@ -276,12 +276,14 @@ struct Inner {
 /// OpenSSL through `node:crypto`. HMAC stays here (the call out would cost more than the MAC);
 /// for the others the core has already chosen the key and matched the algorithm to it, and
 /// refused a signature of the wrong length. The host's `prepare(alg, publicJwkJson)` imports a
-/// key once and returns a [`HostVerifier`], kept here per key and algorithm. Any other answer,
-/// or an exception (a key the host cannot import, say), leaves the check to jwt-compact.
+/// key once and returns a [`HostVerifier`] (an object), kept here per key and algorithm. Any
+/// other answer, or an exception (a key the host cannot import, say), leaves that key to
+/// jwt-compact; so does a verifier that throws.
 struct HostCrypto {
     prepare: Function,
     /// The host's verifier per (algorithm, [`VerificationKey::id`]); `None` where the host has
-    /// none.
+    /// none. Keys rebuilt from a refetched JWKS get new ids and are imported again; entries of
+    /// dropped keys go when the list is cleared at [`MAX_HOST_VERIFIERS`].
     verifiers: RefCell<Vec<(Alg, u64, Option<HostVerifier>)>>,
 }
 
@@ -319,8 +321,9 @@ impl HostCrypto {
     }
 
     /// Runs `check` with the host's verifier for `alg` and `key` (prepared from its public JWK
-    /// on first use); `None` when the host has none. The JS verifier never calls back into the
-    /// core, so the list stays borrowed while it runs (no clone of the JS object per check).
+    /// on first use); `None` when the host has none. The JS verifier only reads wasm memory and
+    /// never calls back into this validator, so the list stays borrowed while it runs (no clone
+    /// of the JS object per check).
     fn with_verifier<R>(
         &self,
         alg: Alg,
@@ -387,8 +390,10 @@ impl SignatureBackend for HostCrypto {
 /// `&str` argument is copied by wasm-bindgen's glue one character at a time in JavaScript
 /// (1.9 µs). Sized `max_token_bytes + 4`: `encodeInto` stops at most 3 bytes short of a full
 /// buffer, so a token that did not fit still reads as longer than the limit (`too_large`).
-/// The `RefCell` marks the bytes as changing behind shared references, which the host's
-/// writes do; it is never borrowed across a call out to JavaScript that could write.
+/// The host writes the bytes only before it calls [`CoreValidator::verify_input`], when no
+/// Rust reference to them is live; the core reads them only through a borrow taken in that
+/// call (the `RefCell` keeps the core's own borrows apart; the JS calls made while it is held,
+/// the host verifiers, only read).
 struct TokenInput {
     bytes: RefCell<Box<[u8]>>,
 }
@@ -443,7 +448,8 @@ impl RemoteKeys {
     }
 }
 
-/// The outcome of [`CoreValidator::verify_input`]; details are in its [`VerifyResult`].
+/// The outcome of [`CoreValidator::verify_input`]; details are in its [`VerifyResult`]. The
+/// JS side (js/src/api.mjs, `#check`) reads these values and the numbers' layout below.
 const VERIFIED: u32 = 0;
 /// Refused: the result's text is `{"code","message","status"}`.
 const REFUSED: u32 = 1;
@@ -681,11 +687,11 @@ impl CoreValidator {
         self.inner.token_input.location()
     }
 
-    /// Where [`Self::verify_input`] leaves its results: the address of the numbers of a
-    /// [`VerifyResult`], fixed for the validator's life.
+    /// Where [`Self::verify_input`] leaves its results: `[address, count]` of the numbers of
+    /// a [`VerifyResult`], fixed for the validator's life.
     #[wasm_bindgen(js_name = resultNumbers)]
-    pub fn result_numbers(&self) -> u32 {
-        self.inner.result.location()
+    pub fn result_numbers(&self) -> Vec<u32> {
+        vec![self.inner.result.location(), RESULT_NUMBERS as u32]
     }
 
     /// Full verification (no revocation) at `now` of the token the host has written into

@@ -142,15 +142,15 @@ function ttlSeconds(ttl) {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-// CoreValidator.verifyInput's outcomes and its result's size (VerifyResult in src/wasm.rs).
+// CoreValidator.verifyInput's outcomes (VERIFIED etc. in src/wasm.rs).
 const VERIFIED = 0;
 const REFUSED_REFETCH = 2;
-const RESULT_NUMBERS = 7;
+let memory = null;
 let memoryBytes = new Uint8Array(0);
 
 /** The wasm module's memory as bytes; growing the memory detaches old views (length 0). */
 function wasmBytes() {
-  if (memoryBytes.byteLength === 0) memoryBytes = new Uint8Array(core.wasmMemory().buffer);
+  if (memoryBytes.byteLength === 0) memoryBytes = new Uint8Array((memory ??= core.wasmMemory()).buffer);
   return memoryBytes;
 }
 
@@ -181,9 +181,9 @@ function hostVerifiers(prepareNative) {
 function deepFreeze(value) {
   if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
     Object.freeze(value);
-    // for…in rather than Object.keys: no array per object (JSON.parse objects inherit nothing);
+    // Own keys only (for…in would reach whatever a polluted prototype makes enumerable);
     // members that are not objects are skipped here rather than by a call each.
-    for (const key in value) {
+    for (const key of Object.keys(value)) {
       const member = value[key];
       if (member !== null && typeof member === "object") deepFreeze(member);
     }
@@ -427,6 +427,7 @@ export class Validator {
   /** The core's result numbers (see `#check`) and their address in wasm memory. */
   #results = new Float64Array(0);
   #resultsAt;
+  #resultsCount;
   /** The last header read, by its serial in the core (0: none). */
   #lastHeader = { serial: 0, header: null };
 
@@ -458,7 +459,7 @@ export class Validator {
     this.#core = callCore(() => new core.CoreValidator(json, adapter, tokenCache));
     this.#settings = Object.freeze(JSON.parse(this.#core.settings()));
     [this.#inputAt, this.#inputLength] = this.#core.tokenInput();
-    this.#resultsAt = this.#core.resultNumbers();
+    [this.#resultsAt, this.#resultsCount] = this.#core.resultNumbers();
     const native = nativeCrypto ? hostSignatureCheck() : null;
     if (native) this.#core.setHostCrypto(hostVerifiers(native));
     this.#signatureBackend = native ? "native" : "wasm";
@@ -539,7 +540,7 @@ export class Validator {
   }
 
   #resultNumbers() {
-    if (this.#results.byteLength === 0) this.#results = new Float64Array(wasmBytes().buffer, this.#resultsAt, RESULT_NUMBERS);
+    if (this.#results.byteLength === 0) this.#results = new Float64Array(wasmBytes().buffer, this.#resultsAt, this.#resultsCount);
     return this.#results;
   }
 
@@ -555,30 +556,32 @@ export class Validator {
       }
     }
     const outcome = this.#core.verifyInput(this.#writeToken(token), now, this.#lastHeader.serial);
-    // The core's VerifyResult (src/wasm.rs): numbers, then texts at numbers[2].
+    // The core's VerifyResult (src/wasm.rs): numbers, then texts at numbers[2]. Every text is
+    // read before any JSON.parse, so nothing can run in between and reuse the core's buffer.
     const numbers = this.#resultNumbers();
+    const [id, ttlCeiling, , claimsLength, headerLength, headerSerial, trackLength] = numbers;
     let at = numbers[2];
     if (outcome !== VERIFIED) {
       const error = JSON.parse(textAt(at, numbers[3]));
       return outcome === REFUSED_REFETCH ? { ok: false, error, refetch: true } : { ok: false, error };
     }
-    const claims = deepFreeze(JSON.parse(textAt(at, numbers[3])));
-    at += numbers[3];
-    // The header object of an earlier token is reused when the core left its text out (a
-    // header segment it had parsed before): one JSON.parse and one freeze less per token.
-    let header = this.#lastHeader.header;
-    if (numbers[4] >= 0) {
-      header = deepFreeze(JSON.parse(textAt(at, numbers[4])));
-      this.#lastHeader = { serial: numbers[5], header };
-      at += numbers[4];
-    }
+    const claimsText = textAt(at, claimsLength);
+    at += claimsLength;
+    // The core leaves the header's text out when it is the one this side holds (by serial):
+    // one JSON.parse and one freeze less per token of the same issuer and key.
+    const headerText = headerLength >= 0 ? textAt(at, headerLength) : null;
+    at += Math.max(headerLength, 0);
+    const track = trackLength >= 0 ? textAt(at, trackLength) : null;
+    const claims = deepFreeze(JSON.parse(claimsText));
+    if (headerText !== null) this.#lastHeader = { serial: headerSerial, header: deepFreeze(JSON.parse(headerText)) };
+    const header = this.#lastHeader.header;
     const entry = {
       ok: true,
-      id: numbers[0],
+      id,
       claims,
       header,
-      track: numbers[6] >= 0 ? textAt(at, numbers[6]) : null,
-      ttlCeiling: numbers[1],
+      track,
+      ttlCeiling,
       identity: null, // computed on first use (identityHeaders)
     };
     if (cache) {

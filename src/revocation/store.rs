@@ -99,6 +99,15 @@ fn entry_time(key: &str, raw: &str) -> Result<u64> {
     time.map_err(|_| unavailable())
 }
 
+/// The status from what the global, subject and jti keys hold.
+fn status_of(global: Option<u64>, subject: Option<u64>, jti: Option<u64>) -> RevocationStatus {
+    RevocationStatus {
+        jti_revoked: jti.is_some(),
+        subject_revoked_before: subject,
+        global_revoked_before: global,
+    }
+}
+
 /// Revocation lookups and writes through a store, with a bounded per-isolate cache.
 pub struct RevocationChecker<S> {
     store: S,
@@ -138,55 +147,43 @@ impl<S: KeyValueStore> RevocationChecker<S> {
         Ok(value)
     }
 
+    /// The keys a token's status is read from (global, subject, jti), each with the latest time
+    /// a cached answer for it may live to (`None`: the cache's own TTL). One list for the
+    /// cached and the full path, so that neither can skip a key the other reads.
+    fn status_keys(&self, facts: &RevocationFacts) -> [Option<(String, Option<u64>)>; 3] {
+        [
+            Some((GLOBAL_KEY.to_owned(), None)),
+            facts.sub.as_deref().map(|sub| (sub_key(sub), None)),
+            facts.jti.as_deref().map(|jti| {
+                let not_after = facts.exp.saturating_add(self.leeway_s);
+                (jti_key(jti), Some(not_after))
+            }),
+        ]
+    }
+
     /// What the cache alone says about a token, when it knows every key it needs; `None`
     /// otherwise (then [`Self::status`] reads the rest). Hosts ask this first to answer without
     /// a future in the common case.
     pub fn cached_status(&self, facts: &RevocationFacts, now: u64) -> Option<RevocationStatus> {
         let cache = self.cache.borrow();
-        let global = cache.get(GLOBAL_KEY, now)?;
-        let subject = match &facts.sub {
-            Some(sub) => cache.get(&sub_key(sub), now)?,
-            None => None,
-        };
-        let jti = match &facts.jti {
-            Some(jti) => cache.get(&jti_key(jti), now)?,
-            None => None,
-        };
-        Some(RevocationStatus {
-            jti_revoked: jti.is_some(),
-            subject_revoked_before: subject,
-            global_revoked_before: global,
-        })
+        let [global, subject, jti] = self.status_keys(facts).map(|key| match key {
+            Some((key, _)) => cache.get(&key, now),
+            None => Some(None), // no such claim: nothing to look up
+        });
+        Some(status_of(global?, subject?, jti?))
     }
 
     /// What the store says about a token, reading only what the cache does not know; the
     /// (at most three) reads run concurrently.
     pub async fn status(&self, facts: &RevocationFacts, now: u64) -> Result<RevocationStatus> {
-        let subject = async {
-            match &facts.sub {
-                Some(sub) => self.lookup(&sub_key(sub), now, None).await,
+        let [global, subject, jti] = self.status_keys(facts).map(|key| async move {
+            match key {
+                Some((key, not_after)) => self.lookup(&key, now, not_after).await,
                 None => Ok(None),
             }
-        };
-        let jti = async {
-            match &facts.jti {
-                Some(jti) => {
-                    self.lookup(
-                        &jti_key(jti),
-                        now,
-                        Some(facts.exp.saturating_add(self.leeway_s)),
-                    )
-                    .await
-                }
-                None => Ok(None),
-            }
-        };
-        let (global, subject, jti) = join3(self.lookup(GLOBAL_KEY, now, None), subject, jti).await;
-        Ok(RevocationStatus {
-            jti_revoked: jti?.is_some(),
-            subject_revoked_before: subject?,
-            global_revoked_before: global?,
-        })
+        });
+        let (global, subject, jti) = join3(global, subject, jti).await;
+        Ok(status_of(global?, subject?, jti?))
     }
 
     /// Applies a revocation. Idempotent: revoking twice, or an expired token, succeeds; a later

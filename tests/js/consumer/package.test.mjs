@@ -456,7 +456,7 @@ describe("robustness", () => {
     assert.equal(v.verifySync(valid).ok, true, "then a valid token still passes");
   });
 
-  test("tokens with the same header segment share one frozen header object; others get their own", () => {
+  test("consecutive tokens with one header segment share one frozen header object; others get their own", () => {
     const v = new E.Validator(hsConfig, { tokenCache: 0 });
     const jwt = () => h.signHmac({ alg: "HS256", typ: "JWT" }, h.standardClaims());
     const first = v.verifySync(jwt());
@@ -470,6 +470,13 @@ describe("robustness", () => {
     assert.equal(v.verifySync(forged).error?.code, "bad_signature");
     assert.deepEqual(v.verifySync(jwt()).header, { alg: "HS256", typ: "JWT" });
     assert.deepEqual(v.verifySync(h.signHmac({ alg: "HS256" }, h.standardClaims())).header, { alg: "HS256" });
+    // More header segments than the core keeps (4), alternating: each token still shows its own.
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 6; i++) {
+        const result = v.verifySync(h.signHmac({ alg: "HS256", typ: "JWT", n: i }, h.standardClaims()));
+        assert.deepEqual(result.header, { alg: "HS256", typ: "JWT", n: i }, `round ${round}, header ${i}`);
+      }
+    }
   });
 
   test("a validator keeps working after the wasm memory grows under it", () => {
