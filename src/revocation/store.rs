@@ -6,6 +6,7 @@
 //! - `sub:<sub>` → `{"before","revoked_at"}`, expiring once every token it covers has expired;
 //! - `global`    → `{"before","revoked_at"}`, likewise.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::future::Future;
 
@@ -150,13 +151,19 @@ impl<S: KeyValueStore> RevocationChecker<S> {
     /// The keys a token's status is read from (global, subject, jti), each with the latest time
     /// a cached answer for it may live to (`None`: the cache's own TTL). One list for the
     /// cached and the full path, so that neither can skip a key the other reads.
-    fn status_keys(&self, facts: &RevocationFacts) -> [Option<(String, Option<u64>)>; 3] {
+    fn status_keys(
+        &self,
+        facts: &RevocationFacts,
+    ) -> [Option<(Cow<'static, str>, Option<u64>)>; 3] {
         [
-            Some((GLOBAL_KEY.to_owned(), None)),
-            facts.sub.as_deref().map(|sub| (sub_key(sub), None)),
+            Some((Cow::Borrowed(GLOBAL_KEY), None)),
+            facts
+                .sub
+                .as_deref()
+                .map(|sub| (Cow::Owned(sub_key(sub)), None)),
             facts.jti.as_deref().map(|jti| {
                 let not_after = facts.exp.saturating_add(self.leeway_s);
-                (jti_key(jti), Some(not_after))
+                (Cow::Owned(jti_key(jti)), Some(not_after))
             }),
         ]
     }
