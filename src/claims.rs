@@ -1,8 +1,9 @@
 //! Registered claims (RFC 7519 §4.1) with explicit boundaries, checked on an authenticated payload.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::json::Object;
 
 /// Largest NumericDate accepted: 9999-12-31T23:59:59Z. Anything later is a bug or an attack
 /// (an `exp` of 1e300 must not mean "valid forever").
@@ -12,6 +13,9 @@ pub const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
 /// servers on NTP, whose skew is milliseconds, and a track-4 session lives only an hour, so a
 /// minute of extra life would be 1.7 % of it. 30 s still absorbs a badly drifting issuer.
 pub const DEFAULT_LEEWAY_S: u64 = 30;
+
+/// The registered claims (RFC 7519 §4.1) that [`ClaimRules::check`] reads.
+const REGISTERED: [&str; 7] = ["exp", "nbf", "iat", "jti", "sub", "iss", "aud"];
 
 /// The registered claims every host needs, after type checks.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -54,8 +58,8 @@ fn invalid(name: &str, why: &str) -> Error {
 
 /// A NumericDate (RFC 7519 §2): a JSON number from 0 to [`MAX_NUMERIC_DATE`]; a fraction is
 /// allowed and truncated. Strings, negatives, larger values and other types are refused.
-pub fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<u64>> {
-    let Some(value) = claims.get(name) else {
+pub fn numeric_date(claims: &dyn Object, name: &str) -> Result<Option<u64>> {
+    let Some(value) = claims.member(name) else {
         return Ok(None);
     };
     let Value::Number(number) = value else {
@@ -80,8 +84,8 @@ pub fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<u6
     }
 }
 
-fn optional_string<'a>(claims: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>> {
-    match claims.get(name) {
+fn optional_string<'a>(claims: &'a dyn Object, name: &str) -> Result<Option<&'a str>> {
+    match claims.member(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(invalid(name, "must be a string")),
@@ -90,7 +94,7 @@ fn optional_string<'a>(claims: &'a Map<String, Value>, name: &str) -> Result<Opt
 
 /// `jti` and `sub` name things revocation acts on: a non-empty string (an empty one would make
 /// `jti:` a key that revokes every other token with an empty jti).
-fn identifier(claims: &Map<String, Value>, name: &str) -> Result<Option<String>> {
+fn identifier(claims: &dyn Object, name: &str) -> Result<Option<String>> {
     match optional_string(claims, name)? {
         Some("") => Err(invalid(name, "must not be empty")),
         other => Ok(other.map(str::to_owned)),
@@ -98,10 +102,15 @@ fn identifier(claims: &Map<String, Value>, name: &str) -> Result<Option<String>>
 }
 
 impl ClaimRules {
+    /// The claims [`ClaimRules::check`] reads: the registered ones and the required ones.
+    pub fn reads(&self, name: &str) -> bool {
+        REGISTERED.contains(&name) || self.required.iter().any(|required| required == name)
+    }
+
     /// Checks presence, types, time window, issuer and audience, in that order.
-    pub fn check(&self, claims: &Map<String, Value>, now: u64) -> Result<RegisteredClaims> {
+    pub fn check(&self, claims: &dyn Object, now: u64) -> Result<RegisteredClaims> {
         for name in &self.required {
-            if !claims.contains_key(name) {
+            if claims.member(name).is_none() {
                 return Err(missing(name));
             }
         }
@@ -112,6 +121,25 @@ impl ClaimRules {
             jti: identifier(claims, "jti")?,
             sub: identifier(claims, "sub")?,
         };
+        self.check_times(&registered, now)?;
+        if let Some(issuers) = &self.issuers {
+            let iss = optional_string(claims, "iss")?.ok_or_else(|| missing("iss"))?;
+            if !issuers.iter().any(|accepted| accepted == iss) {
+                return Err(Error::new(
+                    ErrorCode::BadIssuer,
+                    "issuer (iss) is not accepted",
+                ));
+            }
+        }
+        if let Some(audiences) = &self.audiences {
+            check_audience(claims.member("aud"), audiences)?;
+        }
+        Ok(registered)
+    }
+
+    /// The time window (exp, nbf, iat with leeway) at `now`: the part of [`ClaimRules::check`]
+    /// that changes with time, as hosts repeat it for tokens they verified earlier.
+    pub fn check_times(&self, registered: &RegisteredClaims, now: u64) -> Result<()> {
         let leeway = self.leeway_s;
         if let Some(exp) = registered.exp {
             // Valid while now < exp + leeway (RFC 7519 §4.1.4: "on or after … MUST NOT be accepted").
@@ -135,19 +163,7 @@ impl ClaimRules {
                 ));
             }
         }
-        if let Some(issuers) = &self.issuers {
-            let iss = optional_string(claims, "iss")?.ok_or_else(|| missing("iss"))?;
-            if !issuers.iter().any(|accepted| accepted == iss) {
-                return Err(Error::new(
-                    ErrorCode::BadIssuer,
-                    "issuer (iss) is not accepted",
-                ));
-            }
-        }
-        if let Some(audiences) = &self.audiences {
-            check_audience(claims.get("aud"), audiences)?;
-        }
-        Ok(registered)
+        Ok(())
     }
 }
 
@@ -181,7 +197,7 @@ pub(crate) fn check_audience(aud: Option<&Value>, accepted: &[String]) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Map};
 
     fn map(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()

@@ -87,7 +87,7 @@ pub fn is_identity_header(name: &str) -> bool {
 
 /// Granted scopes: the `scope` claim (space-separated string, RFC 8693 §4.2) or `scp` (array).
 pub fn granted_scopes(verified: &Verified) -> Vec<String> {
-    granted_scopes_in(&verified.claims)
+    granted_scopes_in(verified.claims())
 }
 
 /// [`granted_scopes`] of a verified token's claims.
@@ -105,7 +105,7 @@ pub fn granted_scopes_in(claims: &Map<String, Value>) -> Vec<String> {
 
 /// The identity headers to add upstream for a verified token.
 pub fn identity_headers(verified: &Verified) -> Vec<(&'static str, String)> {
-    identity_headers_of(&verified.claims, verified.track.track.as_deref())
+    identity_headers_of(verified.claims(), verified.track.track.as_deref())
 }
 
 /// [`identity_headers`] from a verified token's claims and resolved track (hosts that keep the

@@ -1,6 +1,6 @@
 //! The validator: size → structure → header → key choice → signature → claims → track.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -19,10 +19,11 @@ use crate::{json, token, verify};
 pub struct Verified {
     /// The header as sent (shared by tokens with the same header segment).
     pub header: Arc<Header>,
-    /// The authenticated claims.
-    pub claims: Map<String, Value>,
-    /// The payload's JSON text as sent (what `claims` was parsed from): hosts may hand it on
-    /// instead of serializing `claims` again.
+    /// The authenticated claims, built from `claims_json` when a host first asks for them
+    /// ([`Verified::claims`]): verification itself builds only the claims it checks.
+    pub(crate) claims: OnceLock<Map<String, Value>>,
+    /// The payload's JSON text as sent: hosts may hand it on instead of serializing the claims
+    /// again.
     pub claims_json: Vec<u8>,
     /// Registered claims after type checks.
     pub registered: RegisteredClaims,
@@ -35,6 +36,14 @@ pub struct Verified {
 }
 
 impl Verified {
+    /// Every claim of the token.
+    pub fn claims(&self) -> &Map<String, Value> {
+        // The text passed the same strict parse in `verify`, so this one cannot fail; were it
+        // to, no claims would fail closed (no scopes, no identity).
+        self.claims
+            .get_or_init(|| json::parse_object(&self.claims_json).unwrap_or_default())
+    }
+
     /// What a revocation check needs to know about this token.
     pub fn revocation_facts(&self) -> RevocationFacts {
         RevocationFacts {
@@ -140,19 +149,21 @@ impl Validator {
             .ok_or_else(|| Error::new(ErrorCode::BadSignature, "signature verification failed"))?;
 
         // From here on the payload is authenticated; only now does a JSON parser see it.
-        let claims = json::parse_object(&untrusted.payload).map_err(|e| {
-            Error::new(
-                ErrorCode::Malformed,
-                format!("payload is not a valid JSON object ({e})"),
-            )
-        })?;
+        let claims =
+            json::parse_members(&untrusted.payload, &|name| self.reads(name)).map_err(|e| {
+                Error::new(
+                    ErrorCode::Malformed,
+                    format!("payload is not a valid JSON object ({e})"),
+                )
+            })?;
         // Claims before the track (README "Order of checks", steps 7 and 8).
         let registered = self.claim_checks(&claims, now)?;
         let track = policy.tracks.resolve(&claims)?;
         self.lifetime_check(&registered, &track, now)?;
+        drop(claims); // it borrows the payload, which moves into the result
         Ok(Verified {
             header,
-            claims,
+            claims: OnceLock::new(),
             claims_json: untrusted.payload,
             registered,
             alg,
@@ -161,9 +172,14 @@ impl Validator {
         })
     }
 
+    /// Whether verification reads the claim `name` (the rest of the payload is only checked).
+    fn reads(&self, name: &str) -> bool {
+        self.policy.claims.reads(name) || name == self.policy.tracks.claim
+    }
+
     /// Registered and required claims at `now`; `exp` is mandatory because every track has a
     /// ceiling.
-    fn claim_checks(&self, claims: &Map<String, Value>, now: u64) -> Result<RegisteredClaims> {
+    fn claim_checks(&self, claims: &dyn json::Object, now: u64) -> Result<RegisteredClaims> {
         let registered = self.policy.claims.check(claims, now)?;
         if registered.exp.is_none() {
             return Err(Error::new(
@@ -188,8 +204,9 @@ impl Validator {
     /// token this validator verified earlier: hosts that cache verified tokens call this on a
     /// hit instead of verifying the signature again.
     pub fn recheck(&self, verified: &Verified, now: u64) -> Result<()> {
-        let registered = self.claim_checks(&verified.claims, now)?;
-        self.lifetime_check(&registered, &verified.track, now)
+        let registered = &verified.registered;
+        self.policy.claims.check_times(registered, now)?;
+        self.lifetime_check(registered, &verified.track, now)
     }
 
     /// Checks a token, then its revocation status as looked up by `lookup` from its facts.

@@ -218,7 +218,7 @@ impl Route {
     /// Checks a verified token against the route: audience, track, then scopes.
     pub fn authorize(&self, verified: &Verified) -> Result<()> {
         if let Some(audiences) = &self.audiences {
-            check_audience(verified.claims.get("aud"), audiences)?;
+            check_audience(verified.claims().get("aud"), audiences)?;
         }
         if let Some(tracks) = &self.tracks {
             if !verified

@@ -2,9 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::json::Object;
 
 /// Default claim naming the track.
 pub const DEFAULT_TRACK_CLAIM: &str = "track";
@@ -54,8 +55,8 @@ pub struct TrackVerdict {
 
 /// Reads the track claim: a non-negative integer or a string; `4` and `"4"` name the same track,
 /// `"04"` does not. Floats, booleans, objects and negatives are `invalid_claim`.
-pub fn track_name(claims: &Map<String, Value>, claim: &str) -> Result<Option<String>> {
-    match claims.get(claim) {
+pub fn track_name(claims: &dyn Object, claim: &str) -> Result<Option<String>> {
+    match claims.member(claim) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(Value::Number(n)) if n.is_u64() => Ok(Some(n.to_string())),
@@ -79,7 +80,7 @@ impl Default for TrackTable {
 
 impl TrackTable {
     /// Finds the token's track and its ceiling.
-    pub fn resolve(&self, claims: &Map<String, Value>) -> Result<TrackVerdict> {
+    pub fn resolve(&self, claims: &dyn Object) -> Result<TrackVerdict> {
         let track = track_name(claims, &self.claim)?;
         let listed = track.as_ref().and_then(|t| self.ceilings.get(t)).copied();
         let ttl_ceiling_s = match (listed, self.unknown) {
@@ -145,7 +146,7 @@ impl TrackTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Map};
 
     fn claims(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()

@@ -119,7 +119,7 @@ pub fn rejection_log(
     let error = Error::new(code_from_name(code), message);
     let verified = (track.is_some() || jti.is_some()).then(|| Verified {
         header: Default::default(),
-        claims: Map::new(),
+        claims: Default::default(),
         claims_json: Vec::new(),
         registered: crate::claims::RegisteredClaims {
             jti,

@@ -1133,6 +1133,9 @@ fn duplicate_claim_names_are_malformed() {
         format!(r#"{{{body},"\u0065xp":{}}}"#, NOW + 1),
         format!(r#"{{{body},"x":{{"a":1,"a":2}}}}"#),
         format!(r#"{{{body},"x":[{{"a":1,"a":1}}]}}"#),
+        // Names the validator does not read are checked all the same.
+        format!(r#"{{{body},"name":"a","name":"b"}}"#),
+        format!(r#"{{{body},"name":1,"name":2}}"#),
     ];
     for payload in &payloads {
         let t = sign_text(&hs256(), r#"{"alg":"HS256"}"#, payload);
@@ -1145,6 +1148,18 @@ fn duplicate_claim_names_are_malformed() {
         "ok",
         "control",
     );
+}
+
+#[test]
+fn escaped_claim_names_are_read_as_the_claims_they_spell() {
+    let v = hs256_validator(Value::Null);
+    // `exp` spelled with an escape, and already past: the validator must read it as exp.
+    let expired = claims_with(json!({"iat": NOW - 600, "exp": NOW - 300}))
+        .to_string()
+        .replace(r#""exp":"#, r#""\u0065xp":"#);
+    assert!(expired.contains(r#""\u0065xp":"#), "{expired}");
+    let t = sign_text(&hs256(), r#"{"alg":"HS256"}"#, &expired);
+    assert_code(&v, &t, "expired", &expired);
 }
 
 #[test]

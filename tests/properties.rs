@@ -124,7 +124,7 @@ fn assert_pre_signature_rejection(token: &str, now: u64) -> Result<(), TestCaseE
             Ok(v) => {
                 return Err(TestCaseError::fail(format!(
                     "{alg} accepted {token:?}: {:?}",
-                    v.claims
+                    v.claims()
                 )))
             }
             Err(e) => prop_assert!(
@@ -268,7 +268,7 @@ proptest! {
         let now = pick(iat - LEEWAY, exp + LEEWAY, r_in);
         let verified = s.validator.verify(&issued.token, now)
             .map_err(|e| TestCaseError::fail(format!("rejected at {now} (iat {iat}, exp {exp}): {e}")))?;
-        prop_assert_eq!(&verified.claims, &expected);
+        prop_assert_eq!(verified.claims(), &expected);
         prop_assert_eq!(verified.alg, alg);
         prop_assert_eq!(verified.track.track.clone(), Some(track.to_string()));
         prop_assert_eq!(verified.track.ttl_ceiling_s, ceiling);
@@ -319,7 +319,7 @@ fn valid_tokens_used_for_mutation_verify_unmodified() {
             .validator
             .verify(valid_token(alg), T0)
             .expect("untampered token verifies");
-        assert_eq!(v.claims["sub"], json!("alice"));
+        assert_eq!(v.claims()["sub"], json!("alice"));
     }
 }
 

@@ -207,7 +207,7 @@ fn verify(
     })?;
     Ok(json!({
         "ok": true,
-        "claims": verified.claims,
+        "claims": verified.claims(),
         "header": verified.header.fields,
         "track": verified.track.track,
         "ttl_ceiling_s": verified.track.ttl_ceiling_s,

@@ -109,7 +109,7 @@ pub async fn introspect(state: &State, mut req: Request) -> worker::Result<Respo
     };
     match verify_and_check_revocation(state, token).await {
         Ok(verified) => {
-            let claims = &verified.claims;
+            let claims = verified.claims();
             let scope = granted_scopes(&verified).join(" ");
             http::json(
                 &json!({
@@ -196,7 +196,7 @@ pub async fn refresh(state: &State, req: Request) -> worker::Result<Response> {
         policy.tracks.claim.as_str(),
     ];
     let claims = verified
-        .claims
+        .claims()
         .iter()
         .filter(|(k, _)| !registered.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))

@@ -131,7 +131,7 @@ pub async fn handle(
             &match &verified {
                 Some(verified) => serde_json::json!({
                     "ok": true,
-                    "claims": verified.claims,
+                    "claims": verified.claims(),
                     "header": verified.header.fields,
                     "track": verified.track.track,
                     "ttl_ceiling_s": verified.track.ttl_ceiling_s,
