@@ -8,7 +8,9 @@
 //! The JS side (js/src/api.mjs) wraps these exports into the public API.
 
 use std::cell::{Ref, RefCell};
+use std::future::Future;
 use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 
 use js_sys::{Array, Function, Promise, Reflect};
 use rand_core::OsRng;
@@ -195,9 +197,13 @@ async fn settle(result: Result<JsValue, JsValue>) -> Result<JsValue, JsValue> {
 
 impl KeyValueStore for JsStore {
     async fn get(&self, key: &str) -> crate::Result<Option<String>> {
-        let value = settle(self.get.call1(&self.target, &key.into()))
-            .await
-            .map_err(|_| store_error("read failed"))?;
+        let value = match self.get.call1(&self.target, &key.into()) {
+            // An in-process store (MemoryStore's adapter) answers at once: nothing to await.
+            Ok(now) if now.is_null() || now.is_string() => now,
+            pending => settle(pending)
+                .await
+                .map_err(|_| store_error("read failed"))?,
+        };
         if value.is_null() || value.is_undefined() {
             return Ok(None);
         }
@@ -851,9 +857,10 @@ impl CoreValidator {
         if let Some(status) = checker.cached_status(&facts, now) {
             return verdict_value(revocation::check(&facts, &status));
         }
-        // Otherwise the store is read, under a Promise.
+        // Otherwise the store is read. A store that answers at once (MemoryStore) completes
+        // the lookup on the first poll, and the answer goes back without a Promise.
         let inner = Rc::clone(&self.inner);
-        future_to_promise(async move {
+        let mut lookup = Box::pin(async move {
             let Some(checker) = &inner.revocations else {
                 return Ok(JsValue::UNDEFINED);
             };
@@ -861,8 +868,14 @@ impl CoreValidator {
             Ok(verdict_value(
                 outcome.and_then(|status| revocation::check(&facts, &status)),
             ))
-        })
-        .into()
+        });
+        match lookup
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready(verdict) => verdict.unwrap_or_else(|error| error),
+            Poll::Pending => future_to_promise(lookup).into(),
+        }
     }
 
     /// Applies a revocation (`{jti,…}`, `{sub,before?}`, `{before}`) through the store; resolves
