@@ -14,8 +14,12 @@ import { syncBuiltinESMExports } from "node:module";
 
 // A switchable stub, in place before anything imports node:crypto's functions.
 const realVerify = crypto.verify;
+const realCreateVerify = crypto.createVerify;
+const acceptingVerify = { update() { return this; }, verify: () => true };
 let stubbed = false;
 crypto.verify = (...args) => (stubbed ? args[1].length > 0 && args[3].length > 0 : realVerify(...args));
+// edge-jwt checks RS*, PS* and ES256 through a Verify object (js/src/native-crypto.mjs).
+crypto.createVerify = (...args) => (stubbed ? acceptingVerify : realCreateVerify(...args));
 syncBuiltinESMExports();
 
 const { claimsOf, config, edgeJwt, fastJwtVerifier, fixtures, options, timeRows } = await import("./in-process.mjs");
