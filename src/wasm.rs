@@ -598,7 +598,7 @@ impl Inner {
     }
 
     /// The time-dependent checks of [`Validator::verify`], again, on a token verified earlier:
-    /// claims (exp, nbf, iat, iss, aud, required) and the track lifetime at `now`. A remote
+    /// exp, nbf and iat (with leeway) and the track lifetime at `now`. A remote
     /// JWKS past its staleness bound sends the token back through full verification.
     fn recheck(&self, verified: &Verified, now: u64) -> bool {
         if let Some(jwks) = &self.jwks {
