@@ -61,7 +61,7 @@ fn parse_whole<'a, S: DeserializeSeed<'a>>(text: &'a str, seed: S) -> Result<S::
 pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
     match parse_whole(utf8(bytes)?, Strict::BUILD)? {
         Some(Value::Object(map)) => Ok(map),
-        _ => Err("not a JSON object".to_owned()),
+        _ => Err(NOT_AN_OBJECT.to_owned()),
     }
 }
 
@@ -73,8 +73,19 @@ pub fn parse_members<'a>(
     bytes: &'a [u8],
     wanted: &dyn Fn(&str) -> bool,
 ) -> Result<Members<'a>, String> {
-    parse_whole(utf8(bytes)?, WantedMembers { wanted })
+    let text = utf8(bytes)?;
+    // serde's own error for another type would quote the value: a payload must never be
+    // echoed into error messages and logs.
+    if !text
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('{')
+    {
+        return Err(NOT_AN_OBJECT.to_owned());
+    }
+    parse_whole(text, WantedMembers { wanted })
 }
+
+const NOT_AN_OBJECT: &str = "not a JSON object";
 
 /// A strict value at some depth: built as a [`Value`], or only checked (`None`). One visitor
 /// for both, so that serde_json's parser is compiled once for it (the wasm build is near its
@@ -169,9 +180,10 @@ impl<'de> Visitor<'de> for Strict {
                         return Err(duplicate());
                     }
                 }
-                None => add_unique(&mut names, name)?,
+                None => names.push(name),
             }
         }
+        unique(names)?;
         Ok(self.built(|| Value::Object(object)))
     }
 }
@@ -180,20 +192,14 @@ fn duplicate<E: de::Error>() -> E {
     E::custom("duplicate member name")
 }
 
-/// Adds `name` to `names` (kept sorted), refusing a name that is already there. A binary
-/// search and an insert rather than a sort at the end: far less code in the wasm build, and
-/// the payload's size limit bounds the inserts' moves.
-fn add_unique<'a, E: de::Error>(
-    names: &mut Vec<Cow<'a, str>>,
-    name: Cow<'a, str>,
-) -> Result<(), E> {
-    match names.binary_search(&name) {
-        Ok(_) => Err(duplicate()),
-        Err(at) => {
-            names.insert(at, name);
-            Ok(())
-        }
+/// Refuses the first name that occurs twice in `names` (sorted here: O(n log n) however many
+/// members a signed payload holds).
+fn unique<E: de::Error>(mut names: Vec<Cow<'_, str>>) -> Result<(), E> {
+    names.sort_unstable();
+    if names.windows(2).any(|pair| pair[0] == pair[1]) {
+        return Err(duplicate());
     }
+    Ok(())
 }
 
 /// A member name, borrowed from the text unless it had escapes.
@@ -253,8 +259,9 @@ impl<'de> Visitor<'de> for WantedMembers<'_> {
             if let Some(value) = map.next_value_seed(Strict { build, ..inner })? {
                 members.wanted.push((name.clone(), value));
             }
-            add_unique(&mut names, name)?;
+            names.push(name);
         }
+        unique(names)?;
         Ok(members)
     }
 }
@@ -303,12 +310,13 @@ mod tests {
         assert!(parse_object(format!("{{\"a\":{very_deep}").as_bytes()).is_err());
     }
 
-    /// parse_members with every name wanted, then none: both accept exactly what parse_object
-    /// accepts.
+    /// parse_members with every name wanted, none, and one: each accepts exactly what
+    /// parse_object accepts.
     fn members_agree(text: &[u8]) -> bool {
         let full = parse_object(text).is_ok();
         assert_eq!(parse_members(text, &|_| true).is_ok(), full, "all wanted");
         assert_eq!(parse_members(text, &|_| false).is_ok(), full, "none wanted");
+        assert_eq!(parse_members(text, &|n| n == "a").is_ok(), full, "a wanted");
         full
     }
 
@@ -337,6 +345,22 @@ mod tests {
             assert!(!members_agree(bad.as_bytes()), "{bad}");
         }
         assert!(!members_agree(b"{\"a\":\"\xff\"}"));
+    }
+
+    #[test]
+    fn a_payload_that_is_not_an_object_is_never_quoted_in_the_error() {
+        for text in [
+            &br#""a secret text""#[..],
+            b" [\"a secret text\"]",
+            b"12345",
+            b"",
+        ] {
+            assert_eq!(
+                parse_members(text, &|_| true).unwrap_err(),
+                "not a JSON object"
+            );
+        }
+        assert!(parse_members(b" \n{}", &|_| true).is_ok());
     }
 
     #[test]

@@ -38,8 +38,8 @@ pub struct Verified {
 impl Verified {
     /// Every claim of the token.
     pub fn claims(&self) -> &Map<String, Value> {
-        // The text passed the same strict parse in `verify`, so this one cannot fail; were it
-        // to, no claims would fail closed (no scopes, no identity).
+        // The text passed the same strict checks in `verify`, so this parse cannot fail (were
+        // it to, the token would show no claims beyond the registered ones kept).
         self.claims
             .get_or_init(|| json::parse_object(&self.claims_json).unwrap_or_default())
     }
@@ -200,9 +200,10 @@ impl Validator {
         TrackTable::check_lifetime(track, exp, registered.iat, now, self.policy.claims.leeway_s)
     }
 
-    /// Repeats the time-dependent checks (registered claims, track lifetime) at `now` for a
-    /// token this validator verified earlier: hosts that cache verified tokens call this on a
-    /// hit instead of verifying the signature again.
+    /// Repeats the time-dependent checks (exp, nbf, iat and the track lifetime) at `now` for a
+    /// token this same validator verified earlier (the rest of its checks give the same answer
+    /// at any time): hosts that cache verified tokens call this on a hit instead of verifying
+    /// the signature again.
     pub fn recheck(&self, verified: &Verified, now: u64) -> Result<()> {
         let registered = &verified.registered;
         self.policy.claims.check_times(registered, now)?;
@@ -239,6 +240,26 @@ mod tests {
     use super::{same_media_type, Validator};
     use crate::{issue, Alg, ErrorCode, IssueRequest, Signer};
 
+    /// A token for subject `a` on `track`, issued at `at` under `validator`'s policy with the
+    /// HS256 `secret`.
+    fn issued(validator: &Validator, secret: &str, track: &str, at: u64) -> String {
+        let signer = Signer::from_secret(secret, Alg::HS256).unwrap();
+        let request = IssueRequest {
+            sub: Some("a".into()),
+            track: Some(track.into()),
+            ..IssueRequest::default()
+        };
+        issue(
+            validator.policy(),
+            &signer,
+            request,
+            at,
+            &mut rand_core::OsRng,
+        )
+        .unwrap()
+        .token
+    }
+
     #[test]
     fn claims_are_checked_before_the_track() {
         let secret = "policy-order-test-secret-0123456789";
@@ -246,21 +267,7 @@ mod tests {
             r#"{{"algorithms":["HS256"],"secret":"{secret}","tracks":{{"unknown":"reject","ttl_s":{{"9":60}}}}}}"#
         );
         let validator = Validator::from_json(&config).unwrap();
-        let signer = Signer::from_secret(secret, Alg::HS256).unwrap();
-        let request = IssueRequest {
-            sub: Some("a".into()),
-            track: Some("9".into()),
-            ..IssueRequest::default()
-        };
-        let token = issue(
-            validator.policy(),
-            &signer,
-            request,
-            1_000,
-            &mut rand_core::OsRng,
-        )
-        .unwrap()
-        .token;
+        let token = issued(&validator, secret, "9", 1_000);
         // Under a policy that rejects track 9, an expired token still reports `expired`.
         let strict =
             Validator::from_json(&config.replace(r#""ttl_s":{"9":60}"#, r#""ttl_s":{"1":60}"#))
@@ -272,6 +279,69 @@ mod tests {
         assert_eq!(
             strict.verify(&token, 2_000).unwrap_err().code(),
             ErrorCode::Expired
+        );
+    }
+
+    /// Claims the checks ask for are recorded: verification builds only the claims `reads`
+    /// accepts, so a check reading any other would see it as absent (and could fail open).
+    #[test]
+    fn verification_reads_every_claim_its_checks_ask_for() {
+        use std::cell::RefCell;
+
+        use serde_json::{json, Map, Value};
+
+        use crate::json::Object;
+
+        struct Recording(Map<String, Value>, RefCell<Vec<String>>);
+        impl Object for Recording {
+            fn member(&self, name: &str) -> Option<&Value> {
+                self.1.borrow_mut().push(name.to_owned());
+                self.0.get(name)
+            }
+        }
+        let validator = Validator::from_json(
+            r#"{"algorithms":["HS256"],"secret":"policy-reads-test-secret-0123456789",
+                "issuer":"https://issuer.test","audience":"api","required_claims":["exp","scope"],
+                "tracks":{"claim":"tier","ttl_s":{"1":600}}}"#,
+        )
+        .unwrap();
+        let claims = json!({"iss":"https://issuer.test","aud":"api","sub":"a","jti":"j",
+            "iat":1000,"nbf":1000,"exp":1500,"scope":"read","tier":1});
+        let recording = Recording(claims.as_object().unwrap().clone(), RefCell::default());
+        let registered = validator.claim_checks(&recording, 1_000).unwrap();
+        let track = validator.policy.tracks.resolve(&recording).unwrap();
+        validator
+            .lifetime_check(&registered, &track, 1_000)
+            .unwrap();
+        let asked = recording.1.into_inner();
+        for name in [
+            "exp", "nbf", "iat", "jti", "sub", "iss", "aud", "scope", "tier",
+        ] {
+            assert!(asked.iter().any(|a| a == name), "{name} was not asked for");
+        }
+        for name in &asked {
+            assert!(validator.reads(name), "{name} is checked but not read");
+        }
+    }
+
+    #[test]
+    fn recheck_repeats_the_time_checks() {
+        let secret = "policy-recheck-test-secret-0123456789";
+        let validator = Validator::from_json(&format!(
+            r#"{{"algorithms":["HS256"],"secret":"{secret}","leeway_s":0}}"#
+        ))
+        .unwrap();
+        let token = issued(&validator, secret, "4", 10_000);
+        let verified = validator.verify(&token, 10_000).unwrap();
+        let exp = verified.registered.exp.unwrap();
+        assert!(validator.recheck(&verified, exp - 1).is_ok());
+        assert_eq!(
+            validator.recheck(&verified, exp).unwrap_err().code(),
+            ErrorCode::Expired
+        );
+        assert_eq!(
+            validator.recheck(&verified, 9_999).unwrap_err().code(),
+            ErrorCode::IatInFuture
         );
     }
 

@@ -155,8 +155,9 @@ pub fn human_duration(seconds_value: f64) -> String {
 // ---------------------------------------------------------------------------------------------
 // Revocation store over a JS object
 
-/// Any JS object with `get(key) -> Promise<string|null>` and `put(key, value, ttlSeconds)`.
-/// The JS side wraps user stores with the policy's timeout; every failure here fails closed.
+/// Any JS object with `get(key) -> string|null` (or a Promise of one) and `put(key, value,
+/// ttlSeconds)`. The JS side wraps user stores with the policy's timeout, and hands a plain
+/// MemoryStore over with a `get` that answers at once; every failure here fails closed.
 struct JsStore {
     target: JsValue,
     get: Function,
@@ -837,8 +838,8 @@ impl CoreValidator {
     /// The revocation verdict for the token just verified as `id` (its facts from the cache of
     /// verified tokens), through the cached, fail-closed checker: `undefined` when the token
     /// stands, an error object (`revoked`, `revocation_unavailable`) when it does not, or — when
-    /// the checker's cache cannot answer alone — a Promise of one of those. `null` when `id` is
-    /// stale (the caller verifies again).
+    /// neither the checker's cache nor the store can answer at once — a Promise of one of those.
+    /// `null` when `id` is stale (the caller verifies again).
     #[wasm_bindgen(js_name = revocationStatus)]
     pub fn revocation_status(&self, id: f64, now: f64) -> JsValue {
         let facts = match self.inner.cache.borrow().get(seconds(id)) {

@@ -1163,6 +1163,19 @@ fn escaped_claim_names_are_read_as_the_claims_they_spell() {
 }
 
 #[test]
+fn a_required_claim_spelled_with_an_escape_is_present() {
+    let v = hs256_validator(json!({"required_claims": ["exp", "jti", "scope"]}));
+    let with_scope = claims_with(json!({"scope": "read"}))
+        .to_string()
+        .replace(r#""scope":"#, r#""sc\u006fpe":"#);
+    assert!(with_scope.contains(r#""sc\u006fpe":"#), "{with_scope}");
+    let t = sign_text(&hs256(), r#"{"alg":"HS256"}"#, &with_scope);
+    assert_code(&v, &t, "ok", &with_scope);
+    let t = sign_text(&hs256(), r#"{"alg":"HS256"}"#, &claims().to_string());
+    assert_code(&v, &t, "missing_claim", "no scope");
+}
+
+#[test]
 fn duplicate_header_names_are_malformed() {
     let v = hs256_validator(Value::Null);
     let payload = claims().to_string();

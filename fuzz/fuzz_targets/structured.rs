@@ -564,12 +564,12 @@ fn check(state: &State, original: &str) {
                     .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
                 assert_eq!(
                     payload.as_ref(),
-                    Some(&Value::Object(verified.claims.clone())),
+                    Some(&Value::Object(verified.claims().clone())),
                     "{}: returned claims differ from the payload: {token}",
                     case.name
                 );
                 assert_eq!(
-                    model.check_claims(&verified.claims, NOW),
+                    model.check_claims(verified.claims(), NOW),
                     Ok(()),
                     "{}: accepted claims the model rejects: {token}",
                     case.name
