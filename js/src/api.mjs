@@ -195,7 +195,8 @@ function deepFreeze(value) {
 // Revocation stores
 
 const KV_POLICY_CACHE_TTL = Symbol("edge-jwt.kvPolicyCacheTtl");
-const READ_NOW = Symbol("edge-jwt.memoryStoreReadNow");
+/** `(store, key)` → a MemoryStore's entry, without the promise of `get` (set by the class). */
+let readMemoryNow;
 
 /**
  * An in-process store (tests, single-process gateways). Entries expire after their TTL; the
@@ -210,12 +211,15 @@ export class MemoryStore {
     this.#clock = clock;
   }
 
-  async get(key) {
-    return this[READ_NOW](key);
+  static {
+    readMemoryNow = (store, key) => store.#read(key);
   }
 
-  /** `get` without the promise: the core's adapter reads through this (no promise per read). */
-  [READ_NOW](key) {
+  async get(key) {
+    return this.#read(key);
+  }
+
+  #read(key) {
     const entry = this.#data.get(key);
     if (!entry) return null;
     if (entry.expiresAt <= this.#clock()) {
@@ -314,8 +318,12 @@ function storeAdapter(store, settings) {
   if (typeof store.get !== "function" || typeof store.put !== "function") {
     throw new TypeError("a revocation store needs get(key) and put(key, value, ttlSeconds) methods");
   }
-  // In-process and never slow: no timer per read, and reads answered at once.
-  if (store instanceof MemoryStore) return { get: (key) => store[READ_NOW](key), put: (key, value, ttl) => store.put(key, value, ttl) };
+  // In-process and never slow: no timer per read, and reads answered at once (the core takes a
+  // string or null without awaiting it). A subclass with its own `get` is read through it.
+  if (store instanceof MemoryStore) {
+    if (store.get !== MemoryStore.prototype.get) return store;
+    return { get: (key) => readMemoryNow(store, key), put: (key, value, ttl) => store.put(key, value, ttl) };
+  }
   const bounded = (what, run) =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(
@@ -655,7 +663,8 @@ export class Validator {
           if (!entry.ok) return entry;
           refused = this.#core.revocationStatus(entry.id, now);
         }
-        // Usually answered from the revocation cache at once; a store read makes it a promise.
+        // Usually answered at once (from the revocation cache, or a MemoryStore); a read from
+        // any other store makes it a promise.
         if (refused instanceof Promise) refused = await refused;
       } catch {
         // Never expected; if it happens the answer is still "cannot tell": fail closed.

@@ -25,11 +25,16 @@ test("Deno imports edge-jwt through the deno condition and gets the core's verdi
     forged: h.signHmac({ alg: "HS256" }, h.standardClaims(), "not-the-secret-not-the-secret-000000"),
     garbage: "a.b",
   };
-  const key = h.cliKeygen("EdDSA", "deno-ed");
-  const eddsaConfig = { algorithms: ["EdDSA"], keys: key.jwks };
-  const eddsaToken = h.cliIssue({ config: eddsaConfig, key: key.private_jwk, sub: "ed", track: 2 }).token;
-  const eddsa = { config: eddsaConfig, tokens: { valid: eddsaToken, tampered: `${eddsaToken.slice(0, -6)}AAAAAA` } };
-  const r = spawnSync(deno, ["run", "--allow-read", "--allow-env", "--no-prompt", "deno/check.mjs", JSON.stringify([config, tokens, eddsa])], {
+  // One algorithm per native path: EdDSA (one-shot verify), ES256 and PS256 (a Verify object,
+  // with the P1363 signature encoding and the PSS options).
+  const asymmetric = {};
+  for (const alg of ["EdDSA", "ES256", "PS256"]) {
+    const key = h.cliKeygen(alg, `deno-${alg}`);
+    const algConfig = { algorithms: [alg], keys: key.jwks };
+    const token = h.cliIssue({ config: algConfig, key: key.private_jwk, sub: "asym", track: 2 }).token;
+    asymmetric[alg] = { config: algConfig, tokens: { valid: token, tampered: `${token.slice(0, -6)}AAAAAA` } };
+  }
+  const r = spawnSync(deno, ["run", "--allow-read", "--allow-env", "--no-prompt", "deno/check.mjs", JSON.stringify([config, tokens, asymmetric])], {
     cwd: here,
     encoding: "utf8",
     env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
@@ -44,8 +49,10 @@ test("Deno imports edge-jwt through the deno condition and gets the core's verdi
     forged: { ok: false, code: "bad_signature", status: 401 },
     garbage: { ok: false, code: "malformed", status: 401 },
   });
-  assert.deepEqual(out.eddsa.backends, ["native", "wasm"], "Deno's node:crypto takes the asymmetric checks");
-  assert.deepEqual(out.eddsa.results, { valid: ["ok", "ok"], tampered: ["bad_signature", "bad_signature"] });
+  for (const alg of ["EdDSA", "ES256", "PS256"]) {
+    assert.deepEqual(out.asymmetric[alg].backends, ["native", "wasm"], `${alg}: Deno's node:crypto takes the asymmetric checks`);
+    assert.deepEqual(out.asymmetric[alg].results, { valid: ["ok", "ok"], tampered: ["bad_signature", "bad_signature"] }, alg);
+  }
   assert.equal(out.configError.name, "ConfigError");
   assert.equal(out.configError.code, "config_error");
   assert.equal(out.configError.isClass, true);

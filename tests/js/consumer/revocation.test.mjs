@@ -124,6 +124,34 @@ describe("MemoryStore: layout, lifetimes, cache, propagation", () => {
   });
 });
 
+describe("MemoryStore subclasses", () => {
+  test("a subclass's own get is what the validator reads (a revocation only it knows is honoured)", async () => {
+    const elsewhere = new Map();
+    class Layered extends E.MemoryStore {
+      async get(key) {
+        return (await super.get(key)) ?? elsewhere.get(key) ?? null;
+      }
+    }
+    const at = h.nowS();
+    const t = token(at);
+    const { jti } = h.decode(t).claims;
+    elsewhere.set(`jti:${jti}`, JSON.stringify({ reason: "admin", revoked_at: at }));
+    assert.equal((await new E.Validator(config, { store: new Layered() }).verify(t, { now: at })).error?.code, "revoked");
+    assert.equal((await new E.Validator(config, { store: new E.MemoryStore() }).verify(t, { now: at })).ok, true, "control");
+  });
+
+  test("a subclass whose get fails still fails closed", async () => {
+    class Down extends E.MemoryStore {
+      async get() {
+        throw new Error("down");
+      }
+    }
+    const at = h.nowS();
+    const r = await new E.Validator(config, { store: new Down() }).verify(token(at), { now: at });
+    assert.equal(r.error?.code, "revocation_unavailable");
+  });
+});
+
 describe("concurrency and key layout details", () => {
   test("concurrent verifications and revocations over a slow store neither fail nor mix answers", async () => {
     const memory = new E.MemoryStore();

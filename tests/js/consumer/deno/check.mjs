@@ -5,7 +5,7 @@ import * as E from "edge-jwt";
 import { edgeJwt } from "edge-jwt/hono";
 import { Hono } from "hono";
 
-const [config, tokens, eddsa] = JSON.parse(Deno.args[0]);
+const [config, tokens, asymmetric] = JSON.parse(Deno.args[0]);
 const out = { resolved: import.meta.resolve("edge-jwt"), honoResolved: import.meta.resolve("edge-jwt/hono"), results: {} };
 const v = new E.Validator(config);
 for (const [name, token] of Object.entries(tokens)) {
@@ -13,12 +13,14 @@ for (const [name, token] of Object.entries(tokens)) {
   out.results[name] = r.ok ? { ok: true, sub: r.claims.sub, track: r.track } : { ok: false, code: r.error.code, status: r.error.status };
 }
 // Asymmetric signatures go to Deno's node:crypto; the verdicts must not change.
-const native = new E.Validator(eddsa.config);
-const wasm = new E.Validator(eddsa.config, { nativeCrypto: false });
-out.eddsa = { backends: [native.signatureBackend, wasm.signatureBackend], results: {} };
-for (const [name, token] of Object.entries(eddsa.tokens)) {
-  const verdicts = [await native.verify(token), await wasm.verify(token)].map((r) => (r.ok ? "ok" : r.error.code));
-  out.eddsa.results[name] = verdicts;
+out.asymmetric = {};
+for (const [alg, { config: algConfig, tokens: algTokens }] of Object.entries(asymmetric)) {
+  const native = new E.Validator(algConfig);
+  const wasm = new E.Validator(algConfig, { nativeCrypto: false });
+  const seen = (out.asymmetric[alg] = { backends: [native.signatureBackend, wasm.signatureBackend], results: {} });
+  for (const [name, token] of Object.entries(algTokens)) {
+    seen.results[name] = [await native.verify(token), await wasm.verify(token)].map((r) => (r.ok ? "ok" : r.error.code));
+  }
 }
 try {
   new E.Validator({ algorithms: ["HS256"], secret: "short" });
