@@ -14,8 +14,8 @@ pub const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
 /// minute of extra life would be 1.7 % of it. 30 s still absorbs a badly drifting issuer.
 pub const DEFAULT_LEEWAY_S: u64 = 30;
 
-/// The registered claims (RFC 7519 §4.1) that [`ClaimRules::check`] reads.
-const REGISTERED: [&str; 7] = ["exp", "nbf", "iat", "jti", "sub", "iss", "aud"];
+/// The registered claims (RFC 7519 §4.1), all of which [`ClaimRules::check`] reads.
+pub const REGISTERED: [&str; 7] = ["exp", "nbf", "iat", "jti", "sub", "iss", "aud"];
 
 /// The registered claims every host needs, after type checks.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -102,11 +102,6 @@ fn identifier(claims: &dyn Object, name: &str) -> Result<Option<String>> {
 }
 
 impl ClaimRules {
-    /// The claims [`ClaimRules::check`] reads: the registered ones and the required ones.
-    pub fn reads(&self, name: &str) -> bool {
-        REGISTERED.contains(&name) || self.required.iter().any(|required| required == name)
-    }
-
     /// Checks presence, types, time window, issuer and audience, in that order.
     pub fn check(&self, claims: &dyn Object, now: u64) -> Result<RegisteredClaims> {
         for name in &self.required {

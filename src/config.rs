@@ -322,6 +322,12 @@ fn tracks_from(config: Option<TracksConfig>) -> Result<TrackTable> {
 }
 
 impl Policy {
+    /// Whether `name` is a claim the issuer sets itself: a registered claim or the track claim
+    /// (minting refuses them from callers; a refresh does not copy them).
+    pub fn is_issuer_claim(&self, name: &str) -> bool {
+        crate::claims::REGISTERED.contains(&name) || name == self.tracks.claim
+    }
+
     /// Validates a config into a policy; every problem is reported here, never at a request.
     pub fn new(config: Config) -> Result<Policy> {
         let algorithms = parse_algorithms(&config.algorithms)?;

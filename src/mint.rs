@@ -242,13 +242,7 @@ pub fn issue(
             format!("{} is not allowed by the policy", signer.alg),
         ));
     }
-    let track_claim = policy.tracks.claim.as_str();
-    let reserved = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", track_claim];
-    if let Some(name) = request
-        .claims
-        .keys()
-        .find(|k| reserved.contains(&k.as_str()))
-    {
+    if let Some(name) = request.claims.keys().find(|k| policy.is_issuer_claim(k)) {
         return Err(Error::new(
             ErrorCode::InvalidClaim,
             format!("claim {name} is set by the issuer"),
@@ -262,7 +256,7 @@ pub fn issue(
     }
     let mut claims = request.claims;
     if let Some(track) = &request.track {
-        claims.insert(track_claim.to_owned(), track_value(track));
+        claims.insert(policy.tracks.claim.clone(), track_value(track));
     }
     let verdict = policy.tracks.resolve(&claims)?;
     let ttl = request.ttl_s.unwrap_or(verdict.ttl_ceiling_s);

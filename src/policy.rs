@@ -172,9 +172,11 @@ impl Validator {
         })
     }
 
-    /// Whether verification reads the claim `name` (the rest of the payload is only checked).
+    /// Whether verification reads the claim `name` (the rest of the payload is only checked):
+    /// the registered and track claims, and the required ones.
     fn reads(&self, name: &str) -> bool {
-        self.policy.claims.reads(name) || name == self.policy.tracks.claim
+        let policy = &self.policy;
+        policy.is_issuer_claim(name) || policy.claims.required.iter().any(|r| r == name)
     }
 
     /// Registered and required claims at `now`; `exp` is mandatory because every track has a

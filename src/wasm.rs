@@ -328,14 +328,14 @@ impl HostCrypto {
     }
 
     /// Runs `check` with the host's verifier for `alg` and `key` (prepared from its public JWK
-    /// on first use); `None` when the host has none. The JS verifier only reads wasm memory and
-    /// never calls back into this validator, so the list stays borrowed while it runs (no clone
-    /// of the JS object per check).
+    /// on first use); `None` when the host has none, as for an HMAC secret (no public JWK: it
+    /// is always checked here). The JS verifier only reads wasm memory and never calls back
+    /// into this validator, so the list stays borrowed while it runs (no clone of the JS
+    /// object per check).
     fn with_verifier<R>(
         &self,
         alg: Alg,
         key: &VerificationKey,
-        jwk: &str,
         check: impl FnOnce(&HostVerifier) -> R,
     ) -> Option<R> {
         let found = self
@@ -346,6 +346,7 @@ impl HostCrypto {
         let index = match found {
             Some(index) => index,
             None => {
+                let jwk = key.public_jwk_json()?;
                 let verifier = self
                     .prepare
                     .call2(
@@ -370,19 +371,16 @@ impl HostCrypto {
 
 impl SignatureBackend for HostCrypto {
     fn verify(&self, alg: Alg, key: &VerificationKey, message: &[u8], signature: &[u8]) -> bool {
-        // An HMAC secret has no public JWK: it is always checked here.
-        let verdict = key.public_jwk_json().and_then(|jwk| {
-            self.with_verifier(alg, key, jwk, |verifier| {
-                if !verify::has_expected_length(alg, key, signature) {
-                    return Ok(false);
-                }
-                verifier.verify(
-                    address_of(message),
-                    message.len() as u32,
-                    address_of(signature),
-                    signature.len() as u32,
-                )
-            })
+        let verdict = self.with_verifier(alg, key, |verifier| {
+            if !verify::has_expected_length(alg, key, signature) {
+                return Ok(false);
+            }
+            verifier.verify(
+                address_of(message),
+                message.len() as u32,
+                address_of(signature),
+                signature.len() as u32,
+            )
         });
         match verdict {
             Some(Ok(verdict)) => verdict,

@@ -185,20 +185,10 @@ pub async fn refresh(state: &State, req: Request) -> worker::Result<Response> {
     }
     // Same subject, track and custom claims; fresh jti, iat, exp from the track's ceiling.
     let policy = state.validator.policy();
-    let registered = [
-        "iss",
-        "sub",
-        "aud",
-        "exp",
-        "nbf",
-        "iat",
-        "jti",
-        policy.tracks.claim.as_str(),
-    ];
     let claims = verified
         .claims()
         .iter()
-        .filter(|(k, _)| !registered.contains(&k.as_str()))
+        .filter(|(k, _)| !policy.is_issuer_claim(k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let request = IssueRequest {
