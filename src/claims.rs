@@ -14,8 +14,9 @@ pub const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
 /// minute of extra life would be 1.7 % of it. 30 s still absorbs a badly drifting issuer.
 pub const DEFAULT_LEEWAY_S: u64 = 30;
 
-/// The registered claims (RFC 7519 §4.1), all of which [`ClaimRules::check`] reads.
-pub const REGISTERED: [&str; 7] = ["exp", "nbf", "iat", "jti", "sub", "iss", "aud"];
+/// The registered claims (RFC 7519 §4.1) and OpenID Connect's `auth_time` (the session's
+/// start, which refresh carries forward), all of which [`ClaimRules::check`] reads.
+pub const REGISTERED: [&str; 8] = ["exp", "nbf", "iat", "jti", "sub", "iss", "aud", "auth_time"];
 
 /// The registered claims every host needs, after type checks.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -30,6 +31,21 @@ pub struct RegisteredClaims {
     pub jti: Option<String>,
     /// `sub`.
     pub sub: Option<String>,
+    /// `auth_time` (OpenID Connect Core §2): when the session this token belongs to began.
+    pub auth_time: Option<u64>,
+}
+
+impl RegisteredClaims {
+    /// When the token's session began, as far as the token can tell: the earlier of
+    /// `auth_time` and `iat` (either alone when only one is present). Revocation "before T"
+    /// and the session's maximum length both count from here, so a refreshed token (new `iat`,
+    /// same `auth_time`) is still covered.
+    pub fn session_start(&self) -> Option<u64> {
+        match (self.auth_time, self.iat) {
+            (Some(a), Some(i)) => Some(a.min(i)),
+            (a, i) => a.or(i),
+        }
+    }
 }
 
 /// The claim policy of a validator (built from the config).
@@ -115,6 +131,7 @@ impl ClaimRules {
             iat: numeric_date(claims, "iat")?,
             jti: identifier(claims, "jti")?,
             sub: identifier(claims, "sub")?,
+            auth_time: numeric_date(claims, "auth_time")?,
         };
         self.check_times(&registered, now)?;
         if let Some(issuers) = &self.issuers {

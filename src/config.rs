@@ -22,6 +22,10 @@ use crate::track::{TrackTable, UnknownTrack};
 
 /// Largest leeway accepted: beyond five minutes `exp` stops meaning much.
 pub const MAX_LEEWAY_S: u64 = 300;
+/// Claims a token must carry unless the policy says otherwise: `exp` (every track has a
+/// ceiling), `iat` (without it the ceiling can only be approximated and a subject revocation
+/// cannot tell a new session from an old one) and `jti` (what logout and refresh revoke).
+pub const DEFAULT_REQUIRED_CLAIMS: [&str; 3] = ["exp", "iat", "jti"];
 /// Bounds for `max_token_bytes`.
 pub const TOKEN_BYTES_RANGE: std::ops::RangeInclusive<usize> = 256..=65_536;
 
@@ -96,6 +100,11 @@ pub struct TracksConfig {
     pub unknown: Option<UnknownTrackMode>,
     /// Ceiling for unknown tracks (default 43200 = 12 h).
     pub default_ttl_s: Option<u64>,
+    /// Longest session per track (first login to the end of the last refresh), merged over
+    /// the defaults (7 d, 3 d, 1 d, 12 h for tracks 1–4).
+    pub max_session_s: Option<BTreeMap<String, u64>>,
+    /// Longest session of a track not listed in `max_session_s` (default 7 days).
+    pub default_max_session_s: Option<u64>,
 }
 
 /// The config file as written, before validation. No `Debug`: `keys` may hold private members.
@@ -114,7 +123,7 @@ pub struct Config {
     pub audience: Option<OneOrMany>,
     /// Clock skew tolerance in seconds (default 30).
     pub leeway_s: Option<u64>,
-    /// Claims that must be present (default `["exp", "jti"]`).
+    /// Claims that must be present (default `["exp", "iat", "jti"]`).
     pub required_claims: Option<Vec<String>>,
     /// Per-track lifetime ceilings.
     pub tracks: Option<TracksConfig>,
@@ -318,6 +327,24 @@ fn tracks_from(config: Option<TracksConfig>) -> Result<TrackTable> {
         }
         table.default_ttl_s = ttl;
     }
+    for (track, session) in config.max_session_s.into_iter().flatten() {
+        if session == 0 || track.is_empty() {
+            return Err(Error::config(
+                &format!("tracks.max_session_s.{track}"),
+                "a session length must be positive, for a named track",
+            ));
+        }
+        table.max_session_s.insert(track, session);
+    }
+    if let Some(session) = config.default_max_session_s {
+        if session == 0 {
+            return Err(Error::config(
+                "tracks.default_max_session_s",
+                "must be positive",
+            ));
+        }
+        table.default_max_session_s = session;
+    }
     Ok(table)
 }
 
@@ -351,7 +378,7 @@ impl Policy {
         }
         let required = config
             .required_claims
-            .unwrap_or_else(|| vec!["exp".to_owned(), "jti".to_owned()]);
+            .unwrap_or_else(|| DEFAULT_REQUIRED_CLAIMS.map(str::to_owned).to_vec());
         if let Some(i) = required.iter().position(String::is_empty) {
             return Err(Error::config(
                 &format!("required_claims[{i}]"),
@@ -376,6 +403,11 @@ impl Policy {
         if config.gateway.cookie.as_deref() == Some("") {
             return Err(Error::config("gateway.cookie", "must not be empty"));
         }
+        let routes = RouteTable::new(
+            config.routes,
+            config.default_route,
+            config.gateway.case_insensitive_routes,
+        )?;
         Ok(Policy {
             algorithms,
             keys,
@@ -396,7 +428,7 @@ impl Policy {
             typ: config.typ,
             gateway: config.gateway,
             revocation: config.revocation,
-            routes: RouteTable::new(config.routes, config.default_route)?,
+            routes,
             jwks: config.jwks_url.map(|url| (url, config.jwks)),
         })
     }

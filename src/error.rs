@@ -54,11 +54,18 @@ pub enum ErrorCode {
     TrackNotAllowed,
     /// The remote JWKS could not be fetched and the last good copy is too old (HTTP 503).
     JwksUnavailable,
+    /// (gateways) The request path cannot be decided on safely: an encoded `/` or `\\`, a NUL,
+    /// a `;` path parameter, a bad escape, or a dot segment above the root (HTTP 400).
+    MalformedRequest,
+    /// A refresh of a session older than its track's `max_session_s`.
+    SessionExpired,
+    /// (gateways) A cookie-authenticated refresh or logout sent from another site (HTTP 403).
+    CrossSiteRequest,
 }
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 22] = [
+    pub const ALL: [ErrorCode; 25] = [
         ErrorCode::Malformed,
         ErrorCode::TooLarge,
         ErrorCode::UnsupportedHeader,
@@ -81,6 +88,9 @@ impl ErrorCode {
         ErrorCode::InsufficientScope,
         ErrorCode::TrackNotAllowed,
         ErrorCode::JwksUnavailable,
+        ErrorCode::MalformedRequest,
+        ErrorCode::SessionExpired,
+        ErrorCode::CrossSiteRequest,
     ];
 
     /// The stable machine-readable code.
@@ -118,6 +128,9 @@ impl ErrorCode {
             ErrorCode::InsufficientScope => ("insufficient_scope", 403),
             ErrorCode::TrackNotAllowed => ("track_not_allowed", 403),
             ErrorCode::JwksUnavailable => ("jwks_unavailable", 503),
+            ErrorCode::MalformedRequest => ("malformed_request", 400),
+            ErrorCode::SessionExpired => ("session_expired", 401),
+            ErrorCode::CrossSiteRequest => ("cross_site_request", 403),
         }
     }
 }

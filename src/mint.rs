@@ -16,6 +16,7 @@ use crate::alg::{Alg, Family};
 use crate::config::Policy;
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::{jwk_value, parse_jwk};
+use crate::policy::Verified;
 use crate::track::TrackTable;
 
 enum SigningMaterial {
@@ -141,6 +142,32 @@ impl Signer {
         })
     }
 
+    /// The signer a host mints with, from what it holds: a private JWK (`SIGNING_KEY`, the
+    /// CLI's `--key`) wins; else the HMAC secret with the first HMAC algorithm the policy
+    /// allows. One choice for the CLI, the Worker and the npm package. `Ok(None)` when neither
+    /// is given or the secret has no HMAC algorithm to sign with; a key the policy does not
+    /// allow is a config error.
+    pub fn for_policy(
+        policy: &Policy,
+        private_jwk: Option<&str>,
+        secret: Option<&str>,
+    ) -> Result<Option<Signer>> {
+        let signer = match (private_jwk, secret) {
+            (Some(jwk), _) => Some(Signer::from_jwk(jwk, None)?),
+            (None, Some(secret)) => policy
+                .algorithms
+                .iter()
+                .find(|alg| alg.family() == Family::Hmac)
+                .map(|alg| Signer::from_secret(secret, *alg))
+                .transpose()?,
+            (None, None) => None,
+        };
+        if let Some(signer) = &signer {
+            check_signer_allowed(policy, signer)?;
+        }
+        Ok(signer)
+    }
+
     /// The signing algorithm.
     pub fn alg(&self) -> Alg {
         self.alg
@@ -236,12 +263,7 @@ pub fn issue(
     now: u64,
     rng: &mut (impl RngCore + CryptoRng),
 ) -> Result<Issued> {
-    if !policy.algorithms.contains(&signer.alg) {
-        return Err(Error::config(
-            "algorithms",
-            format!("{} is not allowed by the policy", signer.alg),
-        ));
-    }
+    check_signer_allowed(policy, signer)?;
     if let Some(name) = request.claims.keys().find(|k| policy.is_issuer_claim(k)) {
         return Err(Error::new(
             ErrorCode::InvalidClaim,
@@ -266,7 +288,6 @@ pub fn issue(
     let exp = now.saturating_add(ttl);
     TrackTable::check_lifetime(&verdict, exp, Some(now), now, 0)?;
 
-    let jti = new_jti(rng);
     if let Some(sub) = request.sub {
         claims.insert("sub".into(), sub.into());
     }
@@ -280,6 +301,79 @@ pub fn issue(
         };
         claims.insert("aud".into(), aud);
     }
+    let (token, jti) = sign_claims(policy, signer, claims, now, exp, rng);
+    Ok(Issued {
+        token,
+        jti,
+        iat: now,
+        exp,
+        track: verdict.track,
+    })
+}
+
+/// Mints the successor of a verified token (refresh rotation). Every claim the issuer wrote is
+/// kept exactly — `iss`, `aud`, `sub`, `scope`/`scp`, the track and custom claims — so a refresh
+/// can never widen a token; only `jti`, `iat` and `exp` are new, and `auth_time` carries the
+/// session's start forward ([`crate::claims::RegisteredClaims::session_start`]). The session
+/// ends at its start plus the track's `max_session_s`: the new `exp` never passes that, and a
+/// refresh at or after it is `session_expired`, so a chain of refreshes ends.
+pub fn reissue(
+    policy: &Policy,
+    signer: &Signer,
+    verified: &Verified,
+    now: u64,
+    rng: &mut (impl RngCore + CryptoRng),
+) -> Result<Issued> {
+    check_signer_allowed(policy, signer)?;
+    let ceiling = verified.track.ttl_ceiling_s;
+    // Without auth_time or iat the token can still not be older than its ceiling allows.
+    let exp_before = verified.registered.exp.unwrap_or(now);
+    let start = verified
+        .registered
+        .session_start()
+        .unwrap_or_else(|| exp_before.saturating_sub(ceiling));
+    let session_end =
+        start.saturating_add(policy.tracks.max_session(verified.track.track.as_deref()));
+    if now >= session_end {
+        return Err(Error::new(
+            ErrorCode::SessionExpired,
+            "the session is older than its track's max_session_s: log in again",
+        ));
+    }
+    let exp = now.saturating_add(ceiling).min(session_end);
+    let mut claims = verified.claims().clone();
+    claims.insert("auth_time".into(), start.into());
+    let (token, jti) = sign_claims(policy, signer, claims, now, exp, rng);
+    Ok(Issued {
+        token,
+        jti,
+        iat: now,
+        exp,
+        track: verified.track.track.clone(),
+    })
+}
+
+fn check_signer_allowed(policy: &Policy, signer: &Signer) -> Result<()> {
+    if policy.algorithms.contains(&signer.alg) {
+        Ok(())
+    } else {
+        Err(Error::config(
+            "algorithms",
+            format!("{} is not allowed by the policy", signer.alg),
+        ))
+    }
+}
+
+/// Sets `iat`, `exp` and a fresh `jti`, then signs: the compact JWS and its jti.
+fn sign_claims(
+    policy: &Policy,
+    signer: &Signer,
+    mut claims: Map<String, Value>,
+    now: u64,
+    exp: u64,
+    rng: &mut (impl RngCore + CryptoRng),
+) -> (String, String) {
+    let jti = new_jti(rng);
     claims.insert("iat".into(), now.into());
     claims.insert("exp".into(), exp.into());
     claims.insert("jti".into(), jti.clone().into());
@@ -299,11 +393,5 @@ pub fn issue(
         b64_json(&Value::Object(claims))
     );
     let signature = Base64UrlUnpadded::encode_string(&signer.sign(signing_input.as_bytes()));
-    Ok(Issued {
-        token: format!("{signing_input}.{signature}"),
-        jti,
-        iat: now,
-        exp,
-        track: verdict.track,
-    })
+    (format!("{signing_input}.{signature}"), jti)
 }

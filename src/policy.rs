@@ -50,6 +50,7 @@ impl Verified {
             jti: self.registered.jti.clone(),
             sub: self.registered.sub.clone(),
             iat: self.registered.iat,
+            session_start: self.registered.session_start(),
             // `verify` refuses tokens without exp, so this default is never used.
             exp: self.registered.exp.unwrap_or_default(),
             track: self.track.track.clone(),

@@ -4,9 +4,11 @@
 //! order and the first match wins; unmatched requests get `default_route`.
 //!
 //! Path patterns are `/`-separated segments: a literal, `:name` or `*` for exactly one segment,
-//! and a final `*` for any remainder (zero or more segments). Empty segments are ignored on both
-//! sides, so `//admin/x` is matched as `/admin/x`: a doubled slash cannot slip a request past a
-//! stricter route into a weaker one. Literals are case-sensitive.
+//! and a final `*` for any remainder (zero or more segments). Requests are matched on their
+//! canonical path ([`crate::gateway::path`]), and literals are written in the same canonical
+//! form at load, so `/%6Fps` meets the `/ops` route. Literals are case-sensitive unless the
+//! route (or `gateway.case_insensitive_routes`) says otherwise, or the host routes
+//! case-insensitively itself (Express by default).
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -14,6 +16,7 @@ use serde_json::Value;
 use crate::claims::check_audience;
 use crate::error::{Error, ErrorCode, Result};
 use crate::gateway::granted_scopes;
+use crate::gateway::path::canonical_segment;
 use crate::policy::Verified;
 
 /// What a route asks of a request's token.
@@ -48,6 +51,8 @@ pub struct RouteConfig {
     pub tracks: Option<Vec<Value>>,
     /// Audience(s) the token must also carry on this route.
     pub audience: Option<crate::config::OneOrMany>,
+    /// Match literals ignoring ASCII case (default: `gateway.case_insensitive_routes`).
+    pub case_insensitive: Option<bool>,
 }
 
 /// The `default_route` section: what unmatched requests get.
@@ -73,6 +78,7 @@ pub struct Route {
     pub index: Option<usize>,
     pattern: Vec<Segment>,
     methods: Option<Vec<String>>,
+    case_insensitive: bool,
     /// The route's mode.
     pub mode: Mode,
     /// Scopes that must all be granted.
@@ -108,12 +114,24 @@ fn parse_pattern(pattern: &str, path: &str) -> Result<Vec<Segment>> {
                 path,
                 format!("segment {p:?}: use a whole-segment `*` or `:name`"),
             )),
-            p => Ok(Segment::Literal(p.to_owned())),
+            "." | ".." => Err(Error::config(path, "dot segments never reach a route")),
+            p => match canonical_segment(p) {
+                Ok(literal) => Ok(Segment::Literal(literal)),
+                Err(e) => Err(Error::config(path, e.message())),
+            },
         })
         .collect()
 }
 
-fn matches(pattern: &[Segment], path: &str) -> bool {
+fn same_literal(a: &str, b: &str, fold_case: bool) -> bool {
+    if fold_case {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a == b
+    }
+}
+
+fn matches(pattern: &[Segment], path: &str, fold_case: bool) -> bool {
     let mut parts = segments(path);
     for segment in pattern {
         match segment {
@@ -124,7 +142,10 @@ fn matches(pattern: &[Segment], path: &str) -> bool {
                 }
             }
             Segment::Literal(literal) => {
-                if parts.next() != Some(literal.as_str()) {
+                if !parts
+                    .next()
+                    .is_some_and(|part| same_literal(part, literal, fold_case))
+                {
                     return false;
                 }
             }
@@ -133,14 +154,14 @@ fn matches(pattern: &[Segment], path: &str) -> bool {
     parts.next().is_none()
 }
 
-/// Whether every path `narrow` matches is also matched by `wide`.
-fn covers(wide: &[Segment], narrow: &[Segment]) -> bool {
+/// Whether every path `narrow` matches is also matched by `wide` (which folds case or not).
+fn covers(wide: &[Segment], narrow: &[Segment], fold_case: bool) -> bool {
     for (i, w) in wide.iter().enumerate() {
         match (w, narrow.get(i)) {
             (Segment::Rest, _) => return true,
             (_, None | Some(Segment::Rest)) => return false,
             (Segment::One, Some(_)) => {}
-            (Segment::Literal(a), Some(Segment::Literal(b))) if a == b => {}
+            (Segment::Literal(a), Some(Segment::Literal(b))) if same_literal(a, b, fold_case) => {}
             (Segment::Literal(_), Some(_)) => return false,
         }
     }
@@ -164,8 +185,23 @@ fn strings(values: &[Value], path: &str, what: &str) -> Result<Vec<String>> {
 }
 
 impl Route {
-    fn from_config(config: RouteConfig, index: usize) -> Result<Route> {
+    fn from_config(config: RouteConfig, index: usize, fold_case_default: bool) -> Result<Route> {
         let path = format!("routes[{index}]");
+        // An anonymous request passes an optional route, so anything it would demand of a
+        // token is a policy that does not hold: refuse it rather than let it mislead.
+        if config.mode != Mode::Required {
+            let demands = [
+                ("scopes", !config.scopes.is_empty()),
+                ("tracks", config.tracks.is_some()),
+                ("audience", config.audience.is_some()),
+            ];
+            if let Some((field, _)) = demands.iter().find(|(_, set)| *set) {
+                return Err(Error::config(
+                    &format!("{path}.{field}"),
+                    "only a required route can demand this: anonymous requests pass optional and disabled routes",
+                ));
+            }
+        }
         let methods = config
             .methods
             .map(|methods| {
@@ -185,6 +221,7 @@ impl Route {
             index: Some(index),
             pattern: parse_pattern(&config.path, &format!("{path}.path"))?,
             methods,
+            case_insensitive: config.case_insensitive.unwrap_or(fold_case_default),
             mode: config.mode,
             scopes: strings(&config.scopes, &path, "scopes")?,
             tracks: config
@@ -198,11 +235,15 @@ impl Route {
         })
     }
 
-    fn applies_to(&self, method: &str, path: &str) -> bool {
+    fn applies_to(&self, method: &str, path: &str, host_folds_case: bool) -> bool {
         self.methods
             .as_ref()
             .is_none_or(|m| m.iter().any(|m| m.eq_ignore_ascii_case(method)))
-            && matches(&self.pattern, path)
+            && matches(
+                &self.pattern,
+                path,
+                self.case_insensitive || host_folds_case,
+            )
     }
 
     /// Whether `self` matches every request `later` would.
@@ -212,7 +253,7 @@ impl Route {
             (Some(_), None) => false,
             (Some(wide), Some(narrow)) => narrow.iter().all(|m| wide.contains(m)),
         };
-        methods_cover && covers(&self.pattern, &later.pattern)
+        methods_cover && covers(&self.pattern, &later.pattern, self.case_insensitive)
     }
 
     /// Checks a verified token against the route: audience, track, then scopes.
@@ -252,11 +293,15 @@ impl Route {
 impl RouteTable {
     /// Checks the routes: patterns, modes, scopes, tracks, and routes that an earlier one
     /// shadows entirely (they could never match).
-    pub fn new(routes: Vec<RouteConfig>, default: DefaultRouteConfig) -> Result<RouteTable> {
+    pub fn new(
+        routes: Vec<RouteConfig>,
+        default: DefaultRouteConfig,
+        fold_case_default: bool,
+    ) -> Result<RouteTable> {
         let routes = routes
             .into_iter()
             .enumerate()
-            .map(|(i, config)| Route::from_config(config, i))
+            .map(|(i, config)| Route::from_config(config, i, fold_case_default))
             .collect::<Result<Vec<_>>>()?;
         for (j, later) in routes.iter().enumerate() {
             if let Some(i) = routes[..j]
@@ -275,6 +320,7 @@ impl RouteTable {
                 index: None,
                 pattern: vec![Segment::Rest],
                 methods: None,
+                case_insensitive: false,
                 mode: default.mode,
                 scopes: Vec::new(),
                 tracks: None,
@@ -283,17 +329,30 @@ impl RouteTable {
         })
     }
 
-    /// The first route matching the request, or the default route.
-    pub fn find(&self, method: &str, path: &str) -> &Route {
+    /// The first route matching a canonical path, or the default route. `host_folds_case`:
+    /// the host itself routes ignoring case (Express by default), so every literal must too.
+    pub fn find(&self, method: &str, canonical_path: &str, host_folds_case: bool) -> &Route {
         self.routes
             .iter()
-            .find(|r| r.applies_to(method, path))
+            .find(|r| r.applies_to(method, canonical_path, host_folds_case))
             .unwrap_or(&self.default)
     }
 }
 
 impl Default for RouteTable {
     fn default() -> Self {
-        RouteTable::new(Vec::new(), DefaultRouteConfig::default()).expect("an empty table is valid")
+        Self {
+            routes: Vec::new(),
+            default: Route {
+                index: None,
+                pattern: vec![Segment::Rest],
+                methods: None,
+                case_insensitive: false,
+                mode: Mode::Required,
+                scopes: Vec::new(),
+                tracks: None,
+                audiences: None,
+            },
+        }
     }
 }

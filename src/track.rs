@@ -22,6 +22,18 @@ pub fn default_ceilings() -> BTreeMap<String, u64> {
         .collect()
 }
 
+/// Longest session (first login to the last refresh's expiry) of an unlisted track: 7 days.
+pub const DEFAULT_MAX_SESSION_S: u64 = 7 * 86_400;
+
+/// The default session lengths: track 1 = 7 days, 2 = 3 days, 3 = 1 day, 4 = 12 h (an
+/// operator logs in again every half day however often they refresh).
+pub fn default_max_sessions() -> BTreeMap<String, u64> {
+    [("1", 7 * 24), ("2", 3 * 24), ("3", 24), ("4", 12)]
+        .into_iter()
+        .map(|(track, hours)| (track.to_owned(), hours * 3600))
+        .collect()
+}
+
 /// What happens to a token whose track is absent or not in the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnknownTrack {
@@ -42,6 +54,10 @@ pub struct TrackTable {
     pub unknown: UnknownTrack,
     /// Ceiling applied under [`UnknownTrack::Default`].
     pub default_ttl_s: u64,
+    /// Longest session per track: refresh never extends a session past its start plus this.
+    pub max_session_s: BTreeMap<String, u64>,
+    /// Longest session of a track not in `max_session_s`.
+    pub default_max_session_s: u64,
 }
 
 /// A token's track and the lifetime ceiling it is held to.
@@ -74,6 +90,8 @@ impl Default for TrackTable {
             ceilings: default_ceilings(),
             unknown: UnknownTrack::Default,
             default_ttl_s: DEFAULT_UNKNOWN_TTL_S,
+            max_session_s: default_max_sessions(),
+            default_max_session_s: DEFAULT_MAX_SESSION_S,
         }
     }
 }
@@ -102,15 +120,32 @@ impl TrackTable {
         })
     }
 
-    /// The longest lifetime any token can have under this table, leeway included: how long a
-    /// subject or global revocation entry must live to cover every token it concerns.
+    /// The longest session a track may have ([`TrackTable::max_session_s`]).
+    pub fn max_session(&self, track: Option<&str>) -> u64 {
+        track
+            .and_then(|t| self.max_session_s.get(t))
+            .copied()
+            .unwrap_or(self.default_max_session_s)
+    }
+
+    /// The longest time a token covered by a revocation "before T" can outlive T, leeway
+    /// included: a token issued just before T lives its track's ceiling, and a token refreshed
+    /// from a session begun before T lives until that session's end. A subject or global entry
+    /// must live this long past T.
     pub fn longest_lifetime_s(&self, leeway_s: u64) -> u64 {
         let longest = self.ceilings.values().copied().max().unwrap_or(0);
         let longest = match self.unknown {
             UnknownTrack::Default => longest.max(self.default_ttl_s),
             UnknownTrack::Reject => longest,
         };
-        longest.saturating_add(leeway_s)
+        let longest_session = self
+            .max_session_s
+            .values()
+            .copied()
+            .chain([self.default_max_session_s])
+            .max()
+            .unwrap_or(0);
+        longest.max(longest_session).saturating_add(leeway_s)
     }
 
     /// Holds a token's lifetime against its ceiling. With `iat`, the lifetime is `exp - iat`

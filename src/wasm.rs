@@ -24,6 +24,8 @@ use crate::alg::{Alg, Family};
 use crate::config::{Config, Policy, Secret, TracksConfig};
 use crate::error::{Error, ErrorCode};
 use crate::gateway;
+use crate::gateway::forward::header_edits;
+use crate::gateway::path::canonical_path;
 use crate::inspect::{self, Inspection};
 use crate::jwks::RemoteJwks;
 use crate::keygen;
@@ -145,8 +147,14 @@ pub fn identity_headers(claims_json: &str, track: Option<String>) -> String {
     to_json(&gateway::identity_headers_of(&claims, track.as_deref()))
 }
 
-/// `1h 02m 03s`, as the CLI prints durations.
+/// Whether a request header belongs to edge-jwt's identity namespace in any spelling
+/// (`x-edge-jwt-…`, any case, `_` read as `-`): clients may not send one.
+#[wasm_bindgen(js_name = isIdentityHeader)]
+pub fn is_identity_header(name: &str) -> bool {
+    gateway::is_identity_header(name)
+}
 
+/// `1h 02m 03s`, as the CLI prints durations.
 #[wasm_bindgen(js_name = humanDuration)]
 pub fn human_duration(seconds_value: f64) -> String {
     inspect::human_duration(seconds(seconds_value))
@@ -738,10 +746,18 @@ impl CoreValidator {
             .is_some_and(|verified| self.inner.recheck(verified, seconds(now)))
     }
 
-    /// The route policy for a request (the core's `routes`): `[index | -1 for the default route,
-    /// mode ("required" | "optional" | "disabled"), scopes]`.
-    pub fn route(&self, method: &str, path: &str) -> Array {
-        let route = self.inner.validator.policy().routes.find(method, path);
+    /// The route policy for a request (the core's `routes`), decided on the canonical form of
+    /// `raw_path` (`fold_case`: the host routes ignoring case, as Express does by default):
+    /// `[index | -1 for the default route, mode ("required" | "optional" | "disabled"), scopes,
+    /// canonical path]`. Throws `malformed_request` for a path that cannot be decided on.
+    pub fn route(&self, method: &str, raw_path: &str, fold_case: bool) -> Result<Array, JsValue> {
+        let path = canonical_path(raw_path).map_err(|e| error_value(&e))?;
+        let route = self
+            .inner
+            .validator
+            .policy()
+            .routes
+            .find(method, &path, fold_case);
         let out = Array::new();
         out.push(&route.index.map_or(-1.0, |i| i as f64).into());
         out.push(
@@ -753,18 +769,29 @@ impl CoreValidator {
             .into(),
         );
         out.push(&route.scope_challenge().into());
-        out
+        out.push(&path.into());
+        Ok(out)
     }
 
-    /// The route's own checks (audience, tracks, scopes) on the verified token `id`:
-    /// `undefined` when it may pass, an error object (with `scope`, the route's scopes) when it
-    /// may not, `null` when the id is stale (the caller verifies again).
-    pub fn authorize(&self, id: f64, method: &str, path: &str) -> JsValue {
+    /// What the gateway admits of the verified token `id` on a canonical path: an identity that
+    /// can travel in headers ([`gateway::check_forwardable`]), then the route's own checks
+    /// (audience, tracks, scopes). `undefined` when it may pass, an error object (with `scope`,
+    /// the route's scopes, for a route refusal) when it may not, `null` when the id is stale
+    /// (the caller verifies again).
+    pub fn authorize(&self, id: f64, method: &str, path: &str, fold_case: bool) -> JsValue {
         let cache = self.inner.cache.borrow();
         let Some(verified) = cache.get(seconds(id)) else {
             return JsValue::NULL;
         };
-        let route = self.inner.validator.policy().routes.find(method, path);
+        if let Err(error) = gateway::check_forwardable(verified) {
+            return error_value(&error);
+        }
+        let route = self
+            .inner
+            .validator
+            .policy()
+            .routes
+            .find(method, path, fold_case);
         match route.authorize(verified) {
             Ok(()) => JsValue::UNDEFINED,
             Err(error) => {
@@ -773,6 +800,30 @@ impl CoreValidator {
                 value
             }
         }
+    }
+
+    /// The header edits for a request passed by the gateway ([`header_edits`]): `headers` is a
+    /// JSON list of `[name, value]` pairs as received, `id` the verified token (absent for an
+    /// anonymous request). `{"remove": [names], "set": [[name, value]]}`, or `null` when `id` is
+    /// stale.
+    #[wasm_bindgen(js_name = headerEdits)]
+    pub fn header_edits(&self, headers_json: &str, id: Option<f64>) -> Result<JsValue, JsValue> {
+        let pairs: Vec<(String, String)> = serde_json::from_str(headers_json)
+            .map_err(|_| type_error("headers must be a JSON list of [name, value] pairs"))?;
+        let cache = self.inner.cache.borrow();
+        let verified = match id {
+            Some(id) => match cache.get(seconds(id)) {
+                Some(verified) => Some(verified),
+                None => return Ok(JsValue::NULL),
+            },
+            None => None,
+        };
+        let edits = header_edits(
+            &self.inner.validator.policy().gateway,
+            pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+            verified.map(|v| (v.claims(), v.track.track.as_deref())),
+        );
+        Ok(to_json(&json!({"remove": edits.remove, "set": edits.set})).into())
     }
 
     /// Whether the remote JWKS should be fetched now (nothing held, or past its freshness, and
@@ -886,7 +937,10 @@ impl CoreValidator {
         // argument is a TypeError in JS.
         let request = serde_json::from_str::<Value>(request_json)
             .map_err(|_| Error::new(ErrorCode::InvalidClaim, revocation::REQUEST_FORMS))
-            .and_then(|value| RevocationRequest::from_json_form(value, now, "revoked"))
+            .and_then(|value| {
+                let leeway_s = inner.validator.policy().claims.leeway_s;
+                RevocationRequest::from_json_form(value, now, leeway_s, "revoked")
+            })
             .map_err(|e| type_error(&format!("revoke(): {}", e.message())));
         future_to_promise(async move {
             let request = request?;

@@ -1261,6 +1261,8 @@ fn exp_of_the_wrong_type_or_range_is_invalid_claim() {
         let payload = format!(r#"{{"sub":"alice","jti":"j","iat":{NOW},"exp":{exp}}}"#);
         assert_code(&v, &signed_raw_payload(&payload), "invalid_claim", exp);
     }
+    // Without iat in the payload below: a policy that does not require it.
+    let v = hs256_validator(json!({"required_claims": ["exp", "jti"]}));
     for (name, value) in [
         ("iat", "\"now\""),
         ("nbf", "-5"),
@@ -1566,7 +1568,8 @@ fn revocation_token(changes: Value) -> String {
 
 #[test]
 fn revoked_tokens_are_refused_through_the_revocation_list() {
-    let v = hs256_validator(Value::Null);
+    // iat is optional here, to show how a token without one is treated.
+    let v = hs256_validator(json!({"required_claims": ["exp", "jti"]}));
     let check = |list: &RevocationList, token: &str| {
         code(&v.verify_with_revocation(token, NOW, |facts| Ok(list.status_for(facts))))
     };
@@ -2239,13 +2242,39 @@ fn every_error_code_is_produced_by_some_input() {
         routed
             .policy()
             .routes
-            .find("GET", path)
+            .find("GET", path, false)
             .authorize(&verified)
     };
     produced.push(("insufficient_scope", code(&route("/ops/x"))));
     produced.push(("track_not_allowed", code(&route("/t4/x"))));
     let remote = edge_jwt::jwks::RemoteJwks::new(Default::default(), vec![Alg::ES256]);
     produced.push(("jwks_unavailable", code(&remote.keys(NOW))));
+    // The gateway's own refusals: the request path, refresh past the session, CSRF.
+    produced.push((
+        "malformed_request",
+        code(&edge_jwt::gateway::path::canonical_path("/a%2Fb")),
+    ));
+    let signer = edge_jwt::Signer::from_secret(HMAC_SECRET, Alg::HS256).unwrap();
+    let old_session = signed(json!({"auth_time": NOW - 8 * 86_400}));
+    let old_session = v.verify(&old_session, NOW).unwrap();
+    produced.push((
+        "session_expired",
+        code(&edge_jwt::mint::reissue(
+            v.policy(),
+            &signer,
+            &old_session,
+            NOW,
+            &mut rand_core::OsRng,
+        )),
+    ));
+    produced.push((
+        "cross_site_request",
+        code(&edge_jwt::gateway::check_same_origin(
+            "https://api.test",
+            Some("cross-site"),
+            None,
+        )),
+    ));
     for (expected, got) in &produced {
         assert_eq!(got, expected);
     }

@@ -50,46 +50,55 @@ fn mint_and_verify(policy: Policy, track: &str, claims: Value) -> (Validator, ed
 #[test]
 fn first_match_wins_and_methods_narrow_a_route() {
     let p = table();
-    assert_eq!(p.routes.find("GET", "/health").mode, Mode::Disabled);
+    assert_eq!(p.routes.find("GET", "/health", false).mode, Mode::Disabled);
     assert_eq!(
-        p.routes.find("GET", "/catalog/books/1").mode,
+        p.routes.find("GET", "/catalog/books/1", false).mode,
         Mode::Optional
     );
-    assert_eq!(p.routes.find("HEAD", "/catalog").mode, Mode::Optional);
+    assert_eq!(
+        p.routes.find("HEAD", "/catalog", false).mode,
+        Mode::Optional
+    );
     // POST is not in the optional route's methods: the later required route catches it.
-    let post = p.routes.find("POST", "/catalog/books");
+    let post = p.routes.find("POST", "/catalog/books", false);
     assert_eq!((post.mode, post.index), (Mode::Required, Some(4)));
     // Unmatched paths get the default route, `required` unless configured otherwise.
-    let other = p.routes.find("GET", "/elsewhere");
+    let other = p.routes.find("GET", "/elsewhere", false);
     assert_eq!((other.mode, other.index), (Mode::Required, None));
     let relaxed = policy(json!([]), json!({"default_route": {"mode": "optional"}})).unwrap();
-    assert_eq!(relaxed.routes.find("GET", "/x").mode, Mode::Optional);
+    assert_eq!(relaxed.routes.find("GET", "/x", false).mode, Mode::Optional);
 }
 
 #[test]
 fn patterns_match_whole_segments() {
     let p = table();
-    assert_eq!(p.routes.find("GET", "/users/42/profile").index, Some(3));
-    assert_eq!(p.routes.find("GET", "/users/42/profile/x").index, None);
     assert_eq!(
-        p.routes.find("GET", "/users//profile").index,
+        p.routes.find("GET", "/users/42/profile", false).index,
+        Some(3)
+    );
+    assert_eq!(
+        p.routes.find("GET", "/users/42/profile/x", false).index,
+        None
+    );
+    assert_eq!(
+        p.routes.find("GET", "/users//profile", false).index,
         None,
         "one segment is required"
     );
     assert_eq!(
-        p.routes.find("GET", "/healthz").index,
+        p.routes.find("GET", "/healthz", false).index,
         None,
         "a literal is a whole segment"
     );
     assert_eq!(
-        p.routes.find("GET", "/health/").index,
+        p.routes.find("GET", "/health/", false).index,
         Some(0),
         "trailing slash is the same path"
     );
     // Doubled slashes cannot escape a stricter route.
-    assert_eq!(p.routes.find("GET", "//ops//deploy").index, Some(2));
+    assert_eq!(p.routes.find("GET", "//ops//deploy", false).index, Some(2));
     assert_eq!(
-        p.routes.find("GET", "/OPS/deploy").index,
+        p.routes.find("GET", "/OPS/deploy", false).index,
         None,
         "literals are case-sensitive"
     );
@@ -102,7 +111,7 @@ fn scopes_from_the_scope_string_or_the_scp_array() {
         let route = validator
             .policy()
             .routes
-            .find("POST", "/ops/deploy")
+            .find("POST", "/ops/deploy", false)
             .clone();
         route.authorize(&verified).map_err(|e| e.code())
     };
@@ -119,7 +128,9 @@ fn scopes_from_the_scope_string_or_the_scp_array() {
     assert_eq!(ops(json!({})), Err(ErrorCode::InsufficientScope));
     let p = table();
     assert_eq!(
-        p.routes.find("POST", "/ops/deploy").scope_challenge(),
+        p.routes
+            .find("POST", "/ops/deploy", false)
+            .scope_challenge(),
         "operator.write"
     );
 }
@@ -129,7 +140,11 @@ fn tracks_limit_who_may_use_a_route() {
     let check = |track: &str| {
         let (validator, verified) =
             mint_and_verify(table(), track, json!({"scope": "operator.write"}));
-        let route = validator.policy().routes.find("GET", "/ops/x").clone();
+        let route = validator
+            .policy()
+            .routes
+            .find("GET", "/ops/x", false)
+            .clone();
         route.authorize(&verified).map_err(|e| e.code())
     };
     assert_eq!(check("4"), Ok(()));
@@ -144,7 +159,7 @@ fn per_route_audience() {
         let route = validator
             .policy()
             .routes
-            .find("GET", "/users/7/profile")
+            .find("GET", "/users/7/profile", false)
             .clone();
         route.authorize(&verified).map_err(|e| e.code())
     };
@@ -163,7 +178,7 @@ fn per_route_audience() {
         validator
             .policy()
             .routes
-            .find("GET", "/users/7/profile")
+            .find("GET", "/users/7/profile", false)
             .authorize(&verified)
             .map_err(|e| e.code()),
         Ok(())
@@ -178,7 +193,7 @@ fn per_route_audience() {
         validator
             .policy()
             .routes
-            .find("GET", "/users/7/profile")
+            .find("GET", "/users/7/profile", false)
             .authorize(&verified)
             .map_err(|e| e.code()),
         Err(ErrorCode::BadAudience)
@@ -206,4 +221,71 @@ fn config_errors_are_caught_at_load() {
         json!({})
     )
     .is_ok());
+}
+
+#[test]
+fn case_insensitive_routes_per_route_policy_wide_or_by_the_host() {
+    let p = table();
+    assert_eq!(
+        p.routes.find("GET", "/OPS/deploy", true).index,
+        Some(2),
+        "a host that routes ignoring case (Express) matches literals so too"
+    );
+    let per_route = policy(
+        json!([{"path": "/ops/*", "scopes": ["x"], "case_insensitive": true}]),
+        json!({}),
+    )
+    .unwrap();
+    assert_eq!(per_route.routes.find("GET", "/Ops/x", false).index, Some(0));
+    let wide = policy(
+        json!([{"path": "/ops/*", "scopes": ["x"]}]),
+        json!({"gateway": {"case_insensitive_routes": true}}),
+    )
+    .unwrap();
+    assert_eq!(wide.routes.find("GET", "/oPs/x", false).index, Some(0));
+    // A case-insensitive route shadows a later literal that differs only in case.
+    let shadowed = policy(
+        json!([
+            {"path": "/ops/*", "case_insensitive": true},
+            {"path": "/OPS/x", "mode": "disabled"}
+        ]),
+        json!({}),
+    )
+    .unwrap_err();
+    assert!(shadowed.message().starts_with("routes[1]"), "{shadowed}");
+}
+
+#[test]
+fn route_literals_are_written_in_canonical_form() {
+    let p = policy(
+        json!([{"path": "/caf%c3%a9/%6Fps", "scopes": ["x"]}, {"path": "/café/x", "mode": "disabled"}]),
+        json!({}),
+    )
+    .unwrap();
+    assert_eq!(p.routes.find("GET", "/caf%C3%A9/ops", false).index, Some(0));
+    assert_eq!(p.routes.find("GET", "/caf%C3%A9/x", false).index, Some(1));
+    for bad in ["/a%2Fb", "/a;b", "/a/../b", "/a%zz"] {
+        let e = policy(json!([{"path": bad}]), json!({})).unwrap_err();
+        assert!(e.message().starts_with("routes[0].path"), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn only_required_routes_may_demand_scopes_tracks_or_audiences() {
+    for mode in ["optional", "disabled"] {
+        for (field, value) in [
+            ("scopes", json!(["x"])),
+            ("tracks", json!([4])),
+            ("audience", json!("api")),
+        ] {
+            let mut route = json!({"path": "/x/*", "mode": mode});
+            route[field] = value;
+            let e = policy(json!([route]), json!({})).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::ConfigError);
+            assert!(
+                e.message().starts_with(&format!("routes[0].{field}")),
+                "{mode} {field}: {e}"
+            );
+        }
+    }
 }

@@ -25,6 +25,9 @@ pub struct RevocationFacts {
     pub sub: Option<String>,
     /// `iat`, if any.
     pub iat: Option<u64>,
+    /// When the token's session began ([`crate::claims::RegisteredClaims::session_start`]):
+    /// the earlier of `auth_time` and `iat`. Subject and global times compare against it.
+    pub session_start: Option<u64>,
     /// `exp` (always present on a verified token).
     pub exp: u64,
     /// The token's track.
@@ -42,11 +45,13 @@ pub struct RevocationStatus {
     pub global_revoked_before: Option<u64>,
 }
 
-/// Revoked when the jti is listed, or when `iat` is strictly before the subject's or the global
-/// time. A token issued *at* T survives, so a user can log in again within the same second; a
-/// token without `iat` cannot prove it is newer, so it is revoked by either time.
+/// Revoked when the jti is listed, or when the session start (`auth_time`, else `iat`) is
+/// strictly before the subject's or the global time, so a token refreshed after T from a
+/// session begun before T is still revoked. A session started *at* T survives, so a user can
+/// log in again within the same second; a token with neither claim cannot prove it is newer,
+/// so it is revoked by either time.
 pub fn check(facts: &RevocationFacts, status: &RevocationStatus) -> Result<()> {
-    let issued_before = |t: u64| facts.iat.is_none_or(|iat| iat < t);
+    let issued_before = |t: u64| facts.session_start.is_none_or(|start| start < t);
     let reason = if status.jti_revoked {
         "token has been revoked"
     } else if status.subject_revoked_before.is_some_and(issued_before) {
@@ -99,6 +104,10 @@ struct RequestForm {
     reason: Option<String>,
 }
 
+/// Largest `before` taken as seconds (10^11 s is the year 5138; a millisecond timestamp of
+/// today is about 1.8 × 10^12).
+pub const MAX_BEFORE_SECONDS: u64 = 100_000_000_000;
+
 /// What [`RevocationRequest::from_json_form`] accepts, for error messages.
 pub const REQUEST_FORMS: &str =
     "expected {\"jti\", \"exp\"?, \"reason\"?, \"sub\"?}, {\"sub\", \"before\"?} or {\"before\"}";
@@ -107,13 +116,32 @@ impl RevocationRequest {
     /// Reads one of the three JSON forms: `{"jti","exp"?,"reason"?,"sub"?}`,
     /// `{"sub","before"?}` (default: `now`) or `{"before"}` (global). Anything else — unknown
     /// fields, mixed forms, empty strings — is refused with [`REQUEST_FORMS`].
+    ///
+    /// A `before` later than `now + leeway_s` is refused: it would revoke tokens not issued
+    /// yet, and a value past [`MAX_BEFORE_SECONDS`] is almost surely milliseconds (year 5138
+    /// in seconds) that would revoke everything for millennia.
     pub fn from_json_form(
         value: serde_json::Value,
         now: u64,
+        leeway_s: u64,
         default_reason: &str,
     ) -> Result<RevocationRequest> {
         let refused = || Error::new(ErrorCode::InvalidClaim, REQUEST_FORMS);
         let form: RequestForm = serde_json::from_value(value).map_err(|_| refused())?;
+        if let Some(before) = form.before {
+            if before > MAX_BEFORE_SECONDS {
+                return Err(Error::new(
+                    ErrorCode::InvalidClaim,
+                    "before must be in seconds since the epoch, not milliseconds",
+                ));
+            }
+            if before > now.saturating_add(leeway_s) {
+                return Err(Error::new(
+                    ErrorCode::InvalidClaim,
+                    "before must not be in the future",
+                ));
+            }
+        }
         match form {
             RequestForm {
                 jti: Some(jti),
@@ -175,6 +203,7 @@ mod tests {
             jti: Some("j1".into()),
             sub: Some("alice".into()),
             iat,
+            session_start: iat,
             exp: 2000,
             track: None,
         }
@@ -215,7 +244,7 @@ mod tests {
     #[test]
     fn json_forms() {
         use serde_json::json;
-        let form = |v| RevocationRequest::from_json_form(v, 500, "admin");
+        let form = |v| RevocationRequest::from_json_form(v, 500, 30, "admin");
         assert_eq!(
             form(json!({"jti": "a", "exp": 9})).unwrap(),
             RevocationRequest::Jti {
@@ -236,7 +265,11 @@ mod tests {
             form(json!({"before": 7})).unwrap(),
             RevocationRequest::Global { before: 7 }
         );
+        assert!(form(json!({"before": 530})).is_ok(), "within the leeway");
         for bad in [
+            json!({"before": 531}),
+            json!({"sub": "s", "before": 531}),
+            json!({"before": 1_765_000_000_000_u64}),
             json!({}),
             json!({"jti": ""}),
             json!({"jti": "a", "before": 1}),

@@ -141,6 +141,11 @@ impl<S: KeyValueStore> RevocationChecker<S> {
         if let Some(cached) = self.cache.borrow().get(key, now) {
             return Ok(cached);
         }
+        self.read(key, now, not_after).await
+    }
+
+    /// Reads one key from the store and caches the answer.
+    async fn read(&self, key: &str, now: u64, not_after: Option<u64>) -> Result<Option<u64>> {
         self.reads.set(self.reads.get() + 1);
         let raw = self.store.get(key).await.map_err(|_| unavailable())?;
         let value = raw.map(|raw| entry_time(key, &raw)).transpose()?;
@@ -186,6 +191,24 @@ impl<S: KeyValueStore> RevocationChecker<S> {
         let [global, subject, jti] = self.status_keys(facts).map(|key| async move {
             match key {
                 Some((key, not_after)) => self.lookup(&key, now, not_after).await,
+                None => Ok(None),
+            }
+        });
+        let (global, subject, jti) = join3(global, subject, jti).await;
+        Ok(status_of(global?, subject?, jti?))
+    }
+
+    /// What the store itself says about a token now, ignoring the cache (which learns the
+    /// answers): for decisions that must not rest on an isolate's possibly stale view, such as
+    /// minting a refresh token or logging out.
+    pub async fn status_uncached(
+        &self,
+        facts: &RevocationFacts,
+        now: u64,
+    ) -> Result<RevocationStatus> {
+        let [global, subject, jti] = self.status_keys(facts).map(|key| async move {
+            match key {
+                Some((key, not_after)) => self.read(&key, now, not_after).await,
                 None => Ok(None),
             }
         });
@@ -324,6 +347,7 @@ mod tests {
             jti: Some(jti.into()),
             sub: Some("alice".into()),
             iat: Some(iat),
+            session_start: Some(iat),
             exp: iat + 3600,
             track: None,
         }
@@ -356,6 +380,28 @@ mod tests {
             checker.store_reads(),
             reads,
             "second lookup is served by the cache"
+        );
+        // Another writer revokes behind this isolate's back: the cache does not know, the
+        // store does.
+        block_on((&store).put("jti:j1", r#"{"reason":"admin","revoked_at":1}"#, 60)).unwrap();
+        assert!(!block_on(checker.status(&f, 1001)).unwrap().jti_revoked);
+        assert!(
+            block_on(checker.status_uncached(&f, 1001))
+                .unwrap()
+                .jti_revoked
+        );
+        store.data.borrow_mut().remove("jti:j1");
+        // The uncached read goes to the store even when the cache knows every key (and the
+        // cache learns from it).
+        assert!(
+            !block_on(checker.status_uncached(&f, 1001))
+                .unwrap()
+                .jti_revoked
+        );
+        assert_eq!(checker.store_reads(), reads + 6);
+        assert_eq!(
+            checker.cached_status(&f, 1001),
+            Some(RevocationStatus::default())
         );
         block_on(checker.revoke_token(&f, "logout", 1002)).unwrap();
         assert!(block_on(checker.status(&f, 1002)).unwrap().jti_revoked);

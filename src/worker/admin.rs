@@ -7,9 +7,10 @@ use super::gateway::{authenticate, request_token, verify_and_check_revocation};
 use super::state::State;
 use super::{http, now};
 use crate::error::{Error, ErrorCode};
-use crate::gateway::{bearer_token, granted_scopes};
-use crate::mint::{issue, IssueRequest};
-use crate::revocation::RevocationRequest;
+use crate::gateway::{bearer_token, check_same_origin, granted_scopes};
+use crate::mint::reissue;
+use crate::policy::Verified;
+use crate::revocation::{self, RevocationRequest};
 
 pub fn health(state: &State, requests: u64) -> worker::Result<Response> {
     http::json(
@@ -123,8 +124,16 @@ pub async fn introspect(state: &State, mut req: Request) -> worker::Result<Respo
                 200,
             )
         }
-        // A store outage is not an answer about the token: fail closed, visibly.
-        Err((e, _)) if e.code() == ErrorCode::RevocationUnavailable => http::error(&e),
+        // An outage (store or remote JWKS) is not an answer about the token: fail closed,
+        // visibly, rather than call a good token inactive.
+        Err((e, _))
+            if matches!(
+                e.code(),
+                ErrorCode::RevocationUnavailable | ErrorCode::JwksUnavailable
+            ) =>
+        {
+            http::error(&e)
+        }
         Err((e, _)) => http::json(&json!({"active": false, "code": e.code().code()}), 200),
     }
 }
@@ -155,7 +164,8 @@ pub async fn revoke(state: &State, mut req: Request) -> worker::Result<Response>
             Err(_) => return http::json(&json!({"status": "ok", "revoked": false}), 200),
         }
     } else {
-        match RevocationRequest::from_json_form(Value::Object(fields), now, "admin") {
+        let leeway_s = state.validator.policy().claims.leeway_s;
+        match RevocationRequest::from_json_form(Value::Object(fields), now, leeway_s, "admin") {
             Ok(request) => request,
             Err(e) => return http::bad_request(e.message()),
         }
@@ -166,8 +176,52 @@ pub async fn revoke(state: &State, mut req: Request) -> worker::Result<Response>
     }
 }
 
+/// A cookie-authenticated refresh or logout must come from this site (CSRF); a bearer token
+/// in `Authorization` is never attached by a browser on its own.
+fn check_cookie_request(req: &Request) -> Result<(), Error> {
+    let headers = req.headers();
+    if headers.has("authorization").unwrap_or(false) {
+        return Ok(());
+    }
+    let url = req
+        .url()
+        .map_err(|_| Error::new(ErrorCode::MalformedRequest, "bad URL"))?;
+    let get = |name: &str| headers.get(name).ok().flatten();
+    check_same_origin(
+        &url.origin().ascii_serialization(),
+        get("sec-fetch-site").as_deref(),
+        get("origin").as_deref(),
+    )
+}
+
+/// The presented token's revocation state read from the store itself, not this isolate's
+/// cache: a session another isolate revoked a moment ago must not be refreshed or outlive a
+/// logout here.
+async fn check_not_revoked(state: &State, verified: &Verified, now: u64) -> Result<(), Error> {
+    let facts = verified.revocation_facts();
+    let status = state.revocations.status_uncached(&facts, now).await?;
+    revocation::check(&facts, &status)
+}
+
+/// Clears a jti from the in-flight set when the refresh ends, however it ends.
+struct InFlight<'a> {
+    state: &'a State,
+    jti: String,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.state.refreshing.borrow_mut().remove(&self.jti);
+    }
+}
+
+/// Rotates the presented token: verified, checked against the store uncached, its jti consumed
+/// (revoked), then its successor minted with every claim kept ([`reissue`]).
 pub async fn refresh(state: &State, req: Request) -> worker::Result<Response> {
     let path = req.path();
+    if let Err(e) = check_cookie_request(&req) {
+        return http::reject(&e, None, None, &path);
+    }
     let (token, verified) = match authenticate(state, &req.headers().0).await {
         Ok(found) => found,
         Err(rejection) => return rejection.respond(&path),
@@ -180,34 +234,65 @@ pub async fn refresh(state: &State, req: Request) -> worker::Result<Response> {
     };
     let now = now();
     let facts = verified.revocation_facts();
+    let Some(jti) = facts.jti.clone() else {
+        let e = Error::new(
+            ErrorCode::MissingClaim,
+            "a token without jti cannot be refreshed",
+        );
+        return http::reject(&e, Some(&token), Some(&verified), &path);
+    };
+    // One successor per token in this isolate: a concurrent second refresh is a reuse.
+    if !state.refreshing.borrow_mut().insert(jti.clone()) {
+        return refresh_reused(&token, &verified, &path);
+    }
+    let _in_flight = InFlight { state, jti };
+    match check_not_revoked(state, &verified, now).await {
+        Ok(()) => {}
+        Err(e) if e.code() == ErrorCode::Revoked => {
+            return refresh_reused(&token, &verified, &path)
+        }
+        Err(e) => return http::reject(&e, Some(&token), Some(&verified), &path),
+    }
+    let issued = match reissue(
+        state.validator.policy(),
+        signer,
+        &verified,
+        now,
+        &mut rand_core::OsRng,
+    ) {
+        Ok(issued) => issued,
+        Err(e) => return http::reject(&e, Some(&token), Some(&verified), &path),
+    };
     if let Err(e) = state.revocations.revoke_token(&facts, "refresh", now).await {
         return http::reject(&e, Some(&token), Some(&verified), &path);
     }
-    // Same subject, track and custom claims; fresh jti, iat, exp from the track's ceiling.
-    let policy = state.validator.policy();
-    let claims = verified
-        .claims()
-        .iter()
-        .filter(|(k, _)| !policy.is_issuer_claim(k))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let request = IssueRequest {
-        sub: facts.sub.clone(),
-        track: facts.track.clone(),
-        ttl_s: None,
-        claims,
-    };
-    match issue(policy, signer, request, now, &mut rand_core::OsRng) {
-        Ok(issued) => http::json(
-            &json!({"token": issued.token, "expires_at": issued.exp, "track": issued.track}),
-            200,
-        ),
-        Err(e) => http::reject(&e, Some(&token), Some(&verified), &path),
-    }
+    http::json(
+        &json!({"token": issued.token, "expires_at": issued.exp, "track": issued.track}),
+        200,
+    )
+}
+
+/// A refresh of a token that was already rotated or revoked (or is being rotated right now):
+/// refused as `revoked`, and logged as a possible theft (OAuth 2.0 Security BCP §4.14).
+fn refresh_reused(token: &str, verified: &Verified, path: &str) -> worker::Result<Response> {
+    let jti_prefix = verified
+        .registered
+        .jti
+        .as_deref()
+        .map(|j| j.chars().take(8).collect::<String>());
+    worker::console_log!(
+        "{}",
+        json!({"event": "edge_jwt_refresh_reuse", "jti_prefix": jti_prefix, "track": verified.track.track})
+    );
+    let e = Error::new(ErrorCode::Revoked, "token has been revoked");
+    http::reject(&e, Some(token), Some(verified), path)
 }
 
 pub async fn logout(state: &State, req: Request) -> worker::Result<Response> {
     let path = req.path();
+    if let Err(e) = check_cookie_request(&req) {
+        return http::reject(&e, None, None, &path);
+    }
     let token = match request_token(state, &req.headers().0) {
         Ok(token) => token,
         Err(e) => return http::reject(&e, None, None, &path),

@@ -8,7 +8,9 @@ use worker::web_sys::{self, RequestRedirect};
 use super::state::State;
 use super::{http, now};
 use crate::error::{Error, ErrorCode};
-use crate::gateway::{bearer_token, check_forwardable, identity_headers, is_identity_header};
+use crate::gateway::forward::header_edits;
+use crate::gateway::path::canonical_path;
+use crate::gateway::{bearer_token, check_forwardable};
 use crate::policy::Verified;
 use crate::routes::Mode;
 
@@ -89,8 +91,10 @@ pub async fn verify_and_check_revocation(
     }
 }
 
-/// Applies the route's policy and forwards. `disabled` routes skip the token entirely;
-/// `optional` ones let a request without a token through as anonymous but refuse a bad token.
+/// Applies the route's policy and forwards. The path is decided on once, in canonical form
+/// (an unsafe one is 400 `malformed_request`), and that same path is forwarded, so the origin
+/// serves what was authorised. `disabled` routes skip the token entirely; `optional` ones let
+/// a request without a token through as anonymous but refuse a bad token.
 ///
 /// Works on the runtime's own Request and Response objects: the gateway path is the hot one,
 /// and `worker::Request`/`worker::Response` would copy what is forwarded unchanged (and read
@@ -99,9 +103,14 @@ pub async fn handle(
     state: &State,
     req: web_sys::Request,
     method: &str,
-    path: &str,
+    raw_path: &str,
 ) -> worker::Result<web_sys::Response> {
-    let route = state.validator.policy().routes.find(method, path);
+    let path = match canonical_path(raw_path) {
+        Ok(path) => path,
+        Err(error) => return http::reject(&error, None, None, raw_path).map(Into::into),
+    };
+    let path = path.as_str();
+    let route = state.validator.policy().routes.find(method, path, false);
     let headers = req.headers();
     let verified = match route.mode {
         Mode::Disabled => None,
@@ -142,33 +151,39 @@ pub async fn handle(
         )
         .map(Into::into);
     };
-    forward(state, &req, &headers, verified.as_ref(), origin).await
+    forward(state, &req, &headers, path, verified.as_ref(), origin).await
 }
 
-/// Forwards to `ORIGIN` with the same method, path, query and body; client-sent identity headers
-/// are removed before edge-jwt's own are added (none for an anonymous request), so they cannot
-/// be spoofed. The upstream response goes back to the client as it came.
+/// Forwards to `ORIGIN` with the same method, query and body and the canonical path; the
+/// header edits are the core's ([`header_edits`]: spoofed identity headers out, edge-jwt's own
+/// in, none for an anonymous request). The upstream response goes back as it came.
 async fn forward(
     state: &State,
     req: &web_sys::Request,
     client_headers: &web_sys::Headers,
+    canonical: &str,
     verified: Option<&Verified>,
     origin: &str,
 ) -> worker::Result<web_sys::Response> {
-    let target = format!("{origin}{}", http::path_and_query(&req.url()));
+    let url = req.url();
+    let query = http::path_and_query(&url)
+        .split_once('?')
+        .map_or(String::new(), |(_, q)| format!("?{q}"));
+    let target = format!("{origin}{canonical}{query}");
 
-    // A copy of the client's headers, minus the ones it must not set.
+    // A copy of the client's headers, edited as the core says.
     let headers = web_sys::Headers::new_with_headers(client_headers)?;
-    let forward_authorization = state.validator.policy().gateway.forward_authorization;
-    for name in client_header_names(client_headers) {
-        if is_identity_header(&name)
-            || (!forward_authorization && name.eq_ignore_ascii_case("authorization"))
-        {
-            headers.delete(&name)?;
-        }
+    let pairs = client_header_pairs(client_headers);
+    let edits = header_edits(
+        &state.validator.policy().gateway,
+        pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        verified.map(|v| (v.claims(), v.track.track.as_deref())),
+    );
+    for name in &edits.remove {
+        headers.delete(name)?;
     }
-    for (name, value) in verified.map(identity_headers).unwrap_or_default() {
-        headers.set(name, &value)?;
+    for (name, value) in &edits.set {
+        headers.set(name, value)?;
     }
     let init = web_sys::RequestInit::new();
     init.set_method(&req.method());
@@ -185,13 +200,16 @@ async fn forward(
     Ok(response.unchecked_into())
 }
 
-/// The names of the client's headers (lower-case, as the Fetch API gives them).
-fn client_header_names(headers: &web_sys::Headers) -> Vec<String> {
-    js_sys::try_iter(&headers.keys())
+/// The client's headers as name/value pairs (names lower-case, as the Fetch API gives them).
+fn client_header_pairs(headers: &web_sys::Headers) -> Vec<(String, String)> {
+    js_sys::try_iter(&headers.entries())
         .ok()
         .flatten()
         .into_iter()
         .flatten()
-        .filter_map(|name| name.ok()?.as_string())
+        .filter_map(|entry| {
+            let pair: js_sys::Array = entry.ok()?.dyn_into().ok()?;
+            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
+        })
         .collect()
 }

@@ -1,6 +1,9 @@
 //! Per-isolate state: the validated policy, keys, secrets and the revocation checker, built
 //! once from the environment. A bad environment is a `config_error` naming what is wrong.
 
+use std::cell::RefCell;
+use std::collections::HashSet;
+
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -8,7 +11,6 @@ use worker::Env;
 
 use super::jwks::JwksClient;
 use super::kv::{KvRevocations, BINDING};
-use crate::alg::{Alg, Family};
 use crate::config::{Config, Policy, Secret};
 use crate::error::{Error, ErrorCode, Result};
 use crate::mint::Signer;
@@ -27,6 +29,10 @@ pub struct State {
     pub signer: Option<Signer>,
     /// `ORIGIN` without a trailing slash, e.g. `https://api.internal`.
     pub origin: Option<String>,
+    /// jtis of the refreshes running in this isolate: a second refresh of the same token
+    /// while the first is in flight is refused, so one token yields at most one successor
+    /// here (across isolates, see the README's refresh section).
+    pub refreshing: RefCell<HashSet<String>>,
     admin_token_digest: Option<[u8; 32]>,
 }
 
@@ -143,22 +149,12 @@ impl State {
             policy.claims.leeway_s,
         );
 
-        let signer = match (env_string(env, "SIGNING_KEY"), &jwt_secret) {
-            (Some(jwk), _) => Some(
-                Signer::from_jwk(&jwk, None)
-                    .map_err(|e| Error::config("SIGNING_KEY", e.message()))?,
-            ),
-            (None, Some(secret)) => policy
-                .algorithms
-                .iter()
-                .find(|alg| alg.family() == Family::Hmac)
-                .map(|alg| Signer::from_secret(secret, *alg))
-                .transpose()?,
-            (None, None) => None,
-        };
-        if let Some(signer) = &signer {
-            check_signer(signer.alg(), &policy)?;
-        }
+        let signing_key = env_string(env, "SIGNING_KEY");
+        let signer = Signer::for_policy(&policy, signing_key.as_deref(), jwt_secret.as_deref())
+            .map_err(|e| match &signing_key {
+                Some(_) => Error::config("SIGNING_KEY", e.message()),
+                None => Error::config("JWT_SECRET", e.message()),
+            })?;
 
         let origin = env_string(env, "ORIGIN")
             .map(|o| check_origin(&o))
@@ -180,6 +176,7 @@ impl State {
             revocations,
             signer,
             origin,
+            refreshing: RefCell::default(),
             admin_token_digest: admin_token.as_deref().map(digest),
         })
     }
@@ -228,15 +225,4 @@ fn check_origin(origin: &str) -> Result<String> {
         ));
     }
     Ok(origin.trim_end_matches('/').to_owned())
-}
-
-fn check_signer(alg: Alg, policy: &Policy) -> Result<()> {
-    if policy.algorithms.contains(&alg) {
-        Ok(())
-    } else {
-        Err(Error::config(
-            "SIGNING_KEY",
-            format!("signs with {alg}, which the policy does not allow"),
-        ))
-    }
 }

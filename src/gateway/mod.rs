@@ -1,6 +1,10 @@
-//! What every HTTP host of edge-jwt does the same way: find the bearer token, name the identity
-//! headers forwarded upstream, and shape RFC 6750 error responses and rejection log lines.
-//! Pure functions over strings, shared by the Worker and the npm middleware.
+//! What every HTTP host of edge-jwt does the same way: the canonical path ([`path`]), the
+//! bearer token, the identity headers forwarded upstream and the client headers removed
+//! ([`forward`]), RFC 6750 error responses and rejection log lines. Pure functions over
+//! strings, shared by the Worker and the npm middleware, which only translate I/O.
+
+pub mod forward;
+pub mod path;
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -32,6 +36,9 @@ pub struct GatewaySettings {
     pub forward_authorization: bool,
     /// A JWT granting this scope may call the admin endpoints (besides `ADMIN_TOKEN`).
     pub admin_scope: Option<String>,
+    /// Route literals match ignoring ASCII case unless a route says otherwise, for origins that
+    /// route case-insensitively (default `false`).
+    pub case_insensitive_routes: bool,
 }
 
 impl Default for GatewaySettings {
@@ -40,6 +47,7 @@ impl Default for GatewaySettings {
             cookie: None,
             forward_authorization: true,
             admin_scope: None,
+            case_insensitive_routes: false,
         }
     }
 }
@@ -79,10 +87,19 @@ pub fn bearer_token(
         .ok_or_else(missing_token)
 }
 
-/// Whether a request header is one edge-jwt owns (and so must strip from clients).
+/// Whether a request header is one edge-jwt owns (and so must strip from clients), in any
+/// spelling an origin may fold into the same name: case-insensitive, and `_` read as `-`
+/// (CGI, WSGI, Rack/Puma and PHP turn both into `HTTP_X_EDGE_JWT_…`).
 pub fn is_identity_header(name: &str) -> bool {
-    name.len() >= IDENTITY_HEADER_PREFIX.len()
-        && name[..IDENTITY_HEADER_PREFIX.len()].eq_ignore_ascii_case(IDENTITY_HEADER_PREFIX)
+    let prefix = IDENTITY_HEADER_PREFIX.as_bytes();
+    name.len() >= prefix.len()
+        && name.as_bytes()[..prefix.len()]
+            .iter()
+            .zip(prefix)
+            .all(|(&got, &want)| {
+                let got = if got == b'_' { b'-' } else { got };
+                got.eq_ignore_ascii_case(&want)
+            })
 }
 
 /// Granted scopes: the `scope` claim (space-separated string, RFC 8693 §4.2) or `scp` (array).
@@ -137,9 +154,15 @@ pub fn identity_headers_of(
 
 /// Refuses a verified token whose identity cannot travel in a header: a control character
 /// (NUL, CR, LF, …) in `sub`, `jti`, the track or a scope would be rejected by the runtime or,
-/// worse, split a header. Non-ASCII UTF-8 is forwarded as is.
+/// worse, split a header. Non-ASCII UTF-8 is forwarded as is. Every host refuses such a token,
+/// whether or not it forwards headers, so that all of them admit the same tokens.
 pub fn check_forwardable(verified: &Verified) -> Result<(), Error> {
-    for (name, value) in identity_headers(verified) {
+    check_forwardable_headers(&identity_headers(verified))
+}
+
+/// [`check_forwardable`] of identity headers already built.
+pub fn check_forwardable_headers(headers: &[(&'static str, String)]) -> Result<(), Error> {
+    for (name, value) in headers {
         if value.chars().any(|c| c.is_control()) {
             return Err(Error::new(
                 ErrorCode::InvalidClaim,
@@ -153,6 +176,32 @@ pub fn check_forwardable(verified: &Verified) -> Result<(), Error> {
     Ok(())
 }
 
+/// Refuses a cookie-authenticated state change sent from another site (CSRF): the browser's
+/// `Sec-Fetch-Site` must be `same-origin` (or `none`, a user's own navigation), else `Origin`
+/// must be the request's own origin. A request with neither header comes from no browser, and a
+/// bearer token in `Authorization` is never sent by a browser on its own, so both pass.
+pub fn check_same_origin(
+    request_origin: &str,
+    sec_fetch_site: Option<&str>,
+    origin: Option<&str>,
+) -> Result<(), Error> {
+    let same = match (sec_fetch_site, origin) {
+        (Some(site), _) => {
+            site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none")
+        }
+        (None, Some(origin)) => origin.eq_ignore_ascii_case(request_origin),
+        (None, None) => true,
+    };
+    if same {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorCode::CrossSiteRequest,
+            "a cookie-authenticated request from another site is refused",
+        ))
+    }
+}
+
 /// RFC 6750 §3 `WWW-Authenticate` value. No token at all gets the bare challenge (§3.1: no
 /// error code when the request lacked authentication information).
 pub fn www_authenticate(error: &Error) -> Option<String> {
@@ -164,9 +213,11 @@ pub fn www_authenticate(error: &Error) -> Option<String> {
 pub fn www_authenticate_with_scope(error: &Error, scope: Option<&str>) -> Option<String> {
     match error.code() {
         ErrorCode::MissingToken => Some("Bearer".to_owned()),
-        ErrorCode::RevocationUnavailable | ErrorCode::ConfigError | ErrorCode::JwksUnavailable => {
-            None
-        }
+        ErrorCode::RevocationUnavailable
+        | ErrorCode::ConfigError
+        | ErrorCode::JwksUnavailable
+        | ErrorCode::MalformedRequest
+        | ErrorCode::CrossSiteRequest => None,
         ErrorCode::InsufficientScope | ErrorCode::TrackNotAllowed => {
             let mut challenge = format!(
                 "Bearer error=\"insufficient_scope\", error_description=\"{}\"",
@@ -205,6 +256,8 @@ pub fn error_body(error: &Error) -> Value {
         ErrorCode::MissingToken => "unauthorized",
         ErrorCode::RevocationUnavailable | ErrorCode::JwksUnavailable => "temporarily_unavailable",
         ErrorCode::ConfigError => "server_error",
+        ErrorCode::MalformedRequest => "invalid_request",
+        ErrorCode::CrossSiteRequest => "forbidden",
         ErrorCode::InsufficientScope | ErrorCode::TrackNotAllowed => "insufficient_scope",
         _ => "invalid_token",
     };
@@ -275,10 +328,14 @@ mod tests {
     }
 
     #[test]
-    fn identity_header_prefix_is_case_insensitive() {
+    fn identity_header_prefix_in_every_spelling() {
         assert!(is_identity_header("X-Edge-JWT-Sub"));
         assert!(is_identity_header("x-edge-jwt-anything"));
+        assert!(is_identity_header("x-edge-jwt_sub"));
+        assert!(is_identity_header("X_EDGE_JWT_SUB"));
+        assert!(is_identity_header("x_edge-jwt-track"));
         assert!(!is_identity_header("x-edge"));
+        assert!(!is_identity_header("x-edge-jwtsub"));
         assert!(!is_identity_header("authorization"));
     }
 
