@@ -16,6 +16,15 @@ pub fn path_and_query(url: &str) -> &str {
     path_and_query.split('#').next().unwrap_or("/")
 }
 
+/// The origin of a URL as the runtime serialized it (`https://h:8443/p` → `https://h:8443`).
+pub fn origin(url: &str) -> &str {
+    let host_start = url.find("://").map_or(0, |i| i + 3);
+    let end = url[host_start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| host_start + i);
+    &url[..end]
+}
+
 /// The path alone (`https://h/p?q` → `/p`).
 pub fn path(url: &str) -> &str {
     path_and_query(url).split('?').next().unwrap_or("/")

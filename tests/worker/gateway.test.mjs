@@ -43,7 +43,7 @@ describe("gateway forwarding to ORIGIN", () => {
     const t = mint({ claims: { scope: "read write" } });
     const body = Buffer.from([0, 1, 2, 0xff, 0xfe, 10, 13, 0x22]);
     const before = origin.requests.length;
-    const res = await worker.fetch("/api/items/42%2Fx?a=1&b=%20two&a=3", {
+    const res = await worker.fetch("/api/items/42%2cx?a=1&b=%20two&a=3", {
       method: "PUT",
       headers: { authorization: `Bearer ${t.token}`, "content-type": "application/octet-stream", "x-custom": "kept" },
       body,
@@ -54,7 +54,8 @@ describe("gateway forwarding to ORIGIN", () => {
     assert.equal(origin.requests.length, before + 1, "exactly one upstream request");
     const seen = origin.requests.at(-1);
     assert.equal(seen.method, "PUT");
-    assert.equal(seen.url, "/api/items/42%2Fx?a=1&b=%20two&a=3");
+    // The canonical path (escapes in upper case), the query exactly as sent.
+    assert.equal(seen.url, "/api/items/42%2Cx?a=1&b=%20two&a=3");
     assert.deepEqual(seen.body, body);
     assert.equal(seen.headers["content-type"], "application/octet-stream");
     assert.equal(seen.headers["x-custom"], "kept");

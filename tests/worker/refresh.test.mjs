@@ -21,10 +21,12 @@ async function rotates(worker, old, { ttl, alg, kid }) {
   const prev = h.decodeJwt(old.token);
   assert.equal(fresh.header.alg, alg);
   assert.equal(fresh.header.kid, kid);
-  // Same subject, track, issuer, audience and custom claims; fresh jti, iat and exp.
-  const { jti, iat, exp, ...same } = fresh.claims;
-  const { jti: oldJti, iat: oldIat, exp: oldExp, ...prevSame } = prev.claims;
+  // Same subject, track, issuer, audience and custom claims; fresh jti, iat and exp; the
+  // session's start carried as auth_time.
+  const { jti, iat, exp, auth_time: authTime, ...same } = fresh.claims;
+  const { jti: oldJti, iat: oldIat, exp: oldExp, auth_time: oldAuthTime, ...prevSame } = prev.claims;
   assert.deepEqual(same, prevSame);
+  assert.equal(authTime, Math.min(oldAuthTime ?? oldIat, oldIat), "auth_time is the session's start");
   assert.notEqual(jti, oldJti);
   assert.match(jti, /^[0-9a-f]{32}$/);
   assert.ok(iat >= t0 && iat <= h.now(), `iat ${iat} is the refresh time`);
