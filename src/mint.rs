@@ -301,14 +301,14 @@ pub fn issue(
         };
         claims.insert("aud".into(), aud);
     }
-    let (token, jti) = sign_claims(policy, signer, claims, now, exp, rng);
-    Ok(Issued {
-        token,
-        jti,
-        iat: now,
-        exp,
-        track: verdict.track,
-    })
+    Ok(sign_claims(
+        policy,
+        signer,
+        claims,
+        (now, exp),
+        verdict.track,
+        rng,
+    ))
 }
 
 /// Mints the successor of a verified token (refresh rotation). Every claim the issuer wrote is
@@ -343,14 +343,8 @@ pub fn reissue(
     let exp = now.saturating_add(ceiling).min(session_end);
     let mut claims = verified.claims().clone();
     claims.insert("auth_time".into(), start.into());
-    let (token, jti) = sign_claims(policy, signer, claims, now, exp, rng);
-    Ok(Issued {
-        token,
-        jti,
-        iat: now,
-        exp,
-        track: verified.track.track.clone(),
-    })
+    let track = verified.track.track.clone();
+    Ok(sign_claims(policy, signer, claims, (now, exp), track, rng))
 }
 
 fn check_signer_allowed(policy: &Policy, signer: &Signer) -> Result<()> {
@@ -364,15 +358,15 @@ fn check_signer_allowed(policy: &Policy, signer: &Signer) -> Result<()> {
     }
 }
 
-/// Sets `iat`, `exp` and a fresh `jti`, then signs: the compact JWS and its jti.
+/// Sets `iat`, `exp` (`times`) and a fresh `jti`, then signs.
 fn sign_claims(
     policy: &Policy,
     signer: &Signer,
     mut claims: Map<String, Value>,
-    now: u64,
-    exp: u64,
+    (now, exp): (u64, u64),
+    track: Option<String>,
     rng: &mut (impl RngCore + CryptoRng),
-) -> (String, String) {
+) -> Issued {
     let jti = new_jti(rng);
     claims.insert("iat".into(), now.into());
     claims.insert("exp".into(), exp.into());
@@ -393,5 +387,11 @@ fn sign_claims(
         b64_json(&Value::Object(claims))
     );
     let signature = Base64UrlUnpadded::encode_string(&signer.sign(signing_input.as_bytes()));
-    (format!("{signing_input}.{signature}"), jti)
+    Issued {
+        token: format!("{signing_input}.{signature}"),
+        jti,
+        iat: now,
+        exp,
+        track,
+    }
 }

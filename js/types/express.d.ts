@@ -4,8 +4,10 @@ import type { Config, MiddlewareOptions, Validator, VerifyOk } from "./index.js"
 export interface ExpressEdgeJwtOptions extends MiddlewareOptions {
   /** Request property holding the verified result (default "edgeJwt"). */
   requestKey?: string;
-  /** Replace client-sent `x-edge-jwt-*` request headers with the verified identity (as the Worker forwards). */
+  /** Kept for compatibility: client-sent `x-edge-jwt-*` headers are always replaced by the verified identity now. */
   identityHeaders?: boolean;
+  /** Match route literals ignoring case (default: the app's "case sensitive routing" setting, off in Express). */
+  caseInsensitive?: boolean;
 }
 
 /** The request as the middleware reads it. */
@@ -24,7 +26,7 @@ export interface NodeResponseLike {
 
 /**
  * Verifies each request like the edge-jwt Worker and sets `req.edgeJwt` to the verified result,
- * or answers 401 / 503 with the Worker's RFC 6750 response.
+ * or answers 400 / 401 / 403 / 503 with the Worker's response; `req.url` becomes the canonical path.
  */
 export declare function edgeJwt(
   validatorOrConfig: Validator | Config | string,

@@ -23,7 +23,10 @@ export type ErrorCode =
   | "missing_token"
   | "insufficient_scope"
   | "track_not_allowed"
-  | "jwks_unavailable";
+  | "jwks_unavailable"
+  | "malformed_request"
+  | "session_expired"
+  | "cross_site_request";
 
 export type Algorithm =
   | "HS256"
@@ -244,12 +247,20 @@ export interface RouteInfo {
 
 /** The gateway's decision for a request (see `Validator.checkRequest`). */
 export type RequestDecision =
-  | { ok: true; verified: VerifyOk | null; route: RouteInfo; token: string | undefined }
-  | { ok: false; error: ErrorInfo; route: RouteInfo; token: string | undefined };
+  | { ok: true; verified: VerifyOk | null; route: RouteInfo; token: string | undefined; path: string }
+  | { ok: false; error: ErrorInfo; route: RouteInfo | null; token: string | undefined; path: string };
 
 export interface RequestOptions extends VerifyOptions {
   method?: string;
   path?: string;
+  /** Match route literals ignoring case, for a framework that routes so (Express by default). */
+  caseInsensitive?: boolean;
+}
+
+/** The gateway's edits to a passed request's headers (see `Validator.headerEdits`). */
+export interface HeaderEdits {
+  remove: string[];
+  set: [string, string][];
 }
 
 /** Anything carrying request headers: a Fetch Request, a Headers, a Node request, or the two values. */
@@ -279,6 +290,8 @@ export declare class Validator {
    * `disabled` route or an anonymous request on an `optional` one.
    */
   checkRequest(request: RequestLike & { method?: string; url?: string; originalUrl?: string }, options?: RequestOptions): Promise<RequestDecision>;
+  /** Client identity headers (any spelling) out, the verified identity in, as the Worker forwards. */
+  headerEdits(request: RequestLike, verified: VerifyOk | null): HeaderEdits;
   /** Through the store; rejects with `EdgeJwtError` (`revocation_unavailable`) when it fails. */
   revoke(request: RevocationRequest, options?: VerifyOptions): Promise<AppliedRevocation>;
   /** Revokes a presented token by its jti (logout). */

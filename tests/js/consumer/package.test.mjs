@@ -101,7 +101,7 @@ describe("resolution and files", () => {
     assert.ok(Object.isFrozen(codes));
     for (const { code, status } of codes) {
       assert.match(code, /^[a-z_]+$/);
-      assert.ok([401, 403, 500, 503].includes(status), `${code}: ${status}`);
+      assert.ok([400, 401, 403, 500, 503].includes(status), `${code}: ${status}`);
     }
     const byCode = Object.fromEntries(codes.map((c) => [c.code, c.status]));
     assert.equal(byCode.revocation_unavailable, 503);

@@ -14,7 +14,10 @@ import * as h from "./helpers.mjs";
 
 const config = { algorithms: ["HS256"], secret: h.SECRET };
 const LEEWAY = 30;
-const LONGEST = 43200 + LEEWAY; // the default track table's longest ceiling plus the leeway
+// How long a subject or global entry lives past its time: the longest of the default track
+// ceilings (12 h) and session lengths (7 days: a refreshed token keeps its session's start),
+// plus the leeway.
+const LONGEST = 7 * 86400 + LEEWAY;
 
 function token(at, overrides = {}) {
   return h.signHmac({ alg: "HS256", typ: "JWT" }, h.standardClaims({ iat: at, exp: at + 3600, track: 4, ...overrides }));
