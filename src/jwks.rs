@@ -9,6 +9,8 @@
 //!   fetches are retried no more often either.
 //! - After a failed fetch the last good set keeps serving until `max_stale_s` past its
 //!   freshness, then validation fails closed with `jwks_unavailable`.
+//! - Hosts fetch without following redirects and read at most [`MAX_DOCUMENT_BYTES`], stopping
+//!   as soon as more arrived; symmetric (`oct`) and private keys in the set are skipped.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -16,6 +18,10 @@ use serde_json::Value;
 use crate::alg::Alg;
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::KeySet;
+
+/// Largest JWKS document accepted, in bytes (real ones are a few KiB). Hosts enforce it while
+/// reading the response (a larger `Content-Length` fails before reading); the core checks again.
+pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 
 /// The `jwks` section of the config (used only with `jwks_url`).
 #[derive(Debug, Clone, Deserialize)]
@@ -263,6 +269,9 @@ fn unavailable(why: &str) -> Error {
 
 /// Parses a fetched JWKS leniently (an identity provider's set holds keys for other uses).
 fn parse_remote(body: &str, algorithms: &[Alg]) -> Result<KeySet> {
+    if body.len() > MAX_DOCUMENT_BYTES {
+        return Err(unavailable("document too large"));
+    }
     let document: Value = serde_json::from_str(body).map_err(|_| unavailable("not JSON"))?;
     let Some(Value::Array(keys)) = document.get("keys") else {
         return Err(unavailable("no \"keys\" array"));
@@ -293,5 +302,75 @@ mod tests {
         assert!(check_settings("ftp://x/jwks", &settings).is_err());
         settings.allow_http = true;
         assert!(check_settings("http://127.0.0.1:8080/jwks", &settings).is_ok());
+    }
+
+    /// A 32-byte HMAC secret as a JWK `k`, enough for HS256.
+    const OCT_K: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY";
+
+    fn es256_public_jwk(kid: &str) -> Value {
+        let key = crate::keygen::generate(Alg::ES256, Some(kid), &mut rand_core::OsRng)
+            .expect("ES256 key");
+        key.public_jwks.expect("a public JWKS")["keys"][0].clone()
+    }
+
+    #[test]
+    fn oct_keys_in_a_remote_set_are_skipped() {
+        let mut remote = RemoteJwks::new(JwksSettings::default(), vec![Alg::HS256, Alg::ES256]);
+        let oct = serde_json::json!({"kty": "oct", "k": OCT_K, "kid": "sym", "alg": "HS256", "use": "sig"});
+        let only_oct = serde_json::json!({"keys": [oct]}).to_string();
+        let err = remote
+            .accept(&only_oct, None, 1_000)
+            .expect_err("a set of only oct keys has no usable key");
+        assert_eq!(err.code(), ErrorCode::JwksUnavailable);
+
+        let mixed = serde_json::json!({"keys": [oct, es256_public_jwk("k1")]}).to_string();
+        remote
+            .accept(&mixed, None, 1_000)
+            .expect("the EC key is usable");
+        let keys = remote.keys(1_000).expect("a set is held");
+        assert_eq!(keys.keys().len(), 1, "only the EC key was taken");
+        assert_eq!(keys.keys()[0].kid.as_deref(), Some("k1"));
+        let named = keys
+            .candidates(Alg::HS256, Some("sym"))
+            .expect_err("no key named sym");
+        assert_eq!(named.code(), ErrorCode::UnknownKid);
+        let kidless = keys
+            .candidates(Alg::HS256, None)
+            .expect_err("no key serves HS256");
+        assert_eq!(kidless.code(), ErrorCode::AlgNotAllowed);
+    }
+
+    #[test]
+    fn an_oct_key_shared_through_kv_is_skipped_too() {
+        let mut remote = RemoteJwks::new(JwksSettings::default(), vec![Alg::HS256]);
+        let body = serde_json::json!({"keys": [{"kty": "oct", "k": OCT_K}]}).to_string();
+        let shared = CachedJwks {
+            body,
+            fetched_at: 1_000,
+            fresh_until: 2_000,
+        };
+        assert!(remote.accept_shared(shared).is_err());
+        assert!(!remote.has_keys());
+    }
+
+    #[test]
+    fn a_document_over_the_size_limit_is_refused() {
+        let mut remote = RemoteJwks::new(JwksSettings::default(), vec![Alg::ES256]);
+        let key = es256_public_jwk("k1");
+        let small = serde_json::json!({"keys": [key]}).to_string();
+        remote.accept(&small, None, 1_000).expect("a small set");
+        let padding = " ".repeat(MAX_DOCUMENT_BYTES + 1 - small.len());
+        let large = format!("{small}{padding}");
+        assert_eq!(large.len(), MAX_DOCUMENT_BYTES + 1);
+        let err = remote
+            .accept(&large, None, 2_000)
+            .expect_err("one byte too many");
+        assert_eq!(err.code(), ErrorCode::JwksUnavailable);
+        assert_eq!(remote.fetched_at(), Some(1_000), "the last good set stays");
+        let exact = format!("{small}{}", &padding[1..]);
+        assert!(
+            remote.accept(&exact, None, 3_000).is_ok(),
+            "exactly the limit is accepted"
+        );
     }
 }

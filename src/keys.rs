@@ -367,7 +367,8 @@ impl KeySet {
 
     /// A fetched JWKS, leniently: keys that are not for signatures, of an unsupported type or
     /// curve, too weak, or serving no allowed algorithm are skipped (an identity provider's set
-    /// also holds keys for other uses). `None` when no key is usable.
+    /// also holds keys for other uses), and so are symmetric (`oct`) keys and private keys.
+    /// `None` when no key is usable.
     pub(crate) fn build_remote(values: &[Value], algorithms: &[Alg]) -> Option<KeySet> {
         let keys: Vec<VerificationKey> = values
             .iter()
@@ -376,11 +377,19 @@ impl KeySet {
                 if private_member(value).is_some() {
                     return None;
                 }
+                // A symmetric key in a public document is a secret anyone can read: never an
+                // HMAC key (else whoever reads the set could mint HS* tokens).
+                if value.get("kty").and_then(Value::as_str) == Some("oct") {
+                    return None;
+                }
                 let parsed = parse_jwk(value, "jwks").ok()?;
                 if parsed.key_use.as_deref().is_some_and(|u| u != "sig") {
                     return None;
                 }
                 let material = material_from_jwk(&parsed.jwk, "jwks").ok()?;
+                if matches!(material, KeyMaterial::Hmac(_)) {
+                    return None;
+                }
                 let key = VerificationKey::new(parsed.kid, parsed.alg, material);
                 algorithms.iter().any(|alg| key.serves(*alg)).then_some(key)
             })

@@ -744,3 +744,191 @@ fn verify_rejects_the_standard_unsecured_jwt_with_alg_not_allowed() {
 fn inspect_of_garbage_is_malformed_exit_1() {
     run(&["inspect", "not-a-token"]).fails(1, "malformed");
 }
+
+// ---------------------------------------------------------------------------------------------
+// revoke / introspect: where the admin token may be sent
+
+const ADMIN_TOKEN: &str = "cli-admin-token-0123456789abcdef";
+
+/// A loopback HTTP server that records each request (head and body) and answers 200
+/// `{"ok":true}`, until it is stopped.
+struct AdminServer {
+    port: u16,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl AdminServer {
+    fn start(listener: std::net::TcpListener) -> AdminServer {
+        use std::io::{BufRead, BufReader, Read};
+        use std::sync::atomic::AtomicBool;
+        use std::sync::{Arc, Mutex};
+
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let port = listener.local_addr().expect("local addr").port();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (seen, stopped) = (requests.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                let (stream, _) = match listener.accept() {
+                    Ok(conn) => conn,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                        continue;
+                    }
+                    Err(e) => panic!("accept: {e}"),
+                };
+                stream.set_nonblocking(false).expect("blocking stream");
+                let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
+                let mut request = String::new();
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    request.push_str(&line);
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                request.push_str(&String::from_utf8_lossy(&body));
+                seen.lock().unwrap().push(request);
+                let answer = "{\"ok\":true}";
+                let _ = write!(
+                    &stream,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+            }
+        });
+        AdminServer {
+            port,
+            requests,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn on(addr: &str) -> Option<AdminServer> {
+        std::net::TcpListener::bind(addr)
+            .ok()
+            .map(AdminServer::start)
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl Drop for AdminServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn revoke_jti(url: &str) -> Run {
+    run(&[
+        "revoke",
+        "--url",
+        url,
+        "--admin-token",
+        ADMIN_TOKEN,
+        "--jti",
+        "some-jti",
+    ])
+}
+
+fn introspect(url: &str) -> Run {
+    run(&[
+        "introspect",
+        "--url",
+        url,
+        "--admin-token",
+        ADMIN_TOKEN,
+        "a.b.c",
+    ])
+}
+
+#[test]
+fn admin_token_is_never_sent_over_plain_http_to_a_host_other_than_loopback() {
+    // 0.0.0.0 is not a loopback address, yet on Linux a connection to it reaches this machine:
+    // the server below would see the token if the CLI sent it.
+    let server = AdminServer::on("0.0.0.0:0").expect("bind 0.0.0.0");
+    let port = server.port;
+    let refused = [
+        format!("http://0.0.0.0:{port}"),
+        // userinfo that looks like loopback: the host is what follows the @
+        format!("http://127.0.0.1:{port}@0.0.0.0:{port}/"),
+        format!("http://localhost.:{port}"),
+        format!("http://127.0.0.1.example.invalid:{port}"),
+        "http://example.invalid".to_owned(),
+        format!("ftp://127.0.0.1:{port}"),
+        format!("127.0.0.1:{port}"),
+    ];
+    for url in &refused {
+        for outcome in [revoke_jti(url), introspect(url)] {
+            let msg = outcome.fails(2, "config_error");
+            assert!(
+                msg.contains("refusing to send --admin-token") && msg.contains("https"),
+                "{url}: {msg}"
+            );
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(server.requests(), Vec::<String>::new(), "nothing was sent");
+}
+
+#[test]
+fn admin_token_goes_over_plain_http_to_loopback_hosts() {
+    let server = AdminServer::on("127.0.0.1:0").expect("bind 127.0.0.1");
+    let port = server.port;
+    for url in [
+        format!("http://127.0.0.1:{port}"),
+        format!("http://localhost:{port}/"),
+        format!("HTTP://LocalHost:{port}"),
+    ] {
+        assert_eq!(revoke_jti(&url).ok(), json!({"ok": true}), "{url}");
+        assert_eq!(introspect(&url).ok(), json!({"ok": true}), "{url}");
+    }
+    let requests = server.requests();
+    assert_eq!(requests.len(), 6, "{requests:?}");
+    for request in &requests {
+        assert!(
+            request.contains(&format!("Bearer {ADMIN_TOKEN}")),
+            "{request}"
+        );
+    }
+    assert!(
+        requests[0].starts_with("POST /v1/revoke "),
+        "{}",
+        requests[0]
+    );
+    assert!(
+        requests[1].starts_with("POST /v1/introspect "),
+        "{}",
+        requests[1]
+    );
+
+    // The rest of 127.0.0.0/8 and [::1] (when this machine has IPv6) are loopback too.
+    let other = AdminServer::on("127.0.0.2:0");
+    if let Some(other) = &other {
+        let url = format!("http://127.0.0.2:{}", other.port);
+        assert_eq!(revoke_jti(&url).ok(), json!({"ok": true}), "{url}");
+        assert_eq!(other.requests().len(), 1);
+    }
+    if let Some(v6) = AdminServer::on("[::1]:0") {
+        let url = format!("http://[::1]:{}", v6.port);
+        assert_eq!(revoke_jti(&url).ok(), json!({"ok": true}), "{url}");
+        assert_eq!(v6.requests().len(), 1);
+    }
+}

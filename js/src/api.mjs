@@ -400,28 +400,73 @@ function requestHeaders(request) {
   };
 }
 
-/** Method and path of a Fetch Request or a Node request, as the Worker's URL parser sees them. */
+/**
+ * Method, path and query of a Fetch Request or a Node request, as the framework will route
+ * them: a Fetch Request's URL is already parsed (dot segments resolved, as Hono and the Worker
+ * see it); a Node request's target is taken raw (Express routes `req.url` as sent, so
+ * `/ops/x/../../health` must be decided on as sent and then rewritten, see the middleware).
+ */
 function requestTarget(request, options) {
   const method = String(options?.method ?? request?.method ?? "GET").toUpperCase();
-  let path = options?.path;
-  if (path === undefined) {
-    const url = request?.originalUrl ?? request?.url;
-    if (typeof url !== "string") {
-      throw new TypeError("checkRequest() needs a request with a url, or options.path");
-    }
-    try {
-      // A Node request's url is the request target ("/a//b?q"): parsed after an origin, so that
-      // a leading "//" stays a path, as the Worker's URL parser sees it.
-      path = new URL(url.startsWith("/") ? `http://edge-jwt.invalid${url}` : url).pathname;
-    } catch {
-      path = url.split(/[?#]/)[0];
-    }
+  if (options?.path !== undefined) return { method, path: String(options.path), query: "" };
+  const url = request?.originalUrl ?? request?.url;
+  if (typeof url !== "string") {
+    throw new TypeError("checkRequest() needs a request with a url, or options.path");
   }
-  return { method, path: String(path) };
+  const fetchRequest = typeof Request === "function" && request instanceof Request;
+  if (!fetchRequest && url.startsWith("/")) {
+    const end = url.search(/[?#]/);
+    return { method, path: end < 0 ? url : url.slice(0, end), query: end < 0 ? "" : url.slice(end).split("#")[0] };
+  }
+  try {
+    const parsed = new URL(url);
+    return { method, path: parsed.pathname, query: parsed.search };
+  } catch {
+    return { method, path: url.split(/[?#]/)[0], query: "" };
+  }
 }
 
-/** Largest JWKS document accepted (real ones are a few KiB), as the Worker. */
+/** Largest JWKS document accepted (real ones are a few KiB): the core's `jwks::MAX_DOCUMENT_BYTES`. */
 const MAX_JWKS_BYTES = 256 * 1024;
+
+/**
+ * A JWKS response's body as text, as the Worker reads it: a `Content-Length` over
+ * `MAX_JWKS_BYTES` fails before reading, and the stream is cancelled as soon as more than that
+ * has arrived (whatever the headers said).
+ */
+async function readJwksBody(response) {
+  const declared = response.headers.get("content-length");
+  if (declared !== null && /^\s*\d+\s*$/.test(declared) && Number(declared) > MAX_JWKS_BYTES) {
+    response.body?.cancel().catch(() => {});
+    throw new Error(`document too large (Content-Length ${declared.trim()} > ${MAX_JWKS_BYTES} bytes)`);
+  }
+  // A non-standard response without a body stream (a custom options.fetch): its text, measured.
+  if (!response.body) {
+    const text = await response.text();
+    if (new TextEncoder().encode(text).length > MAX_JWKS_BYTES) throw new Error(`document too large (more than ${MAX_JWKS_BYTES} bytes)`);
+    return text;
+  }
+  const reader = response.body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_JWKS_BYTES) {
+      reader.cancel().catch(() => {});
+      throw new Error(`document too large (more than ${MAX_JWKS_BYTES} bytes)`);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
 
 export class Validator {
   #core;
@@ -518,10 +563,14 @@ export class Validator {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     try {
-      const response = await this.#fetch(url, { headers: { accept: "application/json" }, signal: controller.signal });
+      // Redirects are not followed: the set comes from jwks_url itself or not at all.
+      const response = await this.#fetch(url, { headers: { accept: "application/json" }, redirect: "manual", signal: controller.signal });
+      if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400) || response.redirected) {
+        response.body?.cancel().catch(() => {});
+        throw new Error(`HTTP ${response.status || "redirect"}: redirect not followed (jwks_url must serve the set itself)`);
+      }
       if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
-      const body = await response.text();
-      if (body.length > MAX_JWKS_BYTES) throw new Error("document too large");
+      const body = await readJwksBody(response);
       this.#core.jwksAccept(body, response.headers.get("cache-control") ?? undefined, now);
       // A new set may have dropped a key: tokens verified with it must be verified again.
       this.#cache?.clear();
@@ -642,13 +691,13 @@ export class Validator {
     if (!entry.ok) return entry;
     let refusal;
     if (route) {
-      let verdict = this.#core.authorize(entry.id, route.method, route.path);
+      let verdict = this.#core.authorize(entry.id, route.method, route.path, route.foldCase);
       if (verdict === null) {
         // The cached entry was replaced meanwhile: verify again (same answer, fresh id).
         this.#cache?.delete(token);
         entry = this.#check(token, now);
         if (!entry.ok) return entry;
-        verdict = this.#core.authorize(entry.id, route.method, route.path);
+        verdict = this.#core.authorize(entry.id, route.method, route.path, route.foldCase);
       }
       refusal = verdict ?? undefined;
     }
@@ -715,31 +764,71 @@ export class Validator {
 
   /**
    * What the Worker's gateway decides for a request, routes included (`routes`,
-   * `default_route`): `{ ok: true, verified, route, token }` with `verified` null for a
+   * `default_route`): `{ ok: true, verified, route, token, path }` with `verified` null for a
    * `disabled` route or an anonymous request on an `optional` one, or `{ ok: false, error,
-   * route, token }` (401, 403 `insufficient_scope` / `track_not_allowed`, 503). Method and path
-   * come from the request (a Fetch Request or a Node request) or `options.method` /
-   * `options.path`.
+   * route, token, path }` (400 `malformed_request`, 401, 403 `insufficient_scope` /
+   * `track_not_allowed`, 503). `path` is the canonical path the decision was made on (the
+   * path to route and forward). Method and path come from the request (a Fetch Request or a
+   * Node request) or `options.method` / `options.path`; `options.caseInsensitive` matches
+   * route literals ignoring case, for a framework that routes so (Express by default).
    */
   async checkRequest(request, options) {
     const now = nowOf(options);
-    const { method, path } = requestTarget(request, options);
-    const [index, mode, scopes] = this.#core.route(method, path);
+    const { method, path: rawPath } = requestTarget(request, options);
+    const foldCase = options?.caseInsensitive === true;
+    let index, mode, scopes, path;
+    try {
+      [index, mode, scopes, path] = this.#core.route(method, rawPath, foldCase);
+    } catch (error) {
+      const e = fromCore(error);
+      if (!(e instanceof EdgeJwtError)) throw e;
+      return { ...failure(e.code, e.message, e.status), route: null, token: undefined, path: rawPath };
+    }
     const route = { index: index < 0 ? null : index, mode, scopes: scopes ? scopes.split(" ") : [] };
-    if (mode === "disabled") return { ok: true, verified: null, route, token: undefined };
+    if (mode === "disabled") return { ok: true, verified: null, route, token: undefined, path };
     const found = this.#requestToken(request);
     if (!found.ok) {
       if (mode === "optional" && found.error.code === "missing_token") {
-        return { ok: true, verified: null, route, token: undefined };
+        return { ok: true, verified: null, route, token: undefined, path };
       }
-      return { ...found, route, token: undefined };
+      return { ...found, route, token: undefined, path };
     }
-    const result = await this.#verify(found.token, now, { method, path });
-    if (result.ok) return { ok: true, verified: result, route, token: found.token };
-    const decision = { ok: false, error: result.error, route, token: found.token };
+    const result = await this.#verify(found.token, now, { method, path, foldCase });
+    if (result.ok) return { ok: true, verified: result, route, token: found.token, path };
+    const decision = { ok: false, error: result.error, route, token: found.token, path };
     const entry = refusedAfterVerification.get(result);
     if (entry) refusedAfterVerification.set(decision, entry);
     return decision;
+  }
+
+  /**
+   * The header edits the gateway makes for a passed request (`checkRequest`'s `ok` outcome):
+   * `{ remove: [names], set: [[name, value]] }`: client headers in the `x-edge-jwt-` namespace
+   * in any spelling removed, `authorization` and the token cookie removed when
+   * `gateway.forward_authorization` is false, the verified identity set.
+   */
+  headerEdits(request, verified) {
+    const source = request?.headers && typeof request.headers === "object" ? request.headers : request;
+    const pairs = [];
+    if (typeof source?.forEach === "function" && typeof source.get === "function") {
+      source.forEach((value, name) => pairs.push([name, value]));
+    } else {
+      for (const [name, value] of Object.entries(source ?? {})) {
+        if (Array.isArray(value)) for (const v of value) pairs.push([name, String(v)]);
+        else if (value !== undefined) pairs.push([name, String(value)]);
+      }
+    }
+    const entry = verified ? Verified.entryOf(verified) : undefined;
+    if (verified && !entry) throw new TypeError("headerEdits() takes a successful result of checkRequest()");
+    let edits = this.#core.headerEdits(JSON.stringify(pairs), entry?.id);
+    if (edits === null) {
+      // The cached entry was replaced meanwhile: the identity comes from the claims kept.
+      edits = this.#core.headerEdits(JSON.stringify(pairs), undefined);
+      const parsed = JSON.parse(edits);
+      parsed.set.push(...Object.entries(identityHeaders(verified)));
+      return parsed;
+    }
+    return JSON.parse(edits);
   }
 
   #requestToken(request) {
@@ -818,9 +907,13 @@ export function identityHeaders(verified) {
   return { ...entry.identity };
 }
 
-/** Whether a header name is one edge-jwt owns (`x-edge-jwt-*`), which clients must not send. */
+/**
+ * Whether a header name is one edge-jwt owns, which clients must not send: `x-edge-jwt-*` in
+ * any case, with `_` read as `-` (CGI, WSGI and Rack fold both into one name).
+ */
 export function isIdentityHeader(name) {
-  return typeof name === "string" && name.toLowerCase().startsWith("x-edge-jwt-");
+  ensureReady();
+  return typeof name === "string" && core.isIdentityHeader(name);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -978,10 +1071,12 @@ function reporter(options) {
 }
 
 /**
- * Hono middleware: decides each request like the Worker's gateway (routes, Bearer header or the
- * policy's cookie, revocation through the validator's store) and sets `c.set("edgeJwt",
- * verified)` (null for an anonymous or unchecked request; `options.contextKey` renames it), or
- * answers 401 / 403 / 503 with the Worker's RFC 6750 response.
+ * Hono middleware: decides each request like the Worker's gateway (the canonical path, routes,
+ * Bearer header or the policy's cookie, revocation through the validator's store) and sets
+ * `c.set("edgeJwt", verified)` (null for an anonymous or unchecked request;
+ * `options.contextKey` renames it), or answers 400 / 401 / 403 / 503 with the Worker's
+ * response. The request the next handlers see carries the Worker's header edits: spoofed
+ * `x-edge-jwt-*` headers (any spelling) removed, the verified identity set.
  */
 export function honoMiddleware(validatorOrConfig, options = {}) {
   const validator = validatorOf(validatorOrConfig, options);
@@ -990,42 +1085,74 @@ export function honoMiddleware(validatorOrConfig, options = {}) {
   return async function edgeJwt(c, next) {
     const outcome = await validator.checkRequest(c.req.raw);
     if (!outcome.ok) {
-      report?.(outcome, outcome.token, requestTarget(c.req.raw).path);
+      report?.(outcome, outcome.token, outcome.path);
       return errorFetchResponse(outcome.error);
+    }
+    const edits = validator.headerEdits(c.req.raw, outcome.verified);
+    if (edits.remove.length > 0 || edits.set.length > 0) {
+      const headers = new Headers(c.req.raw.headers);
+      for (const name of edits.remove) headers.delete(name);
+      for (const [name, value] of edits.set) headers.set(name, value);
+      // Hono reads headers through c.req.raw: the next handlers see only the edited set.
+      c.req.raw = new Request(c.req.raw, { headers });
     }
     c.set(key, outcome.verified);
     await next();
   };
 }
 
+/** Applies header edits to a Node request (`headers` and `rawHeaders`). */
+function editNodeHeaders(req, edits) {
+  const removed = new Set([...edits.remove, ...edits.set.map(([name]) => name)].map((name) => name.toLowerCase()));
+  for (const name of Object.keys(req.headers)) if (removed.has(name.toLowerCase())) delete req.headers[name];
+  if (Array.isArray(req.rawHeaders)) {
+    const raw = [];
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+      if (!removed.has(String(req.rawHeaders[i]).toLowerCase())) raw.push(req.rawHeaders[i], req.rawHeaders[i + 1]);
+    }
+    for (const [name, value] of edits.set) raw.push(name, value);
+    req.rawHeaders.splice(0, req.rawHeaders.length, ...raw);
+  }
+  for (const [name, value] of edits.set) req.headers[name] = value;
+}
+
 /**
  * Express (and Connect / node:http) middleware: decides each request like the Worker's gateway
  * and sets `req.edgeJwt` (null for an anonymous or unchecked request; `options.requestKey`
- * renames it), or answers 401 / 403 / 503 with the Worker's RFC 6750 response.
- * `options.identityHeaders: true` also replaces client-sent `x-edge-jwt-*` request headers with
- * the verified identity, as the Worker does before forwarding.
+ * renames it), or answers 400 / 401 / 403 / 503 with the Worker's response. Express routes the
+ * request target as sent, and ignores case unless the app enables "case sensitive routing":
+ * the decision follows both rules, and `req.url` is rewritten to the canonical path it was
+ * made on, so the handler that runs is the one the policy authorised. The Worker's header
+ * edits apply to `req.headers` (spoofed `x-edge-jwt-*` headers in any spelling removed, the
+ * verified identity set).
  */
 export function expressMiddleware(validatorOrConfig, options = {}) {
   const validator = validatorOf(validatorOrConfig, options);
   const key = options.requestKey ?? "edgeJwt";
   const report = reporter(options);
   return function edgeJwt(req, res, next) {
-    validator.checkRequest(req).then((outcome) => {
-      if (outcome.ok) {
-        req[key] = outcome.verified;
-        if (options.identityHeaders) {
-          for (const name of Object.keys(req.headers)) if (isIdentityHeader(name)) delete req.headers[name];
-          if (outcome.verified) Object.assign(req.headers, identityHeaders(outcome.verified));
-        }
-        next();
-        return;
-      }
-      const path = requestTarget(req).path;
-      report?.(outcome, outcome.token, path);
+    const caseInsensitive = options.caseInsensitive ?? req.app?.get?.("case sensitive routing") !== true;
+    const respond = (outcome) => {
+      report?.(outcome, outcome.token, outcome.path);
       const { status, headers, body } = errorResponse(outcome.error);
       res.statusCode = status;
       for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
       res.end(body);
+    };
+    validator.checkRequest(req, { caseInsensitive }).then((outcome) => {
+      if (!outcome.ok) return respond(outcome);
+      const { path: rawPath, query } = requestTarget(req);
+      if (outcome.path !== rawPath) {
+        if (req.originalUrl !== undefined && req.originalUrl !== req.url) {
+          // Mounted under a prefix: the canonical path cannot be handed back safely.
+          return respond({ ...failure("malformed_request", "request path is not in canonical form", 400), token: outcome.token, path: rawPath });
+        }
+        req.url = outcome.path + query;
+        if (req.originalUrl !== undefined) req.originalUrl = req.url;
+      }
+      editNodeHeaders(req, validator.headerEdits(req, outcome.verified));
+      req[key] = outcome.verified;
+      next();
     }, next);
   };
 }

@@ -279,10 +279,48 @@ fn issue_token(
     }))
 }
 
+/// Whether `host` (as `http::Uri` gives it: IPv6 in brackets) is this machine: `localhost`,
+/// 127.0.0.0/8 or `[::1]`.
+fn is_loopback_host(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return v6
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    }
+    host.parse::<std::net::Ipv4Addr>()
+        .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The admin token is a bearer credential: it goes only over https, or in plain http to a
+/// loopback host (a local `wrangler dev`). Checked on the URL exactly as the HTTP client will
+/// parse it, before any network I/O.
+fn check_admin_url(url: &str) -> Result<(), Failure> {
+    let refuse = |why: &str| {
+        usage(format!(
+            "refusing to send --admin-token to {url}: {why} (the URL must be https; plain http \
+             only to localhost, 127.0.0.0/8 or [::1])"
+        ))
+    };
+    let uri: ureq::http::Uri = url.parse().map_err(|_| refuse("not a valid URL"))?;
+    let host = uri.host().unwrap_or("");
+    match uri.scheme_str() {
+        Some(scheme) if scheme.eq_ignore_ascii_case("https") && !host.is_empty() => Ok(()),
+        Some(scheme) if scheme.eq_ignore_ascii_case("http") && is_loopback_host(host) => Ok(()),
+        Some(scheme) if scheme.eq_ignore_ascii_case("http") => {
+            Err(refuse("plain http to a host other than loopback"))
+        }
+        _ => Err(refuse("not an https URL")),
+    }
+}
+
 /// POSTs JSON to an admin endpoint; the answer is printed whatever its status, and a non-2xx
 /// status exits 1.
 fn admin_post(base: &str, path: &str, admin_token: &str, body: &Value) -> Result<Value, Failure> {
     let url = format!("{}{path}", base.trim_end_matches('/'));
+    check_admin_url(&url)?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(std::time::Duration::from_secs(30)))

@@ -183,12 +183,10 @@ fn check_cookie_request(req: &Request) -> Result<(), Error> {
     if headers.has("authorization").unwrap_or(false) {
         return Ok(());
     }
-    let url = req
-        .url()
-        .map_err(|_| Error::new(ErrorCode::MalformedRequest, "bad URL"))?;
+    let url = req.inner().url();
     let get = |name: &str| headers.get(name).ok().flatten();
     check_same_origin(
-        &url.origin().ascii_serialization(),
+        http::origin(&url),
         get("sec-fetch-site").as_deref(),
         get("origin").as_deref(),
     )

@@ -7,17 +7,18 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
+use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use worker::kv::KvStore;
-use worker::{console_log, Delay, Fetch, Method, Request};
+use worker::{
+    console_log, AbortController, AbortSignal, Delay, Fetch, Method, Request, RequestInit,
+    RequestRedirect, Response, ResponseBody,
+};
 
 use crate::error::Result;
-use crate::jwks::{CachedJwks, JwksSettings, RemoteJwks};
+use crate::jwks::{CachedJwks, JwksSettings, RemoteJwks, MAX_DOCUMENT_BYTES};
 use crate::keys::KeySet;
 use crate::Alg;
-
-/// Largest JWKS document accepted (real ones are a few KiB).
-const MAX_JWKS_BYTES: usize = 256 * 1024;
 
 /// One identity provider's JWKS for this isolate.
 pub struct JwksClient {
@@ -176,23 +177,78 @@ impl JwksClient {
         }
     }
 
+    /// Fetches the set within `timeout_ms` (body included): redirects are not followed, and the
+    /// body is read with the size limit enforced as it streams in.
     async fn fetch(&self) -> std::result::Result<(String, Option<String>), String> {
-        let fetch =
-            Fetch::Request(Request::new(&self.url, Method::Get).map_err(|e| e.to_string())?);
-        let request = Box::pin(fetch.send());
-        let mut response = match select(request, Delay::from(self.timeout())).await {
-            Either::Left((Ok(response), _)) => response,
-            Either::Left((Err(e), _)) => return Err(e.to_string()),
-            Either::Right(_) => return Err("timed out".into()),
-        };
-        if response.status_code() != 200 {
-            return Err(format!("HTTP {}", response.status_code()));
+        let controller = AbortController::default();
+        let work = Box::pin(fetch_document(&self.url, controller.signal()));
+        match select(work, Delay::from(self.timeout())).await {
+            Either::Left((Ok(fetched), _)) => Ok(fetched),
+            Either::Left((Err(why), _)) => {
+                controller.abort();
+                Err(why)
+            }
+            Either::Right((_, work)) => {
+                drop(work);
+                controller.abort();
+                Err("timed out".into())
+            }
         }
-        let cache_control = response.headers().get("cache-control").ok().flatten();
-        let body = response.text().await.map_err(|e| e.to_string())?;
-        if body.len() > MAX_JWKS_BYTES {
-            return Err("document too large".into());
-        }
-        Ok((body, cache_control))
     }
+}
+
+async fn fetch_document(
+    url: &str,
+    signal: AbortSignal,
+) -> std::result::Result<(String, Option<String>), String> {
+    let mut init = RequestInit::new();
+    // A redirect is a failure: the set comes from the configured URL or not at all (it could
+    // otherwise lead to another host, or from https to http).
+    init.with_method(Method::Get)
+        .with_redirect(RequestRedirect::Manual);
+    let request = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
+    let mut response = Fetch::Request(request)
+        .send_with_signal(&signal)
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status_code();
+    if (300..400).contains(&status) {
+        return Err(format!(
+            "HTTP {status}: redirect not followed (jwks_url must serve the set itself)"
+        ));
+    }
+    if status != 200 {
+        return Err(format!("HTTP {status}"));
+    }
+    let cache_control = response.headers().get("cache-control").ok().flatten();
+    let body = read_limited(&mut response).await?;
+    Ok((body, cache_control))
+}
+
+/// The body as text, failing before reading when `Content-Length` is over
+/// [`MAX_DOCUMENT_BYTES`] and as soon as more than that has arrived (the stream is then
+/// cancelled).
+async fn read_limited(response: &mut Response) -> std::result::Result<String, String> {
+    let declared = response.headers().get("content-length").ok().flatten();
+    if let Some(length) = declared.and_then(|v| v.trim().parse::<u64>().ok()) {
+        if length > MAX_DOCUMENT_BYTES as u64 {
+            return Err(format!(
+                "document too large (Content-Length {length} > {MAX_DOCUMENT_BYTES} bytes)"
+            ));
+        }
+    }
+    let mut body = Vec::new();
+    if let ResponseBody::Stream(_) = response.body() {
+        let mut stream = response.stream().map_err(|e| e.to_string())?;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| e.to_string())?;
+            if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
+                return Err(format!(
+                    "document too large (more than {MAX_DOCUMENT_BYTES} bytes)"
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+    }
+    String::from_utf8(body).map_err(|_| "document is not UTF-8".into())
 }

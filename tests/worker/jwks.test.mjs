@@ -2,6 +2,8 @@
 // picked up on the first token with the new kid; a burst of random kids costs at most one fetch
 // per interval; a restarted Worker reads the set from KV without fetching; when the server goes
 // down the cached set keeps serving, then validation fails closed with 503 jwks_unavailable.
+// Hardening (issue 14): redirects are not followed, `oct` keys in the set are skipped, and the
+// body is read with the size limit (and timeout_ms) enforced while it streams in.
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -159,6 +161,151 @@ describe("remote JWKS outage", () => {
       assert.equal(r.body.code, "config_error");
     } finally {
       await worker.dispose();
+    }
+  });
+});
+
+// Issue 14, item 12: a redirect is never followed, symmetric keys in the remote set are never
+// HMAC secrets, and the body is read with the size limit enforced as it streams in.
+
+/** A loopback server answering every request with `handler(req, res)`; counts requests. */
+async function startServer(handler) {
+  const server = http.createServer((req, res) => {
+    served.hits += 1;
+    handler(req, res);
+  });
+  const served = { hits: 0 };
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return Object.assign(served, {
+    url: `http://127.0.0.1:${server.address().port}/.well-known/jwks.json`,
+    close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }),
+  });
+}
+
+/** Largest JWKS document accepted (`jwks::MAX_DOCUMENT_BYTES`). */
+const MAX_JWKS_BYTES = 256 * 1024;
+
+describe("remote JWKS hardening", () => {
+  test("a redirect is not followed: the set it points to is never fetched, the token is refused", async () => {
+    const elsewhere = await startJwksServer();
+    elsewhere.state.keys = [publicOf(k1)];
+    const redirecting = await startServer((req, res) => {
+      res.writeHead(302, { location: elsewhere.url });
+      res.end();
+    });
+    const policy = jwksPolicy(redirecting.url);
+    const worker = await h.startWorker({ policy, secret: null });
+    try {
+      const r = await worker.get("/api", mint(policy, k1));
+      assert.equal(r.status, 503, JSON.stringify(r.body));
+      assert.equal(r.body.code, "jwks_unavailable");
+      assert.ok(redirecting.hits >= 1);
+      assert.equal(elsewhere.state.fetches, 0, "the redirect target was never fetched");
+      const failed = worker.events("edge_jwt_jwks_fetch_failed");
+      assert.ok(failed.some((e) => /HTTP 302: redirect not followed/.test(e.why)), JSON.stringify(failed));
+    } finally {
+      await worker.dispose();
+      await redirecting.close();
+      await elsewhere.close();
+    }
+  });
+
+  test("an oct key in the remote set is skipped: it cannot verify an HS256 token", async () => {
+    const secret = crypto.randomBytes(32);
+    const jwks = await startJwksServer();
+    jwks.state.keys = [publicOf(k1), { kty: "oct", kid: "sym", alg: "HS256", use: "sig", k: h.b64url(secret) }];
+    const policy = jwksPolicy(jwks.url);
+    policy.algorithms = ["ES256", "HS256"];
+    const worker = await h.startWorker({ policy, secret: null });
+    try {
+      const ok = await worker.get("/api", mint(policy, k1));
+      assert.equal(ok.status, 200, "the set was accepted: its EC key verifies");
+      const named = h.signHmac({ alg: "HS256", typ: "JWT", kid: "sym" }, h.standardClaims(), secret);
+      h.assertRejected(await worker.get("/api", named), "unknown_kid");
+      const kidless = h.signHmac({ alg: "HS256", typ: "JWT" }, h.standardClaims(), secret);
+      h.assertRejected(await worker.get("/api", kidless), "alg_not_allowed");
+    } finally {
+      await worker.dispose();
+      await jwks.close();
+    }
+  });
+
+  /**
+   * A server that sends `bytes` of body (chunked unless `contentLength` is given) and then holds
+   * the response open for `holdMs` before ending it; records when the client went away.
+   */
+  async function startOversized({ bytes, contentLength, holdMs = 8000 }) {
+    const state = { closedAt: null };
+    const server = await startServer((req, res) => {
+      const headers = { "content-type": "application/json" };
+      if (contentLength !== undefined) headers["content-length"] = String(contentLength);
+      res.writeHead(200, headers);
+      res.write('{"keys":[');
+      const chunk = " ".repeat(16 * 1024);
+      for (let sent = 0; sent < bytes; sent += chunk.length) res.write(chunk);
+      const timer = setTimeout(() => res.destroy(), holdMs);
+      res.on("close", () => {
+        clearTimeout(timer);
+        state.closedAt ??= Date.now();
+      });
+    });
+    return Object.assign(server, { state });
+  }
+
+  test("an oversized body streamed without Content-Length is refused as soon as the limit is passed", async () => {
+    const big = await startOversized({ bytes: MAX_JWKS_BYTES + 64 * 1024 });
+    const policy = jwksPolicy(big.url, { timeout_ms: 20000 });
+    const worker = await h.startWorker({ policy, secret: null });
+    try {
+      const started = Date.now();
+      const r = await worker.get("/api", mint(policy, k1));
+      const elapsed = Date.now() - started;
+      assert.equal(r.status, 503, JSON.stringify(r.body));
+      assert.equal(r.body.code, "jwks_unavailable");
+      assert.ok(elapsed < 4000, `refused after ${elapsed} ms: the body was read to its end`);
+      const failed = worker.events("edge_jwt_jwks_fetch_failed");
+      assert.ok(failed.some((e) => /document too large \(more than 262144 bytes\)/.test(e.why)), JSON.stringify(failed));
+    } finally {
+      await worker.dispose();
+      await big.close();
+    }
+  });
+
+  test("a Content-Length over the limit fails before the body is read", async () => {
+    const big = await startOversized({ bytes: 1024, contentLength: 4 * MAX_JWKS_BYTES });
+    const policy = jwksPolicy(big.url, { timeout_ms: 20000 });
+    const worker = await h.startWorker({ policy, secret: null });
+    try {
+      const started = Date.now();
+      const r = await worker.get("/api", mint(policy, k1));
+      const elapsed = Date.now() - started;
+      assert.equal(r.status, 503, JSON.stringify(r.body));
+      assert.equal(r.body.code, "jwks_unavailable");
+      assert.ok(elapsed < 4000, `refused after ${elapsed} ms: the body was waited for`);
+      const failed = worker.events("edge_jwt_jwks_fetch_failed");
+      assert.ok(failed.some((e) => /Content-Length 1048576 > 262144 bytes/.test(e.why)), JSON.stringify(failed));
+    } finally {
+      await worker.dispose();
+      await big.close();
+    }
+  });
+
+  test("a body that never ends is cut off by timeout_ms", async () => {
+    const slow = await startOversized({ bytes: 1024, holdMs: 15000 });
+    const policy = jwksPolicy(slow.url, { timeout_ms: 1000 });
+    const worker = await h.startWorker({ policy, secret: null });
+    try {
+      const started = Date.now();
+      const r = await worker.get("/api", mint(policy, k1));
+      const elapsed = Date.now() - started;
+      assert.equal(r.status, 503, JSON.stringify(r.body));
+      assert.equal(r.body.code, "jwks_unavailable");
+      assert.ok(elapsed < 5000, `refused after ${elapsed} ms`);
+      const failed = worker.events("edge_jwt_jwks_fetch_failed");
+      assert.ok(failed.some((e) => e.why === "timed out"), JSON.stringify(failed));
+    } finally {
+      await worker.dispose();
+      await slow.close();
     }
   });
 });

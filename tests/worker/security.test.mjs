@@ -181,3 +181,34 @@ describe("refresh never revives, widens or duplicates a session", () => {
     assert.equal((await worker.admin("/v1/revoke", { before: h.now() - 3600 })).status, 200);
   });
 });
+
+describe("introspection cannot decide: 503, never active: false", () => {
+  test("the remote JWKS is down and no copy is held: 503 jwks_unavailable", async () => {
+    const http = await import("node:http");
+    const server = http.createServer((req, res) => {
+      res.writeHead(500);
+      res.end("down");
+    });
+    await new Promise((r) => server.listen(0, "127.0.0.1", r));
+    const key = h.keygen("ES256", "k-down");
+    const jwksPolicy = {
+      algorithms: ["ES256"],
+      issuer: h.ISSUER,
+      audience: h.AUDIENCE,
+      jwks_url: `http://127.0.0.1:${server.address().port}/jwks.json`,
+      jwks: { allow_http: true, timeout_ms: 1000 },
+    };
+    const worker = await h.startWorker({ policy: jwksPolicy, secret: null });
+    try {
+      const token = h.issue({ config: { ...jwksPolicy, keys: key.jwks.keys }, key: key.private_jwk }).token;
+      const r = await worker.admin("/v1/introspect", { token });
+      assert.equal(r.status, 503, JSON.stringify(r.body));
+      assert.equal(r.body.code, "jwks_unavailable");
+      assert.equal(r.body.active, undefined, "no verdict about the token");
+    } finally {
+      await worker.dispose();
+      server.closeAllConnections?.();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

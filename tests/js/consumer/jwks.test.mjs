@@ -5,6 +5,7 @@
 
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
+import crypto from "node:crypto";
 import http from "node:http";
 
 import * as E from "edge-jwt";
@@ -137,5 +138,109 @@ describe("remote JWKS", () => {
     assert.equal((await v.verify(mint(k2, h.nowS()))).ok, true);
     assert.deepEqual(seen, [[url, "application/json"]]);
     assert.equal(idp.requests, 0);
+  });
+});
+
+// Issue 14, item 12: as the Worker, the package never follows a redirect, never takes an `oct`
+// key from the remote set as an HMAC secret, and reads the body with the size limit enforced
+// while it streams in.
+describe("remote JWKS hardening", () => {
+  /** Largest JWKS document accepted (the core's `jwks::MAX_DOCUMENT_BYTES`). */
+  const MAX_JWKS_BYTES = 256 * 1024;
+  const servers = [];
+  after(() => Promise.all(servers.map((s) => new Promise((r) => { s.closeAllConnections?.(); s.close(r); }))));
+
+  async function serve(handler) {
+    const served = { hits: 0 };
+    const s = http.createServer((req, res) => {
+      served.hits++;
+      handler(req, res);
+    });
+    servers.push(s);
+    await new Promise((r) => s.listen(0, "127.0.0.1", r));
+    return Object.assign(served, { url: `http://127.0.0.1:${s.address().port}/.well-known/jwks.json` });
+  }
+
+  /** Sends `bytes` of body (chunked unless `contentLength` is given), then holds the response open. */
+  const oversized = ({ bytes, contentLength, holdMs = 8000 }) =>
+    serve((req, res) => {
+      const headers = { "content-type": "application/json" };
+      if (contentLength !== undefined) headers["content-length"] = String(contentLength);
+      res.writeHead(200, headers);
+      res.write('{"keys":[');
+      const chunk = " ".repeat(16 * 1024);
+      for (let sent = 0; sent < bytes; sent += chunk.length) res.write(chunk);
+      const timer = setTimeout(() => res.destroy(), holdMs);
+      res.on("close", () => clearTimeout(timer));
+    });
+
+  test("a redirect is not followed: the set it points to is never fetched", async () => {
+    reset();
+    const redirecting = await serve((req, res) => {
+      res.writeHead(302, { location: url });
+      res.end();
+    });
+    const v = new E.Validator({ ...policy(), jwks_url: redirecting.url });
+    const at = h.nowS();
+    const r = await v.verify(mint(k1, at), { now: at });
+    assert.equal(r.ok, false);
+    assert.equal(r.error.code, "jwks_unavailable");
+    assert.equal(redirecting.hits, 1);
+    assert.equal(idp.requests, 0, "the redirect target was never fetched");
+    assert.match(v.stats().jwksLastError, /^HTTP 302: redirect not followed/);
+    assert.equal((await v.verify(mint(inline, at), { now: at })).ok, true, "inline keys still verify");
+  });
+
+  test("fetch is asked not to follow redirects, and a followed one is refused anyway", async () => {
+    reset();
+    const seen = [];
+    const v = new E.Validator(policy(), {
+      fetch: async (u, init) => {
+        seen.push(init.redirect);
+        // A fetch that ignores `redirect: "manual"` and followed the redirect itself.
+        return { status: 200, redirected: true, headers: new Headers(), body: null, text: async () => JSON.stringify({ keys: [k1.jwks.keys[0]] }) };
+      },
+    });
+    const at = h.nowS();
+    assert.equal((await v.verify(mint(k1, at), { now: at })).error.code, "jwks_unavailable");
+    assert.deepEqual(seen, ["manual"]);
+    assert.match(v.stats().jwksLastError, /redirect not followed/);
+  });
+
+  test("an oct key in the remote set is skipped: it cannot verify an HS256 token", async () => {
+    const secret = crypto.randomBytes(32);
+    reset([k1.jwks.keys[0], { kty: "oct", kid: "sym", alg: "HS256", use: "sig", k: h.b64url(secret) }]);
+    const v = new E.Validator({ ...policy(), algorithms: ["ES256", "EdDSA", "HS256"] });
+    const at = h.nowS();
+    assert.equal((await v.verify(mint(k1, at), { now: at })).ok, true, "the set was accepted: its EC key verifies");
+    const claims = { sub: "alice", track: 4, iat: at, exp: at + 600, jti: crypto.randomUUID() };
+    const named = h.signHmac({ alg: "HS256", typ: "JWT", kid: "sym" }, claims, secret);
+    assert.equal((await v.verify(named, { now: at })).error.code, "unknown_kid");
+    const kidless = h.signHmac({ alg: "HS256", typ: "JWT" }, claims, secret);
+    assert.equal((await v.verify(kidless, { now: at })).error.code, "alg_not_allowed");
+  });
+
+  test("an oversized body streamed without Content-Length is refused as soon as the limit is passed", async () => {
+    const big = await oversized({ bytes: MAX_JWKS_BYTES + 64 * 1024 });
+    const v = new E.Validator({ ...policy(), jwks_url: big.url, jwks: { ...policy().jwks, timeout_ms: 20000 } });
+    const at = h.nowS();
+    const started = Date.now();
+    const r = await v.verify(mint(k1, at), { now: at });
+    const elapsed = Date.now() - started;
+    assert.equal(r.error.code, "jwks_unavailable");
+    assert.ok(elapsed < 4000, `refused after ${elapsed} ms: the body was read to its end`);
+    assert.equal(v.stats().jwksLastError, `document too large (more than ${MAX_JWKS_BYTES} bytes)`);
+  });
+
+  test("a Content-Length over the limit fails before the body is read", async () => {
+    const big = await oversized({ bytes: 1024, contentLength: 4 * MAX_JWKS_BYTES });
+    const v = new E.Validator({ ...policy(), jwks_url: big.url, jwks: { ...policy().jwks, timeout_ms: 20000 } });
+    const at = h.nowS();
+    const started = Date.now();
+    const r = await v.verify(mint(k1, at), { now: at });
+    const elapsed = Date.now() - started;
+    assert.equal(r.error.code, "jwks_unavailable");
+    assert.ok(elapsed < 4000, `refused after ${elapsed} ms: the body was waited for`);
+    assert.equal(v.stats().jwksLastError, `document too large (Content-Length ${4 * MAX_JWKS_BYTES} > ${MAX_JWKS_BYTES} bytes)`);
   });
 });
