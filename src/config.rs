@@ -1,7 +1,10 @@
-//! The policy config: one JSON schema shared by the CLI, the Worker and the npm package.
+//! The token policy: what makes a token valid (algorithms, keys, claims, tracks, limits, `typ`).
 //!
-//! Unknown fields are errors (a typo must never weaken a policy), and every error names the
-//! path of the field at fault. The schema and defaults are documented in the README.
+//! One config document holds it and the edge policy (gateway, routes, revocation cache, remote
+//! JWKS), which the gateway layer reads ([`crate::gateway::policy`]) and hands the rest to
+//! [`Config`]: the core never reads, or imports, the edge's sections. Unknown fields are errors
+//! (a typo must never weaken a policy), and every error carries the path of the field at fault
+//! ([`Error::path`]). The schema and defaults are documented in the README.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,10 +16,7 @@ use zeroize::Zeroizing;
 use crate::alg::Alg;
 use crate::claims::{ClaimRules, DEFAULT_LEEWAY_S};
 use crate::error::{Error, Result};
-use crate::gateway::GatewaySettings;
-use crate::jwks::{check_settings, JwksSettings};
 use crate::keys::{KeySet, KeySources};
-use crate::routes::{DefaultRouteConfig, RouteConfig, RouteTable};
 use crate::token::DEFAULT_MAX_TOKEN_BYTES;
 use crate::track::{TrackTable, UnknownTrack};
 
@@ -131,92 +131,34 @@ pub struct Config {
     pub max_token_bytes: Option<usize>,
     /// Required `typ` header, e.g. `"JWT"` or `"at+jwt"`.
     pub typ: Option<String>,
-    /// HTTP gateway behaviour (Worker, npm middleware).
-    #[serde(default)]
-    pub gateway: GatewaySettings,
-    /// Revocation cache and store settings (Worker, npm package).
-    #[serde(default)]
-    pub revocation: RevocationSettings,
-    /// Ordered route policies for gateways; first match wins.
-    #[serde(default)]
-    pub routes: Vec<RouteConfig>,
-    /// What requests matching no route get (default: a token is required).
-    #[serde(default)]
-    pub default_route: DefaultRouteConfig,
-    /// An identity provider's JWKS URL (https), fetched by the host.
-    pub jwks_url: Option<String>,
-    /// Remote JWKS caching and refetch settings.
-    #[serde(default)]
-    pub jwks: JwksSettings,
-}
-
-/// The `revocation` section: how hosts cache and read the revocation store.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RevocationSettings {
-    /// Most entries in the per-isolate cache.
-    pub cache_size: usize,
-    /// Seconds an answer (positive or negative) is cached in the isolate.
-    pub cache_ttl_s: u64,
-    /// Workers KV `cacheTtl` for reads (KV's minimum is 60); 0 leaves KV's default.
-    pub kv_cache_ttl_s: u64,
-    /// A store read slower than this fails closed (`revocation_unavailable`).
-    pub timeout_ms: u64,
-}
-
-impl Default for RevocationSettings {
-    fn default() -> Self {
-        Self {
-            cache_size: 10_000,
-            cache_ttl_s: 30,
-            kv_cache_ttl_s: 60,
-            timeout_ms: 1_000,
-        }
-    }
-}
-
-impl RevocationSettings {
-    fn check(&self) -> Result<()> {
-        if !(1..=1_000_000).contains(&self.cache_size) {
-            return Err(Error::config(
-                "revocation.cache_size",
-                "must be between 1 and 1000000",
-            ));
-        }
-        if self.cache_ttl_s > 300 {
-            return Err(Error::config(
-                "revocation.cache_ttl_s",
-                "must be at most 300: it bounds how long a revocation takes to reach every isolate",
-            ));
-        }
-        if self.kv_cache_ttl_s != 0 && self.kv_cache_ttl_s < 60 {
-            return Err(Error::config(
-                "revocation.kv_cache_ttl_s",
-                "Workers KV needs 0 or at least 60",
-            ));
-        }
-        if !(1..=30_000).contains(&self.timeout_ms) {
-            return Err(Error::config(
-                "revocation.timeout_ms",
-                "must be between 1 and 30000",
-            ));
-        }
-        Ok(())
-    }
+    /// Keys may also come from a remote JWKS (set by the edge policy's `jwks_url`, never read
+    /// from the document itself): then a policy without inline keys is not an error.
+    #[serde(skip)]
+    pub remote_keys: bool,
 }
 
 impl Config {
     /// Parses config JSON; a syntax or type error names the path (`tracks.ttl_s.4`).
     pub fn from_json(json: &str) -> Result<Config> {
         let de = &mut serde_json::Deserializer::from_str(json);
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            Error::config(&path, e.into_inner())
-        })
+        parse_with_paths(de)
+    }
+
+    /// [`Config::from_json`] of a document already parsed (the gateway layer's remainder).
+    pub fn from_value(value: serde_json::Value) -> Result<Config> {
+        parse_with_paths(value)
     }
 }
 
-/// A validated policy, ready to check tokens. Built only through [`Policy::new`].
+/// Deserializes a config section; an error carries the path of the field at fault.
+pub fn parse_with_paths<'de, T: Deserialize<'de>>(de: impl serde::Deserializer<'de>) -> Result<T> {
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        Error::config(&path, e.into_inner())
+    })
+}
+
+/// A validated token policy, ready to check tokens. Built only through [`Policy::new`].
 #[derive(Debug)]
 pub struct Policy {
     /// Allowed algorithms.
@@ -231,14 +173,6 @@ pub struct Policy {
     pub max_token_bytes: usize,
     /// Required `typ` header.
     pub typ: Option<String>,
-    /// HTTP gateway behaviour.
-    pub gateway: GatewaySettings,
-    /// Revocation cache and store settings.
-    pub revocation: RevocationSettings,
-    /// Route policies.
-    pub routes: RouteTable,
-    /// Remote JWKS URL and its settings, when configured.
-    pub jwks: Option<(String, JwksSettings)>,
 }
 
 fn parse_algorithms(names: &[String]) -> Result<Vec<Alg>> {
@@ -358,14 +292,11 @@ impl Policy {
     /// Validates a config into a policy; every problem is reported here, never at a request.
     pub fn new(config: Config) -> Result<Policy> {
         let algorithms = parse_algorithms(&config.algorithms)?;
-        if let Some(url) = &config.jwks_url {
-            check_settings(url, &config.jwks)?;
-        }
         let keys = KeySet::build(
             KeySources {
                 secret: config.secret.as_ref().map(Secret::expose),
                 jwks: key_sources(config.keys.as_ref())?,
-                remote: config.jwks_url.is_some(),
+                remote: config.remote_keys,
             },
             &algorithms,
         )?;
@@ -399,15 +330,6 @@ impl Policy {
         if config.typ.as_deref() == Some("") {
             return Err(Error::config("typ", "must not be empty"));
         }
-        config.revocation.check()?;
-        if config.gateway.cookie.as_deref() == Some("") {
-            return Err(Error::config("gateway.cookie", "must not be empty"));
-        }
-        let routes = RouteTable::new(
-            config.routes,
-            config.default_route,
-            config.gateway.case_insensitive_routes,
-        )?;
         Ok(Policy {
             algorithms,
             keys,
@@ -426,10 +348,6 @@ impl Policy {
             tracks: tracks_from(config.tracks)?,
             max_token_bytes,
             typ: config.typ,
-            gateway: config.gateway,
-            revocation: config.revocation,
-            routes,
-            jwks: config.jwks_url.map(|url| (url, config.jwks)),
         })
     }
 

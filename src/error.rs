@@ -146,6 +146,9 @@ impl fmt::Display for ErrorCode {
 pub struct Error {
     code: ErrorCode,
     message: String,
+    /// For a config error, the path of the field at fault (`keys[1].crv`), as data: hosts read
+    /// it here rather than parse it back out of the message.
+    path: Option<String>,
 }
 
 impl Error {
@@ -154,17 +157,39 @@ impl Error {
         Self {
             code,
             message: message.into(),
+            path: None,
         }
     }
 
     /// A configuration error naming the field path (`keys[1].alg`) that is wrong.
     pub fn config(path: &str, message: impl fmt::Display) -> Self {
-        let message = if path.is_empty() || path == "." {
-            message.to_string()
-        } else {
-            format!("{path}: {message}")
+        if path.is_empty() || path == "." {
+            return Self::new(ErrorCode::ConfigError, message.to_string());
+        }
+        Self {
+            path: Some(path.to_owned()),
+            ..Self::new(ErrorCode::ConfigError, format!("{path}: {message}"))
+        }
+    }
+
+    /// The path of the field at fault, for a config error that names one.
+    pub fn path(&self) -> Option<&str> {
+        self.path.as_deref()
+    }
+
+    /// This error as part of an outer document (`POLICY`, `tracks`): the path and the message
+    /// are both rooted there (`POLICY: keys[1].crv: …`, path `POLICY.keys[1].crv`).
+    pub fn within(self, outer: &str) -> Self {
+        let path = match &self.path {
+            Some(inner) if inner.starts_with('[') => format!("{outer}{inner}"),
+            Some(inner) => format!("{outer}.{inner}"),
+            None => outer.to_owned(),
         };
-        Self::new(ErrorCode::ConfigError, message)
+        Self {
+            message: format!("{outer}: {}", self.message),
+            path: Some(path),
+            code: self.code,
+        }
     }
 
     /// The stable code.

@@ -29,13 +29,11 @@ pub mod error;
 pub mod gateway;
 pub mod inspect;
 pub mod json;
-pub mod jwks;
 pub mod keygen;
 pub mod keys;
 pub mod mint;
 pub mod policy;
 pub mod revocation;
-pub mod routes;
 pub mod token;
 pub mod track;
 pub mod verify;
@@ -43,6 +41,9 @@ pub mod verify;
 mod wasm;
 #[cfg(all(feature = "worker", target_arch = "wasm32"))]
 mod worker;
+
+// The edge layer's modules under their former paths.
+pub use gateway::{jwks, routes};
 
 pub use alg::Alg;
 pub use config::{Config, Policy};

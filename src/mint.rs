@@ -143,22 +143,28 @@ impl Signer {
     }
 
     /// The signer a host mints with, from what it holds: a private JWK (`SIGNING_KEY`, the
-    /// CLI's `--key`) wins; else the HMAC secret with the first HMAC algorithm the policy
-    /// allows. One choice for the CLI, the Worker and the npm package. `Ok(None)` when neither
-    /// is given or the secret has no HMAC algorithm to sign with; a key the policy does not
-    /// allow is a config error.
+    /// CLI's `--key`, the npm `Issuer`'s key) wins; else the HMAC secret. The algorithm is
+    /// `alg` when the caller names one, else the JWK's own, else (for a secret) the first HMAC
+    /// algorithm the policy allows. One choice for the CLI, the Worker and the npm package.
+    /// `Ok(None)` when neither key nor secret is given, or a secret has no HMAC algorithm to
+    /// sign with; a signer the policy does not allow is a config error.
     pub fn for_policy(
         policy: &Policy,
         private_jwk: Option<&str>,
         secret: Option<&str>,
+        alg: Option<Alg>,
     ) -> Result<Option<Signer>> {
         let signer = match (private_jwk, secret) {
-            (Some(jwk), _) => Some(Signer::from_jwk(jwk, None)?),
-            (None, Some(secret)) => policy
-                .algorithms
-                .iter()
-                .find(|alg| alg.family() == Family::Hmac)
-                .map(|alg| Signer::from_secret(secret, *alg))
+            (Some(jwk), _) => Some(Signer::from_jwk(jwk, alg)?),
+            (None, Some(secret)) => alg
+                .or_else(|| {
+                    policy
+                        .algorithms
+                        .iter()
+                        .copied()
+                        .find(|a| a.family() == Family::Hmac)
+                })
+                .map(|alg| Signer::from_secret(secret, alg))
                 .transpose()?,
             (None, None) => None,
         };

@@ -23,11 +23,12 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use crate::alg::{Alg, Family};
 use crate::config::{Config, Policy, Secret, TracksConfig};
 use crate::error::{Error, ErrorCode};
-use crate::gateway;
 use crate::gateway::forward::header_edits;
+use crate::gateway::jwks::RemoteJwks;
 use crate::gateway::path::canonical_path;
+use crate::gateway::routes::Mode;
+use crate::gateway::{self, EdgePolicy};
 use crate::inspect::{self, Inspection};
-use crate::jwks::RemoteJwks;
 use crate::keygen;
 use crate::keys::{KeySet, VerificationKey};
 use crate::mint::{issue, IssueRequest, Signer};
@@ -35,7 +36,6 @@ use crate::policy::{Validator, Verified};
 use crate::revocation::{
     self, KeyValueStore, RevocationCache, RevocationChecker, RevocationRequest,
 };
-use crate::routes::Mode;
 use crate::token;
 use crate::track::{TrackTable, TrackVerdict};
 use crate::verify::{self, JwtCompact, SignatureBackend};
@@ -48,6 +48,9 @@ fn error_value(error: &Error) -> JsValue {
     let value = js_sys::Error::new(error.message());
     let _ = Reflect::set(&value, &"code".into(), &error.code().code().into());
     let _ = Reflect::set(&value, &"status".into(), &error.status().into());
+    if let Some(path) = error.path() {
+        let _ = Reflect::set(&value, &"path".into(), &path.into());
+    }
     value.into()
 }
 
@@ -278,6 +281,7 @@ impl VerifiedCache {
 
 struct Inner {
     validator: Validator,
+    edge: EdgePolicy,
     revocations: Option<RevocationChecker<JsStore>>,
     cache: RefCell<VerifiedCache>,
     jwks: Option<RemoteKeys>,
@@ -634,12 +638,13 @@ impl CoreValidator {
         store: JsValue,
         token_cache_size: u32,
     ) -> Result<CoreValidator, JsValue> {
-        let policy = Policy::from_json(config_json).map_err(|e| error_value(&e))?;
+        let (validator, edge) = gateway::policy::load(config_json).map_err(|e| error_value(&e))?;
+        let policy = validator.policy();
         let revocations = if store.is_undefined() || store.is_null() {
             None
         } else {
             let cache =
-                RevocationCache::new(policy.revocation.cache_size, policy.revocation.cache_ttl_s);
+                RevocationCache::new(edge.revocation.cache_size, edge.revocation.cache_ttl_s);
             Some(RevocationChecker::new(
                 JsStore::new(store)?,
                 cache,
@@ -647,7 +652,7 @@ impl CoreValidator {
                 policy.claims.leeway_s,
             ))
         };
-        let jwks = policy.jwks.as_ref().map(|(url, settings)| RemoteKeys {
+        let jwks = edge.jwks.as_ref().map(|(url, settings)| RemoteKeys {
             url: url.clone(),
             remote: RefCell::new(RemoteJwks::new(settings.clone(), policy.algorithms.clone())),
             merged: RefCell::new(None),
@@ -657,7 +662,8 @@ impl CoreValidator {
                 jwks,
                 token_input: TokenInput::new(policy.max_token_bytes),
                 result: VerifyResult::new(),
-                validator: Validator::new(policy),
+                validator,
+                edge,
                 revocations,
                 cache: RefCell::new(VerifiedCache::new(token_cache_size.min(1 << 20) as usize)),
                 host_crypto: RefCell::new(None),
@@ -676,18 +682,19 @@ impl CoreValidator {
     /// timeoutMs}, algorithms}`.
     pub fn settings(&self) -> String {
         let policy = self.inner.validator.policy();
-        let r = &policy.revocation;
+        let edge = &self.inner.edge;
+        let r = &edge.revocation;
         to_json(&json!({
             "algorithms": policy.algorithms.iter().map(|a| a.name()).collect::<Vec<_>>(),
             "leeway": policy.claims.leeway_s,
-            "cookie": policy.gateway.cookie,
-            "forwardAuthorization": policy.gateway.forward_authorization,
-            "adminScope": policy.gateway.admin_scope,
+            "cookie": edge.gateway.cookie,
+            "forwardAuthorization": edge.gateway.forward_authorization,
+            "adminScope": edge.gateway.admin_scope,
             "revocation": {
                 "cacheSize": r.cache_size, "cacheTtl": r.cache_ttl_s,
                 "kvCacheTtl": r.kv_cache_ttl_s, "timeoutMs": r.timeout_ms,
             },
-            "jwks": policy.jwks.as_ref().map(|(url, settings)| json!({
+            "jwks": edge.jwks.as_ref().map(|(url, settings)| json!({
                 "url": url, "timeoutMs": settings.timeout_ms,
             })),
         }))
@@ -752,12 +759,7 @@ impl CoreValidator {
     /// canonical path]`. Throws `malformed_request` for a path that cannot be decided on.
     pub fn route(&self, method: &str, raw_path: &str, fold_case: bool) -> Result<Array, JsValue> {
         let path = canonical_path(raw_path).map_err(|e| error_value(&e))?;
-        let route = self
-            .inner
-            .validator
-            .policy()
-            .routes
-            .find(method, &path, fold_case);
+        let route = self.inner.edge.routes.find(method, &path, fold_case);
         let out = Array::new();
         out.push(&route.index.map_or(-1.0, |i| i as f64).into());
         out.push(
@@ -786,12 +788,7 @@ impl CoreValidator {
         if let Err(error) = gateway::check_forwardable(verified) {
             return error_value(&error);
         }
-        let route = self
-            .inner
-            .validator
-            .policy()
-            .routes
-            .find(method, path, fold_case);
+        let route = self.inner.edge.routes.find(method, path, fold_case);
         match route.authorize(verified) {
             Ok(()) => JsValue::UNDEFINED,
             Err(error) => {
@@ -819,7 +816,7 @@ impl CoreValidator {
             None => None,
         };
         let edits = header_edits(
-            &self.inner.validator.policy().gateway,
+            &self.inner.edge.gateway,
             pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
             verified.map(|v| (v.claims(), v.track.track.as_deref())),
         );
@@ -991,7 +988,7 @@ impl CoreValidator {
         authorization: Option<String>,
         cookie: Option<String>,
     ) -> Result<String, JsValue> {
-        let cookie_name = self.inner.validator.policy().gateway.cookie.as_deref();
+        let cookie_name = self.inner.edge.gateway.cookie.as_deref();
         gateway::bearer_token(authorization.as_deref(), cookie.as_deref(), cookie_name)
             .map_err(|e| error_value(&e))
     }
@@ -1114,42 +1111,26 @@ impl CoreIssuer {
         key_json: Option<String>,
         alg: Option<String>,
     ) -> Result<CoreIssuer, Error> {
-        let config = Config::from_json(config_json)?;
+        let (config, edge) = gateway::policy::split(config_json)?;
         let secret = config.secret.clone();
-        let policy = Policy::new(config)?;
+        let (policy, _) = gateway::policy::build(config, edge)?;
         let alg = parse_alg(alg)?;
-        let signer = match (key_json, secret) {
-            (Some(jwk), _) => Signer::from_jwk(&jwk, alg)?,
-            (None, Some(secret)) => {
-                let alg = alg
-                    .or_else(|| {
-                        policy
-                            .algorithms
-                            .iter()
-                            .copied()
-                            .find(|a| a.family() == Family::Hmac)
-                    })
-                    .ok_or_else(|| {
-                        Error::config(
-                            "algorithms",
-                            "no HMAC algorithm is allowed: pass a private JWK to sign",
-                        )
-                    })?;
-                Signer::from_secret(secret.expose(), alg)?
-            }
-            (None, None) => {
-                return Err(Error::config(
-                    "key",
-                    "a private JWK is required unless the config has an HMAC secret",
-                ))
-            }
-        };
-        if !policy.algorithms.contains(&signer.alg()) {
-            return Err(Error::config(
+        let signer = Signer::for_policy(
+            &policy,
+            key_json.as_deref(),
+            secret.as_ref().map(Secret::expose),
+            alg,
+        )?
+        .ok_or_else(|| match secret {
+            Some(_) => Error::config(
                 "algorithms",
-                format!("{} is not allowed by the policy", signer.alg()),
-            ));
-        }
+                "no HMAC algorithm is allowed: pass a private JWK to sign",
+            ),
+            None => Error::config(
+                "key",
+                "a private JWK is required unless the config has an HMAC secret",
+            ),
+        })?;
         Ok(CoreIssuer { policy, signer })
     }
 

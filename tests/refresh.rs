@@ -193,7 +193,7 @@ fn one_signer_choice_for_every_host() {
     ))
     .unwrap();
     let secret = format!("{SECRET}0123456789abcdef");
-    let chosen = Signer::for_policy(&policy, None, Some(&secret))
+    let chosen = Signer::for_policy(&policy, None, Some(&secret), None)
         .unwrap()
         .unwrap();
     assert_eq!(
@@ -201,9 +201,11 @@ fn one_signer_choice_for_every_host() {
         Alg::HS384,
         "the first HMAC algorithm the policy allows"
     );
-    assert!(Signer::for_policy(&policy, None, None).unwrap().is_none());
+    assert!(Signer::for_policy(&policy, None, None, None)
+        .unwrap()
+        .is_none());
     let ed = r#"{"crv":"Ed25519","d":"_m16a_HWaMNUVmA-STDvqa51QXlcuKc4Eh3V6OiYDjM","kty":"OKP","x":"Tnv0XRFZ4aEGa0XYzDWDXNzwMKkkfb2oC5W0bx9oBOA"}"#;
-    let e = Signer::for_policy(&policy, Some(ed), Some(&secret)).unwrap_err();
+    let e = Signer::for_policy(&policy, Some(ed), Some(&secret), None).unwrap_err();
     assert_eq!(
         e.code(),
         ErrorCode::ConfigError,

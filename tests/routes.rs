@@ -1,22 +1,36 @@
 //! Route policy: first-match order, patterns, modes, scopes (both claim forms), tracks,
 //! per-route audience, and config errors caught at load.
 
+use edge_jwt::gateway::policy::{build, split};
 use edge_jwt::routes::Mode;
+use edge_jwt::routes::RouteTable;
 use edge_jwt::{issue, Alg, ErrorCode, IssueRequest, Policy, Signer, Validator};
 use serde_json::{json, Map, Value};
 
 const SECRET: &str = "route-tests-secret-0123456789abcdef";
 const NOW: u64 = 1_800_000_000;
 
-fn policy(routes: Value, extra: Value) -> Result<Policy, edge_jwt::Error> {
+/// The token policy and the edge's routes of one config document.
+#[derive(Debug)]
+struct Loaded {
+    policy: Policy,
+    routes: RouteTable,
+}
+
+fn policy(routes: Value, extra: Value) -> Result<Loaded, edge_jwt::Error> {
     let mut config = json!({"algorithms": ["HS256"], "secret": SECRET, "routes": routes});
     if let (Value::Object(c), Value::Object(e)) = (&mut config, extra) {
         c.extend(e);
     }
-    Policy::from_json(&config.to_string())
+    let (config, edge) = split(&config.to_string())?;
+    let (policy, edge) = build(config, edge)?;
+    Ok(Loaded {
+        policy,
+        routes: edge.routes,
+    })
 }
 
-fn table() -> Policy {
+fn table() -> Loaded {
     policy(
         json!([
             {"path": "/health", "mode": "disabled"},
@@ -30,7 +44,11 @@ fn table() -> Policy {
     .unwrap()
 }
 
-fn mint_and_verify(policy: Policy, track: &str, claims: Value) -> (Validator, edge_jwt::Verified) {
+fn mint_and_verify(
+    Loaded { policy, routes }: Loaded,
+    track: &str,
+    claims: Value,
+) -> (RouteTable, edge_jwt::Verified) {
     let signer = Signer::from_secret(SECRET, Alg::HS256).unwrap();
     let claims: Map<String, Value> = claims.as_object().cloned().unwrap_or_default();
     let request = IssueRequest {
@@ -42,9 +60,8 @@ fn mint_and_verify(policy: Policy, track: &str, claims: Value) -> (Validator, ed
     let token = issue(&policy, &signer, request, NOW, &mut rand_core::OsRng)
         .unwrap()
         .token;
-    let validator = Validator::new(policy);
-    let verified = validator.verify(&token, NOW).unwrap();
-    (validator, verified)
+    let verified = Validator::new(policy).verify(&token, NOW).unwrap();
+    (routes, verified)
 }
 
 #[test]
@@ -107,12 +124,8 @@ fn patterns_match_whole_segments() {
 #[test]
 fn scopes_from_the_scope_string_or_the_scp_array() {
     let ops = |claims| {
-        let (validator, verified) = mint_and_verify(table(), "4", claims);
-        let route = validator
-            .policy()
-            .routes
-            .find("POST", "/ops/deploy", false)
-            .clone();
+        let (routes, verified) = mint_and_verify(table(), "4", claims);
+        let route = routes.find("POST", "/ops/deploy", false).clone();
         route.authorize(&verified).map_err(|e| e.code())
     };
     assert_eq!(ops(json!({"scope": "read operator.write"})), Ok(()));
@@ -138,13 +151,9 @@ fn scopes_from_the_scope_string_or_the_scp_array() {
 #[test]
 fn tracks_limit_who_may_use_a_route() {
     let check = |track: &str| {
-        let (validator, verified) =
+        let (routes, verified) =
             mint_and_verify(table(), track, json!({"scope": "operator.write"}));
-        let route = validator
-            .policy()
-            .routes
-            .find("GET", "/ops/x", false)
-            .clone();
+        let route = routes.find("GET", "/ops/x", false).clone();
         route.authorize(&verified).map_err(|e| e.code())
     };
     assert_eq!(check("4"), Ok(()));
@@ -155,12 +164,8 @@ fn tracks_limit_who_may_use_a_route() {
 #[test]
 fn per_route_audience() {
     let check = |claims| {
-        let (validator, verified) = mint_and_verify(table(), "1", claims);
-        let route = validator
-            .policy()
-            .routes
-            .find("GET", "/users/7/profile", false)
-            .clone();
+        let (routes, verified) = mint_and_verify(table(), "1", claims);
+        let route = routes.find("GET", "/users/7/profile", false).clone();
         route.authorize(&verified).map_err(|e| e.code())
     };
     assert_eq!(
@@ -173,11 +178,9 @@ fn per_route_audience() {
         json!({"audience": ["users-api", "web"]}),
     )
     .unwrap();
-    let (validator, verified) = mint_and_verify(with_aud, "1", json!({"scope": "profile"}));
+    let (routes, verified) = mint_and_verify(with_aud, "1", json!({"scope": "profile"}));
     assert_eq!(
-        validator
-            .policy()
-            .routes
+        routes
             .find("GET", "/users/7/profile", false)
             .authorize(&verified)
             .map_err(|e| e.code()),
@@ -188,11 +191,9 @@ fn per_route_audience() {
         json!({"audience": "web"}),
     )
     .unwrap();
-    let (validator, verified) = mint_and_verify(other, "1", json!({}));
+    let (routes, verified) = mint_and_verify(other, "1", json!({}));
     assert_eq!(
-        validator
-            .policy()
-            .routes
+        routes
             .find("GET", "/users/7/profile", false)
             .authorize(&verified)
             .map_err(|e| e.code()),

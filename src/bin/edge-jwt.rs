@@ -11,9 +11,7 @@ use clap::{Parser, Subcommand};
 use edge_jwt::inspect::inspect;
 use edge_jwt::keygen::generate;
 use edge_jwt::track::TrackTable;
-use edge_jwt::{
-    issue, Alg, Error, ErrorCode, IssueRequest, Policy, RevocationList, Signer, Validator,
-};
+use edge_jwt::{issue, Alg, Error, ErrorCode, IssueRequest, RevocationList, Signer, Validator};
 use rand_core::OsRng;
 use serde_json::{json, Map, Value};
 
@@ -179,8 +177,9 @@ fn read_token(arg: &str) -> Result<String, Failure> {
     Ok(token.trim().to_owned())
 }
 
-fn load_policy(path: &str) -> Result<Policy, Failure> {
-    Ok(Policy::from_json(&read_file(path, "config")?)?)
+/// The token policy of a config file (its edge sections are checked too, and then unused).
+fn load_validator(path: &str) -> Result<Validator, Failure> {
+    Ok(edge_jwt::gateway::policy::load(&read_file(path, "config")?)?.0)
 }
 
 fn verify(
@@ -189,7 +188,7 @@ fn verify(
     revocations: Option<&str>,
     token: &str,
 ) -> Result<Value, Failure> {
-    let validator = Validator::new(load_policy(config)?);
+    let validator = load_validator(config)?;
     let revocations = match revocations {
         Some(path) => Some(RevocationList::from_json(&read_file(
             path,
@@ -237,19 +236,22 @@ fn issue_token(
     claims: &[String],
     now: Option<u64>,
 ) -> Result<Value, Failure> {
-    let config_json = read_file(config, "config")?;
-    let policy = Policy::from_json(&config_json)?;
+    let (config, edge) = edge_jwt::gateway::policy::split(&read_file(config, "config")?)?;
+    let secret = config.secret.clone();
+    let (policy, _) = edge_jwt::gateway::policy::build(config, edge)?;
     let alg = alg.map(parse_alg).transpose()?;
-    let signer = match key {
-        Some(path) => Signer::from_jwk(&read_file(path, "key")?, alg)?,
-        None => {
-            let config = edge_jwt::Config::from_json(&config_json)?;
-            let secret = config
-                .secret
-                .ok_or_else(|| usage("--key is required unless the config has an HMAC secret"))?;
-            Signer::from_secret(secret.expose(), alg.unwrap_or(Alg::HS256))?
-        }
-    };
+    let key = key.map(|path| read_file(path, "key")).transpose()?;
+    // The same choice as the Worker and the npm Issuer (Signer::for_policy).
+    let signer = Signer::for_policy(
+        &policy,
+        key.as_deref(),
+        secret.as_ref().map(edge_jwt::config::Secret::expose),
+        alg,
+    )?
+    .ok_or_else(|| match secret {
+        Some(_) => usage("the policy allows no HMAC algorithm: pass --alg or --key"),
+        None => usage("--key is required unless the config has an HMAC secret"),
+    })?;
     let ttl_s = ttl
         .map(|t| humantime::parse_duration(t).map_err(|e| usage(format!("--ttl {t:?}: {e}"))))
         .transpose()?
@@ -387,7 +389,7 @@ fn run(cli: Cli) -> Result<Option<Value>, Failure> {
             token,
         } => {
             let tracks = match config {
-                Some(path) => load_policy(&path)?.tracks,
+                Some(path) => load_validator(&path)?.policy().tracks.clone(),
                 None => TrackTable::default(),
             };
             let report = inspect(

@@ -4,7 +4,12 @@
 //! strings, shared by the Worker and the npm middleware, which only translate I/O.
 
 pub mod forward;
+pub mod jwks;
 pub mod path;
+pub mod policy;
+pub mod routes;
+
+pub use policy::{EdgePolicy, RevocationSettings};
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};

@@ -3,7 +3,7 @@
 use serde_json::{json, Map, Value};
 use worker::{Request, Response};
 
-use super::gateway::{authenticate, request_token, verify_and_check_revocation};
+use super::proxy::{authenticate, request_token, verify_and_check_revocation};
 use super::state::State;
 use super::{http, now};
 use crate::error::{Error, ErrorCode};
@@ -61,7 +61,7 @@ async fn is_admin(state: &State, req: &Request) -> bool {
     if state.is_admin_token(&presented) {
         return true;
     }
-    let Some(scope) = &state.validator.policy().gateway.admin_scope else {
+    let Some(scope) = &state.edge.gateway.admin_scope else {
         return false;
     };
     match verify_and_check_revocation(state, &presented).await {

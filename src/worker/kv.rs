@@ -6,8 +6,8 @@ use futures_util::future::{select, Either};
 use worker::kv::KvStore;
 use worker::Delay;
 
-use crate::config::RevocationSettings;
 use crate::error::{Error, ErrorCode, Result};
+use crate::gateway::RevocationSettings;
 use crate::revocation::KeyValueStore;
 
 /// KV binding name of the revocation set.

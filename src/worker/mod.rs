@@ -6,10 +6,10 @@
 //! core's.
 
 mod admin;
-mod gateway;
 mod http;
-mod jwks;
+mod jwks_fetch;
 mod kv;
+mod proxy;
 mod state;
 
 use std::cell::{Cell, OnceCell};
@@ -54,7 +54,7 @@ async fn fetch(
     let path = http::path(&url);
     let method = req.method();
     if !(path.starts_with("/v1/") || path.starts_with("/.well-known/")) {
-        return gateway::handle(&state, req, &method, path).await;
+        return proxy::handle(&state, req, &method, path).await;
     }
     // The API endpoints are few and rare: the convenient worker::Request will do.
     let req = Request::from(req);

@@ -9,10 +9,11 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use worker::Env;
 
-use super::jwks::JwksClient;
+use super::jwks_fetch::JwksClient;
 use super::kv::{KvRevocations, BINDING};
-use crate::config::{Config, Policy, Secret};
+use crate::config::{Config, Secret};
 use crate::error::{Error, ErrorCode, Result};
+use crate::gateway::policy::{self, EdgePolicy};
 use crate::mint::Signer;
 use crate::policy::{Validator, Verified};
 use crate::revocation::{RevocationCache, RevocationChecker};
@@ -23,6 +24,8 @@ const MIN_ADMIN_TOKEN_BYTES: usize = 16;
 /// Everything a request needs, shared by the requests of one isolate.
 pub struct State {
     pub validator: Validator,
+    /// Gateway, routes, revocation cache and remote JWKS settings.
+    pub edge: EdgePolicy,
     /// The identity provider's JWKS, when the policy has a `jwks_url`.
     pub jwks: Option<JwksClient>,
     pub revocations: RevocationChecker<KvRevocations>,
@@ -99,8 +102,7 @@ impl State {
     pub fn from_env(env: &Env) -> Result<State> {
         let policy_json = env_string(env, "POLICY")
             .ok_or_else(|| Error::config("POLICY", "the POLICY var is not set"))?;
-        let mut config =
-            Config::from_json(&policy_json).map_err(|e| Error::config("POLICY", e.message()))?;
+        let (mut config, edge) = policy::split(&policy_json).map_err(|e| e.within("POLICY"))?;
         if config.secret.is_some() {
             return Err(Error::config(
                 "POLICY.secret",
@@ -112,17 +114,20 @@ impl State {
         if let Some(jwks) = env_string(env, "JWKS") {
             merge_keys(&mut config, &jwks)?;
         }
-        let policy =
-            Policy::new(config).map_err(|e| match e.message().strip_prefix("secret: ") {
+        let (policy, edge) = policy::build(config, edge).map_err(|e| {
+            if e.path() == Some("secret") {
                 // The policy's secret came from the JWT_SECRET secret: name that.
-                Some(why) => Error::config("JWT_SECRET", why),
-                None => Error::config("POLICY", e.message()),
-            })?;
+                let why = e.message().strip_prefix("secret: ").unwrap_or(e.message());
+                Error::config("JWT_SECRET", why)
+            } else {
+                e.within("POLICY")
+            }
+        })?;
 
         let kv = env.kv(BINDING).map_err(|_| {
             Error::config(BINDING, "the KV namespace binding REVOCATIONS is missing")
         })?;
-        let jwks = match &policy.jwks {
+        let jwks = match &edge.jwks {
             None => None,
             Some((url, settings)) => {
                 // The shared copy lives in JWKS_CACHE when bound, else beside the revocations.
@@ -140,21 +145,21 @@ impl State {
                 ))
             }
         };
-        let cache =
-            RevocationCache::new(policy.revocation.cache_size, policy.revocation.cache_ttl_s);
+        let cache = RevocationCache::new(edge.revocation.cache_size, edge.revocation.cache_ttl_s);
         let revocations = RevocationChecker::new(
-            KvRevocations::new(kv, &policy.revocation),
+            KvRevocations::new(kv, &edge.revocation),
             cache,
             policy.tracks.longest_lifetime_s(policy.claims.leeway_s),
             policy.claims.leeway_s,
         );
 
         let signing_key = env_string(env, "SIGNING_KEY");
-        let signer = Signer::for_policy(&policy, signing_key.as_deref(), jwt_secret.as_deref())
-            .map_err(|e| match &signing_key {
-                Some(_) => Error::config("SIGNING_KEY", e.message()),
-                None => Error::config("JWT_SECRET", e.message()),
-            })?;
+        let signer =
+            Signer::for_policy(&policy, signing_key.as_deref(), jwt_secret.as_deref(), None)
+                .map_err(|e| match &signing_key {
+                    Some(_) => Error::config("SIGNING_KEY", e.message()),
+                    None => Error::config("JWT_SECRET", e.message()),
+                })?;
 
         let origin = env_string(env, "ORIGIN")
             .map(|o| check_origin(&o))
@@ -173,6 +178,7 @@ impl State {
         Ok(State {
             jwks,
             validator: Validator::new(policy),
+            edge,
             revocations,
             signer,
             origin,

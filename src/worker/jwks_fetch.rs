@@ -16,7 +16,7 @@ use worker::{
 };
 
 use crate::error::Result;
-use crate::jwks::{CachedJwks, JwksSettings, RemoteJwks, MAX_DOCUMENT_BYTES};
+use crate::gateway::jwks::{CachedJwks, JwksSettings, RemoteJwks, MAX_DOCUMENT_BYTES};
 use crate::keys::KeySet;
 use crate::Alg;
 

@@ -10,9 +10,9 @@ use super::{http, now};
 use crate::error::{Error, ErrorCode};
 use crate::gateway::forward::header_edits;
 use crate::gateway::path::canonical_path;
+use crate::gateway::routes::Mode;
 use crate::gateway::{bearer_token, check_forwardable};
 use crate::policy::Verified;
-use crate::routes::Mode;
 
 /// Why a request was refused, with what is known of its token for the log line.
 pub struct Rejection {
@@ -38,7 +38,7 @@ impl Rejection {
 pub fn request_token(state: &State, headers: &web_sys::Headers) -> Result<String, Error> {
     let authorization = headers.get("authorization").ok().flatten();
     let cookies = headers.get("cookie").ok().flatten();
-    let cookie_name = state.validator.policy().gateway.cookie.as_deref();
+    let cookie_name = state.edge.gateway.cookie.as_deref();
     bearer_token(authorization.as_deref(), cookies.as_deref(), cookie_name)
 }
 
@@ -110,7 +110,7 @@ pub async fn handle(
         Err(error) => return http::reject(&error, None, None, raw_path).map(Into::into),
     };
     let path = path.as_str();
-    let route = state.validator.policy().routes.find(method, path, false);
+    let route = state.edge.routes.find(method, path, false);
     let headers = req.headers();
     let verified = match route.mode {
         Mode::Disabled => None,
@@ -175,7 +175,7 @@ async fn forward(
     let headers = web_sys::Headers::new_with_headers(client_headers)?;
     let pairs = client_header_pairs(client_headers);
     let edits = header_edits(
-        &state.validator.policy().gateway,
+        &state.edge.gateway,
         pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
         verified.map(|v| (v.claims(), v.track.track.as_deref())),
     );

@@ -1,0 +1,208 @@
+//! The edge policy: what a gateway does around the token check (identity headers, routes, the
+//! revocation cache, the remote JWKS). It shares one config document with the token policy
+//! ([`crate::config`]): [`split`] takes the edge's sections out and leaves the rest to the core,
+//! so each layer validates only its own fields, and both report errors with the field's path.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::jwks::{check_settings, JwksSettings};
+use super::routes::{DefaultRouteConfig, RouteConfig, RouteTable};
+use super::GatewaySettings;
+use crate::config::{parse_with_paths, Config, Policy};
+use crate::error::{Error, Result};
+use crate::policy::Validator;
+
+/// The top-level fields of the config document that belong to the edge policy.
+pub const EDGE_FIELDS: [&str; 6] = [
+    "gateway",
+    "revocation",
+    "routes",
+    "default_route",
+    "jwks_url",
+    "jwks",
+];
+
+/// The edge's sections as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EdgeConfig {
+    /// HTTP gateway behaviour (Worker, npm middleware).
+    #[serde(default)]
+    pub gateway: GatewaySettings,
+    /// Revocation cache and store settings (Worker, npm package).
+    #[serde(default)]
+    pub revocation: RevocationSettings,
+    /// Ordered route policies; first match wins.
+    #[serde(default)]
+    pub routes: Vec<RouteConfig>,
+    /// What requests matching no route get (default: a token is required).
+    #[serde(default)]
+    pub default_route: DefaultRouteConfig,
+    /// An identity provider's JWKS URL (https), fetched by the host.
+    pub jwks_url: Option<String>,
+    /// Remote JWKS caching and refetch settings.
+    #[serde(default)]
+    pub jwks: JwksSettings,
+}
+
+/// The `revocation` section: how hosts cache and read the revocation store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RevocationSettings {
+    /// Most entries in the per-isolate cache.
+    pub cache_size: usize,
+    /// Seconds an answer (positive or negative) is cached in the isolate.
+    pub cache_ttl_s: u64,
+    /// Workers KV `cacheTtl` for reads (KV's minimum is 60); 0 leaves KV's default.
+    pub kv_cache_ttl_s: u64,
+    /// A store read slower than this fails closed (`revocation_unavailable`).
+    pub timeout_ms: u64,
+}
+
+impl Default for RevocationSettings {
+    fn default() -> Self {
+        Self {
+            cache_size: 10_000,
+            cache_ttl_s: 30,
+            kv_cache_ttl_s: 60,
+            timeout_ms: 1_000,
+        }
+    }
+}
+
+impl RevocationSettings {
+    fn check(&self) -> Result<()> {
+        if !(1..=1_000_000).contains(&self.cache_size) {
+            return Err(Error::config(
+                "revocation.cache_size",
+                "must be between 1 and 1000000",
+            ));
+        }
+        if self.cache_ttl_s > 300 {
+            return Err(Error::config(
+                "revocation.cache_ttl_s",
+                "must be at most 300: it bounds how long a revocation takes to reach every isolate",
+            ));
+        }
+        if self.kv_cache_ttl_s != 0 && self.kv_cache_ttl_s < 60 {
+            return Err(Error::config(
+                "revocation.kv_cache_ttl_s",
+                "Workers KV needs 0 or at least 60",
+            ));
+        }
+        if !(1..=30_000).contains(&self.timeout_ms) {
+            return Err(Error::config(
+                "revocation.timeout_ms",
+                "must be between 1 and 30000",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A validated edge policy.
+#[derive(Debug)]
+pub struct EdgePolicy {
+    /// HTTP gateway behaviour.
+    pub gateway: GatewaySettings,
+    /// Revocation cache and store settings.
+    pub revocation: RevocationSettings,
+    /// Route policies.
+    pub routes: RouteTable,
+    /// Remote JWKS URL and its settings, when configured.
+    pub jwks: Option<(String, JwksSettings)>,
+}
+
+impl EdgePolicy {
+    /// Validates the edge's sections; every problem is reported here, never at a request.
+    pub fn new(config: EdgeConfig) -> Result<EdgePolicy> {
+        if let Some(url) = &config.jwks_url {
+            check_settings(url, &config.jwks)?;
+        }
+        config.revocation.check()?;
+        if config.gateway.cookie.as_deref() == Some("") {
+            return Err(Error::config("gateway.cookie", "must not be empty"));
+        }
+        let routes = RouteTable::new(
+            config.routes,
+            config.default_route,
+            config.gateway.case_insensitive_routes,
+        )?;
+        Ok(EdgePolicy {
+            gateway: config.gateway,
+            revocation: config.revocation,
+            routes,
+            jwks: config.jwks_url.map(|url| (url, config.jwks)),
+        })
+    }
+}
+
+/// Splits one config document into the token policy's config and the edge's sections, each
+/// parsed with its field paths. Hosts may adjust the token config (a secret from the
+/// environment, extra keys) before building the policies with [`build`].
+pub fn split(json: &str) -> Result<(Config, EdgeConfig)> {
+    let de = &mut serde_json::Deserializer::from_str(json);
+    let document: Map<String, Value> = parse_with_paths(de)?;
+    split_value(document)
+}
+
+/// [`split`] of a parsed document.
+pub fn split_value(mut document: Map<String, Value>) -> Result<(Config, EdgeConfig)> {
+    let edge: Map<String, Value> = EDGE_FIELDS
+        .iter()
+        .filter_map(|field| document.remove_entry(*field))
+        .collect();
+    let edge: EdgeConfig = parse_with_paths(Value::Object(edge))?;
+    let mut config = Config::from_value(Value::Object(document))?;
+    config.remote_keys = edge.jwks_url.is_some();
+    Ok((config, edge))
+}
+
+/// Both policies from their configs (token policy first: its errors come first, as when the
+/// document was one schema).
+pub fn build(config: Config, edge: EdgeConfig) -> Result<(Policy, EdgePolicy)> {
+    let policy = Policy::new(config)?;
+    Ok((policy, EdgePolicy::new(edge)?))
+}
+
+/// A validator and the edge policy from one config document.
+pub fn load(json: &str) -> Result<(Validator, EdgePolicy)> {
+    let (config, edge) = split(json)?;
+    let (policy, edge) = build(config, edge)?;
+    Ok((Validator::new(policy), edge))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_document_two_policies_each_error_with_its_path() {
+        let (validator, edge) = load(
+            r#"{"algorithms":["HS256"],"secret":"edge-policy-tests-secret-0123456789",
+                "routes":[{"path":"/ops/*","scopes":["x"]}],"gateway":{"cookie":"sid"}}"#,
+        )
+        .unwrap();
+        assert_eq!(validator.policy().algorithms.len(), 1);
+        assert_eq!(edge.gateway.cookie.as_deref(), Some("sid"));
+        let e = load(r#"{"algorithms":["HS256"],"secret":"edge-policy-tests-secret-0123456789","routes":[{"path":"x"}]}"#)
+            .unwrap_err();
+        assert_eq!(e.path(), Some("routes[0].path"));
+        let e = load(r#"{"algorithms":["HS256"],"gateway":{"cokie":"x"}}"#).unwrap_err();
+        assert_eq!(e.path(), Some("gateway.cokie"), "{e}");
+        assert!(e.message().contains("cokie"), "{e}");
+        let e = load(r#"{"algorithms":["HS256"],"secrt":"x"}"#).unwrap_err();
+        assert!(e.message().contains("secrt"), "{e}");
+        let e = load(r#"{"algorithms":["HS256"],"secret":"short"}"#).unwrap_err();
+        assert_eq!(e.path(), Some("secret"));
+        assert_eq!(e.clone().within("POLICY").path(), Some("POLICY.secret"));
+        assert!(e.within("POLICY").message().starts_with("POLICY: secret: "));
+    }
+
+    #[test]
+    fn a_remote_jwks_lets_a_policy_have_no_inline_keys() {
+        assert!(load(r#"{"algorithms":["ES256"],"jwks_url":"https://id.example/jwks"}"#).is_ok());
+        assert!(load(r#"{"algorithms":["ES256"]}"#).is_err());
+    }
+}
