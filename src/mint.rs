@@ -227,8 +227,9 @@ pub struct IssueRequest {
     pub claims: Map<String, Value>,
 }
 
-/// A minted token and its main facts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A minted token and its main facts; serialized as every host answers a mint or a refresh
+/// (`{"token","jti","iat","exp","track"}`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Issued {
     /// The compact JWS.
     pub token: String,

@@ -20,7 +20,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
-use crate::alg::{Alg, Family};
+use crate::alg::Alg;
 use crate::config::{Config, Policy, Secret, TracksConfig};
 use crate::error::{Error, ErrorCode};
 use crate::gateway::forward::header_edits;
@@ -1164,10 +1164,7 @@ impl CoreIssuer {
             &mut OsRng,
         )
         .map_err(|e| error_value(&e))?;
-        Ok(to_json(&json!({
-            "token": issued.token, "jti": issued.jti, "iat": issued.iat,
-            "exp": issued.exp, "track": issued.track,
-        })))
+        Ok(to_json(&issued))
     }
 
     /// The signing algorithm.

@@ -272,13 +272,7 @@ fn issue_token(
         now.unwrap_or_else(system_now),
         &mut OsRng,
     )?;
-    Ok(json!({
-        "token": issued.token,
-        "jti": issued.jti,
-        "iat": issued.iat,
-        "exp": issued.exp,
-        "track": issued.track,
-    }))
+    Ok(serde_json::to_value(&issued).unwrap_or_default())
 }
 
 /// Whether `host` (as `http::Uri` gives it: IPv6 in brackets) is this machine: `localhost`,

@@ -3,6 +3,7 @@
 //! ([`forward`]), RFC 6750 error responses and rejection log lines. Pure functions over
 //! strings, shared by the Worker and the npm middleware, which only translate I/O.
 
+pub mod decision;
 pub mod forward;
 pub mod jwks;
 pub mod path;

@@ -264,10 +264,11 @@ pub async fn refresh(state: &State, req: Request) -> worker::Result<Response> {
     if let Err(e) = state.revocations.revoke_token(&facts, "refresh", now).await {
         return http::reject(&e, Some(&token), Some(&verified), &path);
     }
-    http::json(
-        &json!({"token": issued.token, "expires_at": issued.exp, "track": issued.track}),
-        200,
-    )
+    // The same answer as every host's mint (`Issued`); `expires_at` is kept for clients of the
+    // Worker's earlier answer.
+    let mut answer = serde_json::to_value(&issued).unwrap_or_default();
+    answer["expires_at"] = issued.exp.into();
+    http::json(&answer, 200)
 }
 
 /// A refresh of a token that was already rotated or revoked (or is being rotated right now):

@@ -4,6 +4,7 @@ use serde_json::Value;
 use worker::{console_log, Response};
 
 use crate::error::{Error, ErrorCode};
+use crate::gateway::decision::Refusal;
 use crate::gateway::{error_body, rejection_log, www_authenticate_with_scope};
 use crate::policy::Verified;
 
@@ -62,20 +63,17 @@ pub fn reject(
     self::error(error)
 }
 
-/// Logs and answers a route refusal (403 `insufficient_scope` / `track_not_allowed`, or an
-/// audience error), naming the route's scopes in the challenge.
-pub fn reject_for_route(
-    error: &Error,
-    token: &str,
-    verified: &Verified,
-    path: &str,
-    scopes: &str,
-) -> worker::Result<Response> {
-    console_log!(
-        "{}",
-        rejection_log(error, Some(token), Some(verified), path)
-    );
-    error_with_scope(error, Some(scopes))
+/// Logs and answers the gateway's refusal, as the core shaped it.
+pub fn refuse(refusal: &Refusal) -> worker::Result<Response> {
+    console_log!("{}", refusal.log);
+    let response = Response::ok(refusal.body.clone())?.with_status(refusal.status);
+    let headers = response.headers();
+    headers.set("content-type", "application/json")?;
+    headers.set("cache-control", "no-store")?;
+    if let Some(challenge) = &refusal.challenge {
+        headers.set("www-authenticate", challenge)?;
+    }
+    Ok(response)
 }
 
 /// 403 for an admin endpoint called without the admin credential.

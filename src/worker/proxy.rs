@@ -7,10 +7,8 @@ use worker::web_sys::{self, RequestRedirect};
 
 use super::state::State;
 use super::{http, now};
-use crate::error::{Error, ErrorCode};
-use crate::gateway::forward::header_edits;
-use crate::gateway::path::canonical_path;
-use crate::gateway::routes::Mode;
+use crate::error::Error;
+use crate::gateway::decision::{Pass, Plan, RequestParts};
 use crate::gateway::{bearer_token, check_forwardable};
 use crate::policy::Verified;
 
@@ -91,48 +89,48 @@ pub async fn verify_and_check_revocation(
     }
 }
 
-/// Applies the route's policy and forwards. The path is decided on once, in canonical form
-/// (an unsafe one is 400 `malformed_request`), and that same path is forwarded, so the origin
-/// serves what was authorised. `disabled` routes skip the token entirely; `optional` ones let
-/// a request without a token through as anonymous but refuse a bad token.
+/// The gateway: the core's decision ([`EdgePolicy::plan`], the token verified here with its
+/// revocation, then [`EdgePolicy::conclude`]), translated into a forwarded request or an
+/// answer. The canonical path the decision was made on is the path forwarded.
 ///
 /// Works on the runtime's own Request and Response objects: the gateway path is the hot one,
 /// and `worker::Request`/`worker::Response` would copy what is forwarded unchanged (and read
 /// the request's `cf` object, which workerd builds on first access).
+///
+/// [`EdgePolicy::plan`]: crate::gateway::EdgePolicy::plan
+/// [`EdgePolicy::conclude`]: crate::gateway::EdgePolicy::conclude
 pub async fn handle(
     state: &State,
     req: web_sys::Request,
     method: &str,
     raw_path: &str,
 ) -> worker::Result<web_sys::Response> {
-    let path = match canonical_path(raw_path) {
-        Ok(path) => path,
-        Err(error) => return http::reject(&error, None, None, raw_path).map(Into::into),
-    };
-    let path = path.as_str();
-    let route = state.edge.routes.find(method, path, false);
     let headers = req.headers();
-    let verified = match route.mode {
-        Mode::Disabled => None,
-        Mode::Optional if matches!(request_token(state, &headers), Err(ref e) if e.code() == ErrorCode::MissingToken) => {
-            None
-        }
-        Mode::Optional | Mode::Required => match authenticate(state, &headers).await {
-            Ok((token, verified)) => {
-                if let Err(error) = route.authorize(&verified) {
-                    return http::reject_for_route(
-                        &error,
-                        &token,
-                        &verified,
-                        path,
-                        &route.scope_challenge(),
-                    )
-                    .map(Into::into);
+    let pairs = client_header_pairs(&headers);
+    let request = RequestParts {
+        method,
+        path: raw_path,
+        headers: &pairs,
+        host_folds_case: false,
+    };
+    let (pass, verified) = match state.edge.plan(&request) {
+        Plan::Pass(pass) => (pass, None),
+        Plan::Refuse(refusal) => return http::refuse(&refusal).map(Into::into),
+        Plan::Verify(pending) => {
+            let outcome = verify_and_check_revocation(state, &pending.token).await;
+            let concluded = match &outcome {
+                Ok(verified) => state.edge.conclude(&request, &pending, Ok(verified)),
+                Err((error, verified)) => {
+                    state
+                        .edge
+                        .conclude(&request, &pending, Err((error.clone(), verified.as_ref())))
                 }
-                Some(verified)
+            };
+            match concluded {
+                Ok(pass) => (pass, outcome.ok()),
+                Err(refusal) => return http::refuse(&refusal).map(Into::into),
             }
-            Err(rejection) => return rejection.respond(path).map(Into::into),
-        },
+        }
     };
     let Some(origin) = &state.origin else {
         // Development default: no upstream, answer with what was verified.
@@ -151,38 +149,28 @@ pub async fn handle(
         )
         .map(Into::into);
     };
-    forward(state, &req, &headers, path, verified.as_ref(), origin).await
+    forward(&req, &headers, &pass, origin).await
 }
 
-/// Forwards to `ORIGIN` with the same method, query and body and the canonical path; the
-/// header edits are the core's ([`header_edits`]: spoofed identity headers out, edge-jwt's own
-/// in, none for an anonymous request). The upstream response goes back as it came.
+/// Forwards to `ORIGIN` with the same method, query and body, the canonical path and the
+/// core's header edits. The upstream response goes back as it came.
 async fn forward(
-    state: &State,
     req: &web_sys::Request,
     client_headers: &web_sys::Headers,
-    canonical: &str,
-    verified: Option<&Verified>,
+    pass: &Pass,
     origin: &str,
 ) -> worker::Result<web_sys::Response> {
     let url = req.url();
     let query = http::path_and_query(&url)
         .split_once('?')
         .map_or(String::new(), |(_, q)| format!("?{q}"));
-    let target = format!("{origin}{canonical}{query}");
+    let target = format!("{origin}{}{query}", pass.path);
 
-    // A copy of the client's headers, edited as the core says.
     let headers = web_sys::Headers::new_with_headers(client_headers)?;
-    let pairs = client_header_pairs(client_headers);
-    let edits = header_edits(
-        &state.edge.gateway,
-        pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-        verified.map(|v| (v.claims(), v.track.track.as_deref())),
-    );
-    for name in &edits.remove {
+    for name in &pass.edits.remove {
         headers.delete(name)?;
     }
-    for (name, value) in &edits.set {
+    for (name, value) in &pass.edits.set {
         headers.set(name, value)?;
     }
     let init = web_sys::RequestInit::new();

@@ -16,7 +16,10 @@ async function rotates(worker, old, { ttl, alg, kid }) {
   const t0 = h.now();
   const r = await post(worker, "/v1/refresh", old.token);
   assert.equal(r.status, 200, JSON.stringify(r.body));
-  assert.deepEqual(Object.keys(r.body).sort(), ["expires_at", "token", "track"]);
+  // One shape for every host's mint (token, jti, iat, exp, track), plus the Worker's earlier
+  // expires_at.
+  assert.deepEqual(Object.keys(r.body).sort(), ["exp", "expires_at", "iat", "jti", "token", "track"]);
+  assert.equal(r.body.jti, h.decodeJwt(r.body.token).claims.jti);
   const fresh = h.decodeJwt(r.body.token);
   const prev = h.decodeJwt(old.token);
   assert.equal(fresh.header.alg, alg);

@@ -1,0 +1,302 @@
+//! The gateway's decision for one request, made once for every host (the Worker, the Hono and
+//! Express middlewares): hosts hand over the method, the raw path and the headers, verify the
+//! token the plan names (signature, claims, revocation: the I/O is theirs), and translate the
+//! outcome — a [`Pass`] with the canonical path and the exact header edits, or a [`Refusal`]
+//! with status, code, challenge, body and log line — back into their own request and response.
+
+use serde_json::Value;
+
+use super::forward::{header_edits, HeaderEdits};
+use super::path::canonical_path;
+use super::policy::EdgePolicy;
+use super::routes::{Mode, Route};
+use super::{
+    bearer_token, check_forwardable, error_body, rejection_log, www_authenticate_with_scope,
+};
+use crate::error::{Error, ErrorCode};
+use crate::policy::Verified;
+
+/// A request as the gateway sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestParts<'a> {
+    /// The HTTP method.
+    pub method: &'a str,
+    /// The path as received (no query), before any normalisation.
+    pub path: &'a str,
+    /// The headers as name/value pairs, as received.
+    pub headers: &'a [(String, String)],
+    /// The host routes ignoring case (Express by default): route literals must too.
+    pub host_folds_case: bool,
+}
+
+impl RequestParts<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What to do with a request before any token is verified.
+#[derive(Debug)]
+pub enum Plan<'e> {
+    /// Nothing to verify (a `disabled` route, or an `optional` one without a token): pass.
+    Pass(Pass),
+    /// Verify this token (revocation included), then call [`EdgePolicy::conclude`].
+    Verify(Pending<'e>),
+    /// Refused before any token check (an unsafe path, no or an empty bearer token).
+    Refuse(Refusal),
+}
+
+/// A request waiting for its token's verification.
+#[derive(Debug)]
+pub struct Pending<'e> {
+    /// The bearer token to verify.
+    pub token: String,
+    /// The canonical path the decision is made on.
+    pub path: String,
+    route: &'e Route,
+}
+
+/// A request the gateway lets through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pass {
+    /// The canonical path: the one to route and to forward.
+    pub path: String,
+    /// Index of the route that matched (`None`: the default route).
+    pub route: Option<usize>,
+    /// Header edits to apply before the origin or the next handler sees the request.
+    pub edits: HeaderEdits,
+}
+
+/// A request the gateway refuses, ready to answer and to log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    /// The error (stable code, message).
+    pub error: Error,
+    /// HTTP status.
+    pub status: u16,
+    /// The RFC 6750 `WWW-Authenticate` value, where the RFC asks for one.
+    pub challenge: Option<String>,
+    /// The JSON body (`{"error","code","error_description"}`).
+    pub body: String,
+    /// The structured log line (`edge_jwt_reject`): never the token or a secret.
+    pub log: Value,
+}
+
+impl Refusal {
+    fn new(
+        error: Error,
+        scope: Option<&str>,
+        token: Option<&str>,
+        verified: Option<&Verified>,
+        path: &str,
+    ) -> Refusal {
+        Refusal {
+            status: error.status(),
+            challenge: www_authenticate_with_scope(&error, scope),
+            body: error_body(&error).to_string(),
+            log: rejection_log(&error, token, verified, path),
+            error,
+        }
+    }
+
+    /// A refusal for an error found outside the plan (a host's own check), logged on `path`.
+    pub fn of(error: Error, token: Option<&str>, verified: Option<&Verified>, path: &str) -> Self {
+        Refusal::new(error, None, token, verified, path)
+    }
+}
+
+impl EdgePolicy {
+    /// The first half of the decision: the canonical path (an unsafe one is 400
+    /// `malformed_request`), the route, and the token the route needs (`Authorization: Bearer`,
+    /// else the policy's cookie). A `disabled` route, or an `optional` one with no token, passes
+    /// with the client's identity headers stripped.
+    pub fn plan<'e>(&'e self, request: &RequestParts<'_>) -> Plan<'e> {
+        let path = match canonical_path(request.path) {
+            Ok(path) => path,
+            Err(error) => return Plan::Refuse(Refusal::of(error, None, None, request.path)),
+        };
+        let route = self
+            .routes
+            .find(request.method, &path, request.host_folds_case);
+        let anonymous = |path: String| {
+            Plan::Pass(Pass {
+                edits: header_edits(&self.gateway, pairs(request.headers), None),
+                route: route.index,
+                path,
+            })
+        };
+        if route.mode == Mode::Disabled {
+            return anonymous(path);
+        }
+        match bearer_token(
+            request.header("authorization"),
+            request.header("cookie"),
+            self.gateway.cookie.as_deref(),
+        ) {
+            Ok(token) => Plan::Verify(Pending { token, path, route }),
+            Err(e) if e.code() == ErrorCode::MissingToken && route.mode == Mode::Optional => {
+                anonymous(path)
+            }
+            Err(error) => Plan::Refuse(Refusal::of(error, None, None, &path)),
+        }
+    }
+
+    /// The second half: the host's verification outcome (`Err` with the verified token when an
+    /// authentic token was refused later, by revocation) becomes a refusal, or the token must
+    /// still carry an identity that can travel in headers and meet the route's audience,
+    /// tracks and scopes; then the request passes with the identity set.
+    pub fn conclude(
+        &self,
+        request: &RequestParts<'_>,
+        pending: &Pending<'_>,
+        outcome: Result<&Verified, (Error, Option<&Verified>)>,
+    ) -> Result<Pass, Refusal> {
+        let refuse = |error: Error, scope: Option<&str>, verified: Option<&Verified>| {
+            Refusal::new(error, scope, Some(&pending.token), verified, &pending.path)
+        };
+        let verified = match outcome {
+            Ok(verified) => verified,
+            Err((error, verified)) => return Err(refuse(error, None, verified)),
+        };
+        if let Err(error) = check_forwardable(verified) {
+            return Err(refuse(error, None, Some(verified)));
+        }
+        if let Err(error) = pending.route.authorize(verified) {
+            let scopes = pending.route.scope_challenge();
+            return Err(refuse(error, Some(&scopes), Some(verified)));
+        }
+        Ok(Pass {
+            path: pending.path.clone(),
+            route: pending.route.index,
+            edits: header_edits(
+                &self.gateway,
+                pairs(request.headers),
+                Some((verified.claims(), verified.track.track.as_deref())),
+            ),
+        })
+    }
+}
+
+fn pairs(headers: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
+    headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::policy::load;
+
+    const CONFIG: &str = r#"{"algorithms":["HS256"],"secret":"decision-tests-secret-0123456789ab",
+        "required_claims":["exp"],"gateway":{"cookie":"sid"},
+        "routes":[{"path":"/health","mode":"disabled"},{"path":"/pub/*","mode":"optional"},
+                  {"path":"/ops/*","scopes":["ops"]}]}"#;
+
+    fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn request<'a>(path: &'a str, headers: &'a [(String, String)]) -> RequestParts<'a> {
+        RequestParts {
+            method: "GET",
+            path,
+            headers,
+            host_folds_case: false,
+        }
+    }
+
+    #[test]
+    fn plans_for_each_kind_of_request() {
+        let (_, edge) = load(CONFIG).unwrap();
+        let spoofed = headers(&[("x-edge-jwt_sub", "mallory")]);
+        match edge.plan(&request("/health/../health", &spoofed)) {
+            Plan::Pass(pass) => {
+                assert_eq!(pass.path, "/health");
+                assert_eq!(pass.edits.remove, ["x-edge-jwt_sub"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(edge.plan(&request("/pub/x", &[])), Plan::Pass(_)));
+        let Plan::Refuse(missing) = edge.plan(&request("/api", &[])) else {
+            panic!("no token on a required route")
+        };
+        assert_eq!(missing.status, 401);
+        assert_eq!(missing.challenge.as_deref(), Some("Bearer"));
+        let Plan::Refuse(bad_path) = edge.plan(&request("/a%2Fb", &[])) else {
+            panic!("unsafe path")
+        };
+        assert_eq!(bad_path.status, 400);
+        assert_eq!(bad_path.log["code"], "malformed_request");
+        let cookie = headers(&[("cookie", "a=1; sid=tok")]);
+        let Plan::Verify(pending) = edge.plan(&request("/%6Fps/x", &cookie)) else {
+            panic!("a token to verify")
+        };
+        assert_eq!(pending.token, "tok");
+        assert_eq!(pending.path, "/ops/x");
+    }
+
+    #[test]
+    fn conclusions_refuse_in_one_order_and_pass_with_edits() {
+        let (validator, edge) = load(CONFIG).unwrap();
+        let signer =
+            crate::Signer::from_secret("decision-tests-secret-0123456789ab", crate::Alg::HS256)
+                .unwrap();
+        let mint_as = |sub: &str, claims: serde_json::Value| {
+            let request = crate::IssueRequest {
+                sub: Some(sub.into()),
+                claims: claims.as_object().cloned().unwrap_or_default(),
+                ..Default::default()
+            };
+            crate::issue(
+                validator.policy(),
+                &signer,
+                request,
+                1000,
+                &mut rand_core::OsRng,
+            )
+            .unwrap()
+            .token
+        };
+        let mint = |claims| mint_as("ada", claims);
+        let reader = mint(serde_json::json!({"scope": "read"}));
+        let h = headers(&[("authorization", &format!("Bearer {reader}"))]);
+        let req = request("/ops/x", &h);
+        let Plan::Verify(pending) = edge.plan(&req) else {
+            panic!()
+        };
+        let verified = validator.verify(&pending.token, 1000).unwrap();
+        let refusal = edge.conclude(&req, &pending, Ok(&verified)).unwrap_err();
+        assert_eq!(refusal.status, 403);
+        assert!(refusal.challenge.unwrap().ends_with("scope=\"ops\""));
+        // Revocation (reported by the host) comes before the route's own refusal.
+        let revoked = Error::new(ErrorCode::Revoked, "token has been revoked");
+        let refusal = edge
+            .conclude(&req, &pending, Err((revoked, Some(&verified))))
+            .unwrap_err();
+        assert_eq!(refusal.error.code(), ErrorCode::Revoked);
+        assert_eq!(refusal.log["jti_prefix"].as_str().map(str::len), Some(8));
+        // An identity that cannot travel in a header, before the route's checks.
+        let split = mint_as(
+            "ada\r\nx-edge-jwt-admin: 1",
+            serde_json::json!({"scope": "ops"}),
+        );
+        let verified = validator.verify(&split, 1000).unwrap();
+        let refusal = edge.conclude(&req, &pending, Ok(&verified)).unwrap_err();
+        assert_eq!(refusal.error.code(), ErrorCode::InvalidClaim);
+        // An operator passes, with the identity set.
+        let operator = validator
+            .verify(&mint(serde_json::json!({"scope": "ops"})), 1000)
+            .unwrap();
+        let pass = edge.conclude(&req, &pending, Ok(&operator)).unwrap();
+        assert_eq!(pass.path, "/ops/x");
+        assert!(pass
+            .edits
+            .set
+            .contains(&("x-edge-jwt-sub".to_owned(), "ada".to_owned())));
+    }
+}
