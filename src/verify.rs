@@ -5,7 +5,7 @@
 //!
 //! A host with native crypto may take over the asymmetric checks through [`SignatureBackend`]
 //! (the npm package on Node and Deno uses OpenSSL through `node:crypto`, which verifies
-//! ES256, EdDSA and RSA 3 to 30 times faster than the same code compiled to wasm). The core
+//! ES256, EdDSA and RSA many times faster than the same code compiled to wasm). The core
 //! still parses, picks the key and the algorithm, and checks every claim; the backend only
 //! answers the question above, for a key and an algorithm the core already matched.
 

@@ -9,7 +9,9 @@ import { init, inspect, Validator, humanDuration } from "../dist/browser.mjs";
 const ALGORITHMS = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "EdDSA"];
 
 // What each code means here (README "Error codes" / "Order of checks"). Claim and track codes are
-// only reached after the signature verified, so they say so.
+// only reached after the signature verified, so they say so. EXPLAIN has an entry for every code
+// of src/error.rs (tests/error_codes.rs checks), although the page itself reaches only the
+// verification codes and config_error; the others are answers of gateways, revocation and refresh.
 const AFTER_SIGNATURE = new Set([
   "expired",
   "not_yet_valid",
@@ -37,7 +39,16 @@ const EXPLAIN = {
   invalid_claim: "A claim has the wrong type or an impossible value.",
   ttl_exceeds_track: "The lifetime (exp − iat) is longer than the ceiling of the token's track.",
   unknown_track: "The track is not in the policy's table and unknown tracks are refused.",
+  revoked: "The token is revoked: by its jti, by its subject, or by a global revocation time.",
+  revocation_unavailable: "The revocation store could not be read, so the token is refused (fail closed).",
   config_error: "The key or the policy built from these inputs is not usable.",
+  missing_token: "The request carries no bearer token.",
+  insufficient_scope: "The route needs a scope the token does not grant.",
+  track_not_allowed: "The token's track may not use the route.",
+  jwks_unavailable: "The remote JWKS cannot be fetched and the last good copy is too old.",
+  malformed_request: "The request path cannot be decided on safely (an encoded / or \\, a NUL or control character, a ; parameter, a bad escape, or .. above the root).",
+  session_expired: "The session began longer ago than its track's max_session_s allows: log in again.",
+  cross_site_request: "A refresh or logout authenticated by cookie was sent from another site.",
 };
 const TRACK_VERDICT = {
   within_ceiling: "lifetime within the track's ceiling",

@@ -1,5 +1,5 @@
 // Native signature checks for hosts with `node:crypto` (Node, Deno, Bun): OpenSSL verifies
-// ES256, EdDSA and RSA 3 to 30 times faster than the same code compiled to WebAssembly. The
+// ES256, EdDSA and RSA many times faster than the same code compiled to WebAssembly. The
 // wasm core still parses the token, chooses the key and matches the algorithm to it, refuses
 // signatures of the wrong length, and checks every claim; the functions made here only answer
 // "does this signature verify under this public key?". Anything they cannot answer (an
@@ -28,8 +28,8 @@ export function prepareNativeVerifier(alg, jwkJson) {
   const key = verifyKey(alg, createPublicKey({ key: JSON.parse(jwkJson), format: "jwk" }));
   if (alg === "EdDSA") return (message, signature) => verify(null, message, key, signature);
   // A Verify object rather than one-shot `verify`: in Node 20 the one-shot call runs as a
-  // crypto job, about 1.5–3 µs more per ES256 or RS256 token (benches/npm/README.md). EdDSA
-  // has only the one-shot form.
+  // crypto job, which costs more per token (benches/npm/README.md). EdDSA has only the
+  // one-shot form.
   const hash = HASH[alg];
   return (message, signature) => createVerify(hash).update(message).verify(key, signature);
 }

@@ -214,6 +214,47 @@ pub fn hs256() -> Signer {
     Signer::from_secret(HMAC_SECRET, Alg::HS256).expect("fixture secret")
 }
 
+/// `{"algorithms":["ES256"],"keys":[the public P-256 fixture key]}` plus `extra`.
+pub fn ec_validator(extra: Value) -> Validator {
+    validator(&policy_json(
+        &["ES256"],
+        None,
+        &[public_jwk(P256_PRIVATE_JWK)],
+        extra,
+    ))
+}
+
+/// ES256 signer over [`P256_PRIVATE_JWK`].
+pub fn es256() -> Signer {
+    signer(P256_PRIVATE_JWK, Alg::ES256)
+}
+
+/// Asserts that `v` answers `token` at [`NOW`] with `expected` (a code, or `"ok"`).
+pub fn assert_code(v: &Validator, token: &str, expected: &str, what: &str) {
+    let result = v.verify(token, NOW);
+    assert_eq!(
+        code(&result),
+        expected,
+        "{what}: {:?}",
+        result.as_ref().err().map(Error::message)
+    );
+}
+
+/// An HS256 token over exactly this payload text (header `{"alg":"HS256","typ":"JWT"}`).
+pub fn signed_raw_payload(payload: &str) -> String {
+    sign_text(&hs256(), r#"{"alg":"HS256","typ":"JWT"}"#, payload)
+}
+
+/// Asserts that a message contains none of `forbidden` (tokens, secrets, key material).
+pub fn assert_clean(what: &str, text: &str, forbidden: &[String]) {
+    for needle in forbidden {
+        assert!(
+            !text.contains(needle.as_str()),
+            "{what}: message {text:?} contains {needle:?}"
+        );
+    }
+}
+
 /// Claims valid at [`NOW`] under the default policy: sub, jti, iat = now, exp = now + 600,
 /// track 1.
 pub fn claims() -> Value {
