@@ -153,9 +153,15 @@ impl EdgePolicy {
         request: &RequestParts<'_>,
         pending: &Pending<'_>,
         outcome: Result<&Verified, (Error, Option<&Verified>)>,
-    ) -> Result<Pass, Refusal> {
+    ) -> Result<Pass, Box<Refusal>> {
         let refuse = |error: Error, scope: Option<&str>, verified: Option<&Verified>| {
-            Refusal::new(error, scope, Some(&pending.token), verified, &pending.path)
+            Box::new(Refusal::new(
+                error,
+                scope,
+                Some(&pending.token),
+                verified,
+                &pending.path,
+            ))
         };
         let verified = match outcome {
             Ok(verified) => verified,

@@ -4,6 +4,7 @@
 //! strings, shared by the Worker and the npm middleware, which only translate I/O.
 
 pub mod decision;
+pub mod edge;
 pub mod forward;
 pub mod jwks;
 pub mod path;

@@ -10,7 +10,7 @@ use crate::error::{Error, ErrorCode};
 use crate::gateway::{bearer_token, check_same_origin, granted_scopes};
 use crate::mint::reissue;
 use crate::policy::Verified;
-use crate::revocation::{self, RevocationRequest};
+use crate::revocation::RevocationRequest;
 
 pub fn health(state: &State, requests: u64) -> worker::Result<Response> {
     http::json(
@@ -20,8 +20,8 @@ pub fn health(state: &State, requests: u64) -> worker::Result<Response> {
             "refresh": state.signer.is_some(),
             "isolate": {
                 "requests": requests,
-                "kv_reads": state.revocations.store_reads(),
-                "jwks_fetches": state.jwks.as_ref().map(|j| j.fetches()),
+                "kv_reads": state.core.store_reads(),
+                "jwks_fetches": state.jwks_fetches(),
             },
         }),
         200,
@@ -30,7 +30,7 @@ pub fn health(state: &State, requests: u64) -> worker::Result<Response> {
 
 /// Public keys of the policy and of the signing key, when they are asymmetric.
 pub fn jwks(state: &State) -> worker::Result<Response> {
-    let mut keys = state.validator.policy().keys.public_jwks();
+    let mut keys = state.core.validator.policy().keys.public_jwks();
     if let Some(public) = state.signer.as_ref().and_then(|s| s.public_jwk()) {
         if !keys
             .iter()
@@ -61,7 +61,7 @@ async fn is_admin(state: &State, req: &Request) -> bool {
     if state.is_admin_token(&presented) {
         return true;
     }
-    let Some(scope) = &state.edge.gateway.admin_scope else {
+    let Some(scope) = &state.core.edge.gateway.admin_scope else {
         return false;
     };
     match verify_and_check_revocation(state, &presented).await {
@@ -164,13 +164,13 @@ pub async fn revoke(state: &State, mut req: Request) -> worker::Result<Response>
             Err(_) => return http::json(&json!({"status": "ok", "revoked": false}), 200),
         }
     } else {
-        let leeway_s = state.validator.policy().claims.leeway_s;
+        let leeway_s = state.core.validator.policy().claims.leeway_s;
         match RevocationRequest::from_json_form(Value::Object(fields), now, leeway_s, "admin") {
             Ok(request) => request,
             Err(e) => return http::bad_request(e.message()),
         }
     };
-    match state.revocations.revoke(&request, now).await {
+    match state.core.revoke(&request, now).await {
         Ok(()) => http::json(&json!({"status": "ok", "revoked": request}), 200),
         Err(e) => http::error(&e),
     }
@@ -196,9 +196,7 @@ fn check_cookie_request(req: &Request) -> Result<(), Error> {
 /// cache: a session another isolate revoked a moment ago must not be refreshed or outlive a
 /// logout here.
 async fn check_not_revoked(state: &State, verified: &Verified, now: u64) -> Result<(), Error> {
-    let facts = verified.revocation_facts();
-    let status = state.revocations.status_uncached(&facts, now).await?;
-    revocation::check(&facts, &status)
+    state.core.check_revocation_uncached(verified, now).await
 }
 
 /// Clears a jti from the in-flight set when the refresh ends, however it ends.
@@ -252,7 +250,7 @@ pub async fn refresh(state: &State, req: Request) -> worker::Result<Response> {
         Err(e) => return http::reject(&e, Some(&token), Some(&verified), &path),
     }
     let issued = match reissue(
-        state.validator.policy(),
+        state.core.validator.policy(),
         signer,
         &verified,
         now,
@@ -261,7 +259,7 @@ pub async fn refresh(state: &State, req: Request) -> worker::Result<Response> {
         Ok(issued) => issued,
         Err(e) => return http::reject(&e, Some(&token), Some(&verified), &path),
     };
-    if let Err(e) = state.revocations.revoke_token(&facts, "refresh", now).await {
+    if let Err(e) = state.core.revoke_token(&verified, "refresh", now).await {
         return http::reject(&e, Some(&token), Some(&verified), &path);
     }
     // The same answer as every host's mint (`Issued`); `expires_at` is kept for clients of the
@@ -298,11 +296,7 @@ pub async fn logout(state: &State, req: Request) -> worker::Result<Response> {
     };
     let now = now();
     match state.verify_token(&token, now).await {
-        Ok(verified) => match state
-            .revocations
-            .revoke_token(&verified.revocation_facts(), "logout", now)
-            .await
-        {
+        Ok(verified) => match state.core.revoke_token(&verified, "logout", now).await {
             Ok(()) => http::json(&json!({"status": "ok"}), 200),
             Err(e) => http::reject(&e, Some(&token), Some(&verified), &path),
         },

@@ -1,188 +1,44 @@
-//! The remote JWKS on Workers: fetched with the Worker's fetch, shared across isolates through
-//! KV, one refresh at a time per isolate. The decisions (freshness, refetch budget, staleness)
-//! are the core's (`crate::jwks`).
+//! The remote JWKS's I/O on Workers: the Worker's fetch, a copy shared across isolates through
+//! KV. Every decision (freshness, one refresh at a time, refetch budget, staleness, the merge
+//! with inline keys) is the shared edge validator's ([`crate::gateway::edge`]).
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
-use sha2::{Digest, Sha256};
 use worker::kv::KvStore;
 use worker::{
     console_log, AbortController, AbortSignal, Delay, Fetch, Method, Request, RequestInit,
     RequestRedirect, Response, ResponseBody,
 };
 
-use crate::error::Result;
-use crate::gateway::jwks::{CachedJwks, JwksSettings, RemoteJwks, MAX_DOCUMENT_BYTES};
-use crate::keys::KeySet;
-use crate::Alg;
+use crate::gateway::edge::JwksHost;
+use crate::gateway::jwks::MAX_DOCUMENT_BYTES;
 
-/// One identity provider's JWKS for this isolate.
-pub struct JwksClient {
-    url: String,
+/// The Worker's I/O for the remote JWKS ([`JwksHost`]): the Worker's fetch, a copy shared
+/// across isolates through KV, `Delay` and the console.
+pub struct WorkerJwksHost {
     kv: KvStore,
-    kv_key: String,
-    remote: RefCell<RemoteJwks>,
-    /// Inline keys merged with the remote set, rebuilt when a new set arrives.
-    merged: RefCell<Option<(u64, Rc<KeySet>)>>,
-    refreshing: Cell<bool>,
-    fetches: Cell<u64>,
 }
 
-/// Clears the refresh flag however the refresh ends.
-struct RefreshGuard<'a>(&'a Cell<bool>);
-
-impl Drop for RefreshGuard<'_> {
-    fn drop(&mut self) {
-        self.0.set(false);
+impl WorkerJwksHost {
+    /// A host sharing its copy in `kv`.
+    pub fn new(kv: KvStore) -> Self {
+        Self { kv }
     }
 }
 
-impl JwksClient {
-    /// A client for `url`, sharing its copy under `jwks:<sha256(url)>` in `kv`.
-    pub fn new(url: String, settings: JwksSettings, algorithms: Vec<Alg>, kv: KvStore) -> Self {
-        let digest = Sha256::digest(url.as_bytes());
-        let kv_key = format!(
-            "jwks:{}",
-            digest
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        );
-        Self {
-            url,
-            kv,
-            kv_key,
-            remote: RefCell::new(RemoteJwks::new(settings, algorithms)),
-            merged: RefCell::new(None),
-            refreshing: Cell::new(false),
-            fetches: Cell::new(0),
-        }
-    }
-
-    /// Fetches made by this isolate so far.
-    pub fn fetches(&self) -> u64 {
-        self.fetches.get()
-    }
-
-    fn timeout(&self) -> Duration {
-        Duration::from_millis(self.remote.borrow().settings().timeout_ms)
-    }
-
-    /// The inline keys merged with the remote set usable at `now` (refreshing first if due).
-    pub async fn keys(&self, inline: &KeySet, now: u64) -> Result<Rc<KeySet>> {
-        if self.remote.borrow().needs_refresh(now) {
-            self.refresh(now).await;
-        }
-        self.merged_keys(inline, now)
-    }
-
-    /// After an unknown kid: refetch if the budget allows (once per interval), and say so.
-    pub async fn refetch_for_unknown_kid(&self, now: u64) -> bool {
-        if !self.remote.borrow_mut().may_refetch_for_unknown_kid(now) {
-            return false;
-        }
-        self.refresh(now).await;
-        true
-    }
-
-    fn merged_keys(&self, inline: &KeySet, now: u64) -> Result<Rc<KeySet>> {
-        let remote = self.remote.borrow();
-        let keys = remote.keys(now)?;
-        let fetched_at = remote.fetched_at().unwrap_or_default();
-        let mut merged = self.merged.borrow_mut();
-        match merged.as_ref() {
-            Some((at, keys)) if *at == fetched_at => Ok(keys.clone()),
-            _ => {
-                let keys = Rc::new(inline.merged(keys));
-                *merged = Some((fetched_at, keys.clone()));
-                Ok(keys)
-            }
-        }
-    }
-
-    /// One refresh at a time: a request arriving during a refresh waits for it only if there is
-    /// no set at all, else it goes on with the current one.
-    async fn refresh(&self, now: u64) {
-        if self.refreshing.replace(true) {
-            let deadline = self.timeout() * 2;
-            let mut waited = Duration::ZERO;
-            while self.refreshing.get() && !self.remote.borrow().has_keys() && waited < deadline {
-                Delay::from(Duration::from_millis(10)).await;
-                waited += Duration::from_millis(10);
-            }
-            return;
-        }
-        let _guard = RefreshGuard(&self.refreshing);
-        self.remote.borrow_mut().fetch_started(now);
-        // Another isolate may already have fetched a newer set: take it from KV first.
-        if self.read_shared().await && !self.remote.borrow().needs_refresh_ignoring_attempts(now) {
-            return;
-        }
-        self.fetches.set(self.fetches.get() + 1);
-        match self.fetch().await {
-            Ok((body, cache_control)) => {
-                let accepted = self
-                    .remote
-                    .borrow_mut()
-                    .accept(&body, cache_control.as_deref(), now)
-                    .is_ok();
-                if accepted {
-                    self.write_shared(now).await;
-                } else {
-                    console_log!(
-                        "{}",
-                        serde_json::json!({"event": "edge_jwt_jwks_rejected", "url": self.url})
-                    );
-                }
-            }
-            Err(why) => {
-                console_log!(
-                    "{}",
-                    serde_json::json!({"event": "edge_jwt_jwks_fetch_failed", "url": self.url, "why": why})
-                );
-            }
-        }
-    }
-
-    /// Reads the copy other isolates stored; true when it replaced what this isolate held.
-    async fn read_shared(&self) -> bool {
-        let read = Box::pin(self.kv.get(&self.kv_key).text());
-        let Either::Left((Ok(Some(text)), _)) = select(read, Delay::from(self.timeout())).await
-        else {
-            return false;
-        };
-        let Ok(cached) = serde_json::from_str::<CachedJwks>(&text) else {
-            return false;
-        };
-        let before = self.remote.borrow().fetched_at();
-        let _ = self.remote.borrow_mut().accept_shared(cached);
-        self.remote.borrow().fetched_at() != before
-    }
-
-    async fn write_shared(&self, now: u64) {
-        let Some((value, ttl)) = self.remote.borrow().shared_copy(now) else {
-            return;
-        };
-        // KV's minimum expiration is 60 s; a failed write only costs other isolates a fetch.
-        if let Ok(put) = self.kv.put(&self.kv_key, value) {
-            let _ = select(
-                Box::pin(put.expiration_ttl(ttl.max(60)).execute()),
-                Delay::from(self.timeout()),
-            )
-            .await;
-        }
-    }
-
-    /// Fetches the set within `timeout_ms` (body included): redirects are not followed, and the
-    /// body is read with the size limit enforced as it streams in.
-    async fn fetch(&self) -> std::result::Result<(String, Option<String>), String> {
+impl JwksHost for WorkerJwksHost {
+    /// Fetches the set within `timeout_ms` (body included): redirects are not followed, and
+    /// the body is read with the size limit enforced as it streams in.
+    async fn fetch(
+        &self,
+        url: &str,
+        timeout_ms: u64,
+    ) -> std::result::Result<(String, Option<String>), String> {
         let controller = AbortController::default();
-        let work = Box::pin(fetch_document(&self.url, controller.signal()));
-        match select(work, Delay::from(self.timeout())).await {
+        let work = Box::pin(fetch_document(url, controller.signal()));
+        match select(work, Delay::from(Duration::from_millis(timeout_ms))).await {
             Either::Left((Ok(fetched), _)) => Ok(fetched),
             Either::Left((Err(why), _)) => {
                 controller.abort();
@@ -194,6 +50,33 @@ impl JwksClient {
                 Err("timed out".into())
             }
         }
+    }
+
+    async fn shared_get(&self, key: &str, timeout_ms: u64) -> Option<String> {
+        let read = Box::pin(self.kv.get(key).text());
+        match select(read, Delay::from(Duration::from_millis(timeout_ms))).await {
+            Either::Left((Ok(text), _)) => text,
+            _ => None,
+        }
+    }
+
+    async fn shared_put(&self, key: &str, value: String, ttl_s: u64, timeout_ms: u64) {
+        // KV's minimum expiration is 60 s.
+        if let Ok(put) = self.kv.put(key, value) {
+            let _ = select(
+                Box::pin(put.expiration_ttl(ttl_s.max(60)).execute()),
+                Delay::from(Duration::from_millis(timeout_ms)),
+            )
+            .await;
+        }
+    }
+
+    async fn sleep(&self, ms: u64) {
+        Delay::from(Duration::from_millis(ms)).await;
+    }
+
+    fn log(&self, event: &serde_json::Value) {
+        console_log!("{event}");
     }
 }
 

@@ -36,7 +36,7 @@ impl Rejection {
 pub fn request_token(state: &State, headers: &web_sys::Headers) -> Result<String, Error> {
     let authorization = headers.get("authorization").ok().flatten();
     let cookies = headers.get("cookie").ok().flatten();
-    let cookie_name = state.edge.gateway.cookie.as_deref();
+    let cookie_name = state.core.edge.gateway.cookie.as_deref();
     bearer_token(authorization.as_deref(), cookies.as_deref(), cookie_name)
 }
 
@@ -73,20 +73,7 @@ pub async fn verify_and_check_revocation(
     state: &State,
     token: &str,
 ) -> Result<Verified, (Error, Option<Verified>)> {
-    let now = now();
-    let verified = state
-        .verify_token(token, now)
-        .await
-        .map_err(|e| (e, None))?;
-    let facts = verified.revocation_facts();
-    let outcome = match state.revocations.status(&facts, now).await {
-        Ok(status) => crate::revocation::check(&facts, &status),
-        Err(e) => Err(e),
-    };
-    match outcome {
-        Ok(()) => Ok(verified),
-        Err(e) => Err((e, Some(verified))),
-    }
+    state.check_token(token, now()).await
 }
 
 /// The gateway: the core's decision ([`EdgePolicy::plan`], the token verified here with its
@@ -113,18 +100,18 @@ pub async fn handle(
         headers: &pairs,
         host_folds_case: false,
     };
-    let (pass, verified) = match state.edge.plan(&request) {
+    let (pass, verified) = match state.core.edge.plan(&request) {
         Plan::Pass(pass) => (pass, None),
         Plan::Refuse(refusal) => return http::refuse(&refusal).map(Into::into),
         Plan::Verify(pending) => {
             let outcome = verify_and_check_revocation(state, &pending.token).await;
             let concluded = match &outcome {
-                Ok(verified) => state.edge.conclude(&request, &pending, Ok(verified)),
-                Err((error, verified)) => {
-                    state
-                        .edge
-                        .conclude(&request, &pending, Err((error.clone(), verified.as_ref())))
-                }
+                Ok(verified) => state.core.edge.conclude(&request, &pending, Ok(verified)),
+                Err((error, verified)) => state.core.edge.conclude(
+                    &request,
+                    &pending,
+                    Err((error.clone(), verified.as_ref())),
+                ),
             };
             match concluded {
                 Ok(pass) => (pass, outcome.ok()),

@@ -1,5 +1,6 @@
-//! Per-isolate state: the validated policy, keys, secrets and the revocation checker, built
-//! once from the environment. A bad environment is a `config_error` naming what is wrong.
+//! Per-isolate state: the shared edge validator (policies, remote JWKS, revocation checker)
+//! with the Worker's I/O, the signer and the secrets, built once from the environment. A bad
+//! environment is a `config_error` naming what is wrong.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -9,26 +10,26 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use worker::Env;
 
-use super::jwks_fetch::JwksClient;
+use super::jwks_fetch::WorkerJwksHost;
 use super::kv::{KvRevocations, BINDING};
 use crate::config::{Config, Secret};
-use crate::error::{Error, ErrorCode, Result};
-use crate::gateway::policy::{self, EdgePolicy};
+use crate::error::{Error, Result};
+use crate::gateway::edge::EdgeValidator;
+use crate::gateway::policy;
 use crate::mint::Signer;
 use crate::policy::{Validator, Verified};
-use crate::revocation::{RevocationCache, RevocationChecker};
+use crate::verify::JwtCompact;
 
 /// Shortest `ADMIN_TOKEN` accepted.
 const MIN_ADMIN_TOKEN_BYTES: usize = 16;
 
 /// Everything a request needs, shared by the requests of one isolate.
 pub struct State {
-    pub validator: Validator,
-    /// Gateway, routes, revocation cache and remote JWKS settings.
-    pub edge: EdgePolicy,
-    /// The identity provider's JWKS, when the policy has a `jwks_url`.
-    pub jwks: Option<JwksClient>,
-    pub revocations: RevocationChecker<KvRevocations>,
+    /// The policies, the remote JWKS and the revocation checker: the same edge validator as
+    /// the npm package's.
+    pub core: EdgeValidator<KvRevocations>,
+    /// The Worker's I/O for the remote JWKS.
+    jwks_host: WorkerJwksHost,
     pub signer: Option<Signer>,
     /// `ORIGIN` without a trailing slash, e.g. `https://api.internal`.
     pub origin: Option<String>,
@@ -127,31 +128,14 @@ impl State {
         let kv = env.kv(BINDING).map_err(|_| {
             Error::config(BINDING, "the KV namespace binding REVOCATIONS is missing")
         })?;
-        let jwks = match &edge.jwks {
-            None => None,
-            Some((url, settings)) => {
-                // The shared copy lives in JWKS_CACHE when bound, else beside the revocations.
-                let cache = env
-                    .kv("JWKS_CACHE")
-                    .or_else(|_| env.kv(BINDING))
-                    .map_err(|_| {
-                        Error::config("JWKS_CACHE", "no KV namespace to share the JWKS through")
-                    })?;
-                Some(JwksClient::new(
-                    url.clone(),
-                    settings.clone(),
-                    policy.algorithms.clone(),
-                    cache,
-                ))
-            }
-        };
-        let cache = RevocationCache::new(edge.revocation.cache_size, edge.revocation.cache_ttl_s);
-        let revocations = RevocationChecker::new(
-            KvRevocations::new(kv, &edge.revocation),
-            cache,
-            policy.tracks.longest_lifetime_s(policy.claims.leeway_s),
-            policy.claims.leeway_s,
-        );
+        // The shared JWKS copy lives in JWKS_CACHE when bound, else beside the revocations.
+        let jwks_kv = env
+            .kv("JWKS_CACHE")
+            .or_else(|_| env.kv(BINDING))
+            .map_err(|_| {
+                Error::config("JWKS_CACHE", "no KV namespace to share the JWKS through")
+            })?;
+        let revocations = KvRevocations::new(kv, &edge.revocation);
 
         let signing_key = env_string(env, "SIGNING_KEY");
         let signer =
@@ -176,10 +160,8 @@ impl State {
             ));
         }
         Ok(State {
-            jwks,
-            validator: Validator::new(policy),
-            edge,
-            revocations,
+            core: EdgeValidator::new(Validator::new(policy), edge, Some(revocations)),
+            jwks_host: WorkerJwksHost::new(jwks_kv),
             signer,
             origin,
             refreshing: RefCell::default(),
@@ -187,27 +169,29 @@ impl State {
         })
     }
 
-    /// Verifies a token (no revocation) with the inline keys and, when configured, the remote
-    /// JWKS: an unknown kid may refetch it once per interval. When the remote set is unusable,
-    /// a token the inline keys verify is still accepted; any other is `jwks_unavailable`.
+    /// Verifies a token (no revocation): the edge validator's rules for the inline keys and
+    /// the remote JWKS, with the Worker's I/O.
     pub async fn verify_token(&self, token: &str, now: u64) -> Result<Verified> {
-        let inline = &self.validator.policy().keys;
-        let Some(jwks) = &self.jwks else {
-            return self.validator.verify(token, now);
-        };
-        let keys = match jwks.keys(inline, now).await {
-            Ok(keys) => keys,
-            Err(unavailable) => return self.validator.verify(token, now).map_err(|_| unavailable),
-        };
-        match self.validator.verify_with_keys(token, now, &keys) {
-            Err(e)
-                if e.code() == ErrorCode::UnknownKid && jwks.refetch_for_unknown_kid(now).await =>
-            {
-                let keys = jwks.keys(inline, now).await?;
-                self.validator.verify_with_keys(token, now, &keys)
-            }
-            outcome => outcome,
-        }
+        self.core
+            .verify(&self.jwks_host, token, now, &JwtCompact)
+            .await
+    }
+
+    /// The gateway's full check of one token at `now`, revocation included; a token refused
+    /// by revocation comes back with the error (for the log line).
+    pub async fn check_token(
+        &self,
+        token: &str,
+        now: u64,
+    ) -> std::result::Result<Verified, (Error, Option<Verified>)> {
+        self.core
+            .check(&self.jwks_host, token, now, &JwtCompact)
+            .await
+    }
+
+    /// Remote JWKS fetches made by this isolate, when the policy has a `jwks_url`.
+    pub fn jwks_fetches(&self) -> Option<u64> {
+        self.core.jwks.as_ref().map(|j| j.fetches())
     }
 
     /// Constant-time comparison with `ADMIN_TOKEN` (digests first, so length does not leak).

@@ -1,0 +1,400 @@
+//! The edge validator both wasm hosts run (the Worker's isolate state and the npm package's
+//! `Validator`): the token policy, the edge policy, the remote JWKS state (merged with the
+//! inline keys, the fallback when it is unusable, one refresh at a time, the refetch budget)
+//! and the revocation checker. Hosts supply I/O through two small traits: [`JwksHost`] here,
+//! [`KeyValueStore`] for revocations; the decisions are made once, here.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::rc::Rc;
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::jwks::{CachedJwks, RemoteJwks};
+use super::policy::EdgePolicy;
+use crate::error::{Error, ErrorCode, Result};
+use crate::keys::KeySet;
+use crate::policy::{Validator, Verified};
+use crate::revocation::{
+    self, KeyValueStore, RevocationCache, RevocationChecker, RevocationRequest,
+};
+use crate::verify::SignatureBackend;
+
+/// What a host does for the remote JWKS: fetch it, share a copy across isolates (when it has
+/// somewhere to), wait, and log. Fetching follows no redirect and bounds the body's size and
+/// the whole exchange's time ([`super::jwks::MAX_DOCUMENT_BYTES`], `jwks.timeout_ms`).
+pub trait JwksHost {
+    /// GETs `url`: the body and its `Cache-Control`, or why it failed.
+    fn fetch(
+        &self,
+        url: &str,
+        timeout_ms: u64,
+    ) -> impl Future<Output = std::result::Result<(String, Option<String>), String>>;
+    /// The copy another isolate shared under `key` (`None`: none, or no shared store).
+    fn shared_get(&self, key: &str, timeout_ms: u64) -> impl Future<Output = Option<String>>;
+    /// Shares a copy under `key` for `ttl_s` seconds; a failure only costs others a fetch.
+    fn shared_put(
+        &self,
+        key: &str,
+        value: String,
+        ttl_s: u64,
+        timeout_ms: u64,
+    ) -> impl Future<Output = ()>;
+    /// Waits `ms` milliseconds.
+    fn sleep(&self, ms: u64) -> impl Future<Output = ()>;
+    /// Writes one structured log line.
+    fn log(&self, event: &Value);
+}
+
+/// Clears the refresh flag however the refresh ends.
+struct RefreshGuard<'a>(&'a Cell<bool>);
+
+impl Drop for RefreshGuard<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
+}
+
+/// One identity provider's JWKS as an isolate holds it.
+pub struct RemoteKeySet {
+    url: String,
+    /// Where the copy is shared (`jwks:<sha256(url)>`).
+    shared_key: String,
+    remote: RefCell<RemoteJwks>,
+    /// Inline keys merged with the remote set, rebuilt when a new set arrives.
+    merged: RefCell<Option<(u64, Rc<KeySet>)>>,
+    refreshing: Cell<bool>,
+    fetches: Cell<u64>,
+}
+
+/// The keys to verify a token with now.
+pub enum KeyChoice {
+    /// The inline keys merged with a usable remote set.
+    Merged(Rc<KeySet>),
+    /// The remote set is unusable: a token the inline keys verify is still accepted, any other
+    /// gets this error (`jwks_unavailable`).
+    InlineOnly(Error),
+}
+
+impl RemoteKeySet {
+    fn new(url: String, remote: RemoteJwks) -> Self {
+        let digest = Sha256::digest(url.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        Self {
+            shared_key: format!("jwks:{hex}"),
+            url,
+            remote: RefCell::new(remote),
+            merged: RefCell::new(None),
+            refreshing: Cell::new(false),
+            fetches: Cell::new(0),
+        }
+    }
+
+    /// The `jwks_url`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Fetches made by this isolate so far.
+    pub fn fetches(&self) -> u64 {
+        self.fetches.get()
+    }
+
+    /// Whether a set is held at all.
+    pub fn has_keys(&self) -> bool {
+        self.remote.borrow().has_keys()
+    }
+
+    /// Whether a refresh is due now (nothing held, or past its freshness, and no attempt
+    /// within the refetch interval).
+    pub fn needs_refresh(&self, now: u64) -> bool {
+        self.remote.borrow().needs_refresh(now)
+    }
+
+    /// The keys usable at `now` ([`KeyChoice`]).
+    pub fn choose(&self, inline: &KeySet, now: u64) -> KeyChoice {
+        let remote = self.remote.borrow();
+        let keys = match remote.keys(now) {
+            Ok(keys) => keys,
+            Err(unavailable) => return KeyChoice::InlineOnly(unavailable),
+        };
+        let fetched_at = remote.fetched_at().unwrap_or_default();
+        let mut merged = self.merged.borrow_mut();
+        match merged.as_ref() {
+            Some((at, keys)) if *at == fetched_at => KeyChoice::Merged(Rc::clone(keys)),
+            _ => {
+                let keys = Rc::new(inline.merged(keys));
+                *merged = Some((fetched_at, Rc::clone(&keys)));
+                KeyChoice::Merged(keys)
+            }
+        }
+    }
+
+    /// Refreshes the set. One refresh at a time: a caller arriving during one waits for it
+    /// only when no set is held at all, else goes on with the current set. Another isolate's
+    /// newer shared copy is taken before fetching.
+    pub async fn refresh(&self, host: &impl JwksHost, now: u64) {
+        let timeout_ms = self.remote.borrow().settings().timeout_ms;
+        if self.refreshing.replace(true) {
+            let mut waited = 0;
+            while self.refreshing.get() && !self.has_keys() && waited < 2 * timeout_ms {
+                host.sleep(10).await;
+                waited += 10;
+            }
+            return;
+        }
+        let _guard = RefreshGuard(&self.refreshing);
+        self.remote.borrow_mut().fetch_started(now);
+        if self.read_shared(host, timeout_ms).await
+            && !self.remote.borrow().needs_refresh_ignoring_attempts(now)
+        {
+            return;
+        }
+        self.fetches.set(self.fetches.get() + 1);
+        match host.fetch(&self.url, timeout_ms).await {
+            Ok((body, cache_control)) => {
+                let accepted = self
+                    .remote
+                    .borrow_mut()
+                    .accept(&body, cache_control.as_deref(), now)
+                    .map(|_| ());
+                match accepted {
+                    Ok(_) => self.write_shared(host, now, timeout_ms).await,
+                    Err(e) => host.log(&json!({
+                        "event": "edge_jwt_jwks_rejected", "url": self.url, "why": e.message(),
+                    })),
+                }
+            }
+            Err(why) => host.log(&json!({
+                "event": "edge_jwt_jwks_fetch_failed", "url": self.url, "why": why,
+            })),
+        }
+    }
+
+    /// After an unknown kid: whether the budget allows a refetch now (once per interval).
+    pub fn may_refetch_for_unknown_kid(&self, now: u64) -> bool {
+        self.remote.borrow_mut().may_refetch_for_unknown_kid(now)
+    }
+
+    /// Hands a document fetched by the host itself to the set (hosts whose fetch runs outside
+    /// [`Self::refresh`]). An unusable document leaves the last good set in force.
+    pub fn accept(&self, body: &str, cache_control: Option<&str>, now: u64) -> Result<()> {
+        self.fetches.set(self.fetches.get() + 1);
+        self.remote
+            .borrow_mut()
+            .accept(body, cache_control, now)
+            .map(|_| ())
+    }
+
+    /// Records that a host-driven fetch starts (the refetch interval counts from here).
+    pub fn fetch_started(&self, now: u64) {
+        self.remote.borrow_mut().fetch_started(now);
+    }
+
+    /// Whether the set can still serve at `now` (a cached verdict is only as good as its key).
+    pub fn usable(&self, now: u64) -> bool {
+        self.remote.borrow().keys(now).is_ok()
+    }
+
+    /// Reads the copy other isolates shared; true when it replaced what this isolate held.
+    async fn read_shared(&self, host: &impl JwksHost, timeout_ms: u64) -> bool {
+        let Some(text) = host.shared_get(&self.shared_key, timeout_ms).await else {
+            return false;
+        };
+        let Ok(cached) = serde_json::from_str::<CachedJwks>(&text) else {
+            return false;
+        };
+        let before = self.remote.borrow().fetched_at();
+        let _ = self.remote.borrow_mut().accept_shared(cached);
+        self.remote.borrow().fetched_at() != before
+    }
+
+    async fn write_shared(&self, host: &impl JwksHost, now: u64, timeout_ms: u64) {
+        let Some((value, ttl)) = self.remote.borrow().shared_copy(now) else {
+            return;
+        };
+        host.shared_put(&self.shared_key, value, ttl, timeout_ms)
+            .await;
+    }
+}
+
+/// The outcome of a synchronous verification with the keys held now.
+pub enum Attempt {
+    /// Verified (no revocation yet).
+    Verified(Verified),
+    /// Refused for good.
+    Refused(Error),
+    /// Refused with an unknown kid while a JWKS refetch is allowed: refresh, then try again.
+    RefetchDue(Error),
+}
+
+/// The validator both wasm hosts share: token policy, edge policy, remote JWKS, revocation.
+pub struct EdgeValidator<S> {
+    /// The token policy's validator.
+    pub validator: Validator,
+    /// The edge policy.
+    pub edge: EdgePolicy,
+    /// The remote JWKS, when the policy has a `jwks_url`.
+    pub jwks: Option<RemoteKeySet>,
+    /// The revocation checker, when the host has a store.
+    pub revocations: Option<RevocationChecker<S>>,
+}
+
+impl<S: KeyValueStore> EdgeValidator<S> {
+    /// Builds the JWKS state and the revocation checker the policies ask for.
+    pub fn new(validator: Validator, edge: EdgePolicy, store: Option<S>) -> Self {
+        let policy = validator.policy();
+        let jwks = edge.jwks.as_ref().map(|(url, settings)| {
+            RemoteKeySet::new(
+                url.clone(),
+                RemoteJwks::new(settings.clone(), policy.algorithms.clone()),
+            )
+        });
+        let revocations = store.map(|store| {
+            RevocationChecker::new(
+                store,
+                RevocationCache::new(edge.revocation.cache_size, edge.revocation.cache_ttl_s),
+                policy.tracks.longest_lifetime_s(policy.claims.leeway_s),
+                policy.claims.leeway_s,
+            )
+        });
+        Self {
+            validator,
+            edge,
+            jwks,
+            revocations,
+        }
+    }
+
+    /// Verifies `token` (no revocation) with the keys held now: the inline keys merged with
+    /// the remote set, or the inline keys alone when the remote set is unusable (then any other
+    /// refusal is `jwks_unavailable`).
+    pub fn attempt(&self, token: &str, now: u64, backend: &dyn SignatureBackend) -> Attempt {
+        let inline = &self.validator.policy().keys;
+        let Some(jwks) = &self.jwks else {
+            return match self.validator.verify_using(token, now, inline, backend) {
+                Ok(verified) => Attempt::Verified(verified),
+                Err(e) => Attempt::Refused(e),
+            };
+        };
+        match jwks.choose(inline, now) {
+            KeyChoice::InlineOnly(unavailable) => {
+                match self.validator.verify_using(token, now, inline, backend) {
+                    Ok(verified) => Attempt::Verified(verified),
+                    Err(_) => Attempt::Refused(unavailable),
+                }
+            }
+            KeyChoice::Merged(keys) => {
+                match self.validator.verify_using(token, now, &keys, backend) {
+                    Ok(verified) => Attempt::Verified(verified),
+                    Err(e)
+                        if e.code() == ErrorCode::UnknownKid
+                            && jwks.may_refetch_for_unknown_kid(now) =>
+                    {
+                        Attempt::RefetchDue(e)
+                    }
+                    Err(e) => Attempt::Refused(e),
+                }
+            }
+        }
+    }
+
+    /// Verifies `token` (no revocation), refreshing the remote set first when it is due and
+    /// once more for an unknown kid when the refetch budget allows.
+    pub async fn verify(
+        &self,
+        host: &impl JwksHost,
+        token: &str,
+        now: u64,
+        backend: &dyn SignatureBackend,
+    ) -> Result<Verified> {
+        if let Some(jwks) = self.jwks.as_ref().filter(|j| j.needs_refresh(now)) {
+            jwks.refresh(host, now).await;
+        }
+        match self.attempt(token, now, backend) {
+            Attempt::Verified(verified) => Ok(verified),
+            Attempt::Refused(e) => Err(e),
+            Attempt::RefetchDue(_) => {
+                if let Some(jwks) = &self.jwks {
+                    jwks.refresh(host, now).await;
+                }
+                match self.attempt(token, now, backend) {
+                    Attempt::Verified(verified) => Ok(verified),
+                    Attempt::Refused(e) | Attempt::RefetchDue(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    /// Whether a token verified earlier still stands at `now` without verifying it again: its
+    /// times, and a remote set still usable. Revocation is checked apart, every time.
+    pub fn recheck(&self, verified: &Verified, now: u64) -> bool {
+        self.jwks.as_ref().is_none_or(|j| j.usable(now))
+            && self.validator.recheck(verified, now).is_ok()
+    }
+
+    /// The revocation verdict for a verified token (through the checker's cache); without a
+    /// store nothing is revoked.
+    pub async fn check_revocation(&self, verified: &Verified, now: u64) -> Result<()> {
+        let Some(checker) = &self.revocations else {
+            return Ok(());
+        };
+        let facts = verified.revocation_facts();
+        let status = checker.status(&facts, now).await?;
+        revocation::check(&facts, &status)
+    }
+
+    /// The revocation checker, or `config_error` when the host gave no store.
+    fn checker(&self) -> Result<&RevocationChecker<S>> {
+        self.revocations
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorCode::ConfigError, "no revocation store is configured"))
+    }
+
+    /// Applies a revocation through the store (see [`RevocationChecker::revoke`]).
+    pub async fn revoke(&self, request: &RevocationRequest, now: u64) -> Result<()> {
+        self.checker()?.revoke(request, now).await
+    }
+
+    /// Revokes one token by its jti, with its subject recorded (logout, refresh).
+    pub async fn revoke_token(&self, verified: &Verified, reason: &str, now: u64) -> Result<()> {
+        self.checker()?
+            .revoke_token(&verified.revocation_facts(), reason, now)
+            .await
+    }
+
+    /// The revocation verdict read from the store itself, not this isolate's cache: for
+    /// decisions that must not rest on a stale view (minting a refresh token).
+    pub async fn check_revocation_uncached(&self, verified: &Verified, now: u64) -> Result<()> {
+        let facts = verified.revocation_facts();
+        let status = self.checker()?.status_uncached(&facts, now).await?;
+        revocation::check(&facts, &status)
+    }
+
+    /// Store reads made so far (0 without a store).
+    pub fn store_reads(&self) -> u64 {
+        self.revocations
+            .as_ref()
+            .map_or(0, RevocationChecker::store_reads)
+    }
+
+    /// [`Self::verify`], then [`Self::check_revocation`]: the gateway's check of one token. A
+    /// token refused by revocation comes back with the error, for the log line.
+    pub async fn check(
+        &self,
+        host: &impl JwksHost,
+        token: &str,
+        now: u64,
+        backend: &dyn SignatureBackend,
+    ) -> std::result::Result<Verified, (Error, Option<Verified>)> {
+        let verified = self
+            .verify(host, token, now, backend)
+            .await
+            .map_err(|e| (e, None))?;
+        match self.check_revocation(&verified, now).await {
+            Ok(()) => Ok(verified),
+            Err(e) => Err((e, Some(verified))),
+        }
+    }
+}
