@@ -16,6 +16,6 @@ echo "==> wasm-opt -O3 (binaryen from npm)" >&2
 node_modules/.bin/wasm-opt -O3 --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$out/pkg/edge_jwt_bg.wasm" -o "$out/pkg/edge_jwt_bg.wasm"
-cp js/worker/shim.mjs "$out/shim.mjs"
+cp worker/shim.mjs "$out/shim.mjs"
 printf 'worker wasm: %s bytes raw, %s bytes gzip\n' "$(wc -c <"$out/pkg/edge_jwt_bg.wasm")" \
   "$(gzip -9c "$out/pkg/edge_jwt_bg.wasm" | wc -c)" >&2

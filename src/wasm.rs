@@ -23,19 +23,16 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use crate::alg::Alg;
 use crate::config::{Config, Policy, Secret, TracksConfig};
 use crate::error::{Error, ErrorCode};
-use crate::gateway::forward::header_edits;
-use crate::gateway::jwks::RemoteJwks;
-use crate::gateway::path::canonical_path;
-use crate::gateway::routes::Mode;
+use crate::gateway::decision::{Pass, Plan, Refusal, RequestParts};
+use crate::gateway::routes::Route;
+use crate::gateway::edge::{Attempt, EdgeValidator, JwksHost};
 use crate::gateway::{self, EdgePolicy};
 use crate::inspect::{self, Inspection};
 use crate::keygen;
-use crate::keys::{KeySet, VerificationKey};
+use crate::keys::VerificationKey;
 use crate::mint::{issue, IssueRequest, Signer};
-use crate::policy::{Validator, Verified};
-use crate::revocation::{
-    self, KeyValueStore, RevocationCache, RevocationChecker, RevocationRequest,
-};
+use crate::policy::Verified;
+use crate::revocation::{self, KeyValueStore, RevocationRequest};
 use crate::token;
 use crate::track::{TrackTable, TrackVerdict};
 use crate::verify::{self, JwtCompact, SignatureBackend};
@@ -52,6 +49,62 @@ fn error_value(error: &Error) -> JsValue {
         let _ = Reflect::set(&value, &"path".into(), &path.into());
     }
     value.into()
+}
+
+/// An edge-jwt error back from its JS form (`{code, message}`); `None` for `undefined`.
+fn error_from_value(value: &JsValue) -> Option<Error> {
+    if value.is_undefined() || value.is_null() {
+        return None;
+    }
+    let text = |name: &str| {
+        Reflect::get(value, &name.into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default()
+    };
+    Some(Error::new(code_from_name(&text("code")), text("message")))
+}
+
+/// Request headers from their JSON form, a list of `[name, value]` pairs.
+fn header_pairs(headers_json: &str) -> Result<Vec<(String, String)>, JsValue> {
+    serde_json::from_str(headers_json)
+        .map_err(|_| type_error("headers must be a JSON list of [name, value] pairs"))
+}
+
+/// `["pass", canonical path, edits as JSON text, …route]`.
+fn pass_array(pass: &Pass, route: &Route) -> Array {
+    let edits = to_json(&json!({"remove": pass.edits.remove, "set": pass.edits.set}));
+    with_route(
+        Array::of3(&"pass".into(), &pass.path.as_str().into(), &edits.into()),
+        route,
+    )
+}
+
+/// Appends a route's `index | -1 for the default route, mode, scopes`.
+fn with_route(out: Array, route: &Route) -> Array {
+    out.push(&route.index.map_or(-1.0, |i| i as f64).into());
+    out.push(&route.mode_name().into());
+    out.push(&route.scope_challenge().into());
+    out
+}
+
+/// `["refuse", status, code, message, body, challenge | undefined, log line as JSON text]`.
+fn refusal_array(refusal: &Refusal) -> Array {
+    let out = Array::of4(
+        &"refuse".into(),
+        &refusal.status.into(),
+        &refusal.error.code().code().into(),
+        &refusal.error.message().into(),
+    );
+    out.push(&refusal.body.as_str().into());
+    out.push(
+        &refusal
+            .challenge
+            .as_deref()
+            .map_or(JsValue::UNDEFINED, JsValue::from),
+    );
+    out.push(&refusal.log.to_string().into());
+    out
 }
 
 fn type_error(message: &str) -> JsValue {
@@ -239,6 +292,72 @@ impl KeyValueStore for JsStore {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The remote JWKS's I/O
+
+/// The host's I/O for the remote JWKS ([`JwksHost`]): the fetch function it set
+/// (`setJwksFetch`), `setTimeout`, and the last failure kept for `stats()`. No store is shared
+/// between processes, so there is no shared copy.
+#[derive(Default)]
+struct JsJwksHost {
+    fetch: RefCell<Option<Function>>,
+    last_error: RefCell<Option<String>>,
+}
+
+fn js_text(value: &JsValue) -> String {
+    value
+        .as_string()
+        .or_else(|| {
+            Reflect::get(value, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
+        })
+        .unwrap_or_else(|| "fetch failed".to_owned())
+}
+
+impl JwksHost for JsJwksHost {
+    async fn fetch(&self, url: &str, timeout_ms: u64) -> Result<(String, Option<String>), String> {
+        let fetch = self.fetch.borrow().clone().ok_or("no fetch for the JWKS")?;
+        let promise = fetch
+            .call2(&JsValue::NULL, &url.into(), &(timeout_ms as f64).into())
+            .map_err(|e| js_text(&e))?;
+        let answer = JsFuture::from(Promise::resolve(&promise))
+            .await
+            .map_err(|e| js_text(&e))?;
+        let answer: Array = answer
+            .dyn_into()
+            .map_err(|_| "fetch answered no [body, cacheControl]")?;
+        let body = answer.get(0).as_string().ok_or("the body is not text")?;
+        Ok((body, answer.get(1).as_string()))
+    }
+
+    async fn shared_get(&self, _key: &str, _timeout_ms: u64) -> Option<String> {
+        None
+    }
+
+    async fn shared_put(&self, _key: &str, _value: String, _ttl_s: u64, _timeout_ms: u64) {}
+
+    async fn sleep(&self, ms: u64) {
+        let wait = Promise::new(&mut |resolve, _| {
+            let set_timeout = Reflect::get(&js_sys::global(), &"setTimeout".into())
+                .ok()
+                .and_then(|f| f.dyn_into::<Function>().ok());
+            if let Some(set_timeout) = set_timeout {
+                let _ = set_timeout.call2(&JsValue::NULL, &resolve, &(ms as f64).into());
+            } else {
+                let _ = resolve.call0(&JsValue::NULL);
+            }
+        });
+        let _ = JsFuture::from(wait).await;
+    }
+
+    fn log(&self, event: &Value) {
+        if let Some(why) = event.get("why").and_then(Value::as_str) {
+            *self.last_error.borrow_mut() = Some(why.to_owned());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Verified-token cache
 
 /// A bounded ring of verified tokens, so that a repeated token skips parsing and signature
@@ -280,11 +399,11 @@ impl VerifiedCache {
 // The validator
 
 struct Inner {
-    validator: Validator,
-    edge: EdgePolicy,
-    revocations: Option<RevocationChecker<JsStore>>,
+    /// The policies, the remote JWKS and the revocation checker: the Worker's edge validator.
+    core: EdgeValidator<JsStore>,
+    /// The host's I/O for the remote JWKS.
+    jwks_host: JsJwksHost,
     cache: RefCell<VerifiedCache>,
-    jwks: Option<RemoteKeys>,
     /// The host's native signature check, when it has one.
     host_crypto: RefCell<Option<HostCrypto>>,
     token_input: TokenInput,
@@ -439,32 +558,6 @@ impl TokenInput {
     }
 }
 
-/// A remote JWKS (`jwks_url`): the core's state machine ([`RemoteJwks`]) decides; the JS side
-/// fetches when told to and hands the body over, as the Worker's `JwksClient` does.
-struct RemoteKeys {
-    url: String,
-    remote: RefCell<RemoteJwks>,
-    /// The policy's inline keys merged with the remote set, rebuilt when a new set arrives.
-    merged: RefCell<Option<(u64, Rc<KeySet>)>>,
-}
-
-impl RemoteKeys {
-    fn keys(&self, inline: &KeySet, now: u64) -> crate::Result<Rc<KeySet>> {
-        let remote = self.remote.borrow();
-        let keys = remote.keys(now)?;
-        let fetched_at = remote.fetched_at().unwrap_or_default();
-        let mut merged = self.merged.borrow_mut();
-        match merged.as_ref() {
-            Some((at, keys)) if *at == fetched_at => Ok(Rc::clone(keys)),
-            _ => {
-                let keys = Rc::new(inline.merged(keys));
-                *merged = Some((fetched_at, Rc::clone(&keys)));
-                Ok(keys)
-            }
-        }
-    }
-}
-
 /// The outcome of [`CoreValidator::verify_input`]; details are in its [`VerifyResult`]. The
 /// JS side (js/src/api.mjs, `#check`) reads these values and the numbers' layout below.
 const VERIFIED: u32 = 0;
@@ -570,54 +663,33 @@ fn inspection_json(inspection: &Inspection) -> String {
 }
 
 impl Inner {
-    /// [`Validator::verify`] with the remote JWKS merged in, as the Worker does: when the
-    /// remote set is unusable, tokens the inline keys verify still pass and the others get
-    /// `jwks_unavailable`. The flag asks the host to refetch (an unknown kid, within budget).
+    /// The edge validator's verification with the keys held now (see [`Attempt`]). The flag
+    /// asks the host to refresh the remote set and verify again (an unknown kid, within the
+    /// refetch budget).
     fn verify_token(&self, token: &str, now: u64) -> (crate::Result<Verified>, bool) {
         let host = self.host_crypto.borrow();
         let backend: &dyn SignatureBackend = match &*host {
             Some(host) => host,
             None => &JwtCompact,
         };
-        let inline = &self.validator.policy().keys;
-        let Some(jwks) = &self.jwks else {
-            return (
-                self.validator.verify_using(token, now, inline, backend),
-                false,
-            );
-        };
-        let keys = match jwks.keys(inline, now) {
-            Ok(keys) => keys,
-            Err(unavailable) => {
-                return (
-                    self.validator
-                        .verify_using(token, now, inline, backend)
-                        .map_err(|_| unavailable),
-                    false,
-                )
-            }
-        };
-        match self.validator.verify_using(token, now, &keys, backend) {
-            Err(e)
-                if e.code() == ErrorCode::UnknownKid
-                    && jwks.remote.borrow_mut().may_refetch_for_unknown_kid(now) =>
-            {
-                (Err(e), true)
-            }
-            outcome => (outcome, false),
+        match self.core.attempt(token, now, backend) {
+            Attempt::Verified(verified) => (Ok(verified), false),
+            Attempt::Refused(e) => (Err(e), false),
+            Attempt::RefetchDue(e) => (Err(e), true),
         }
     }
 
-    /// The time-dependent checks of [`Validator::verify`], again, on a token verified earlier:
-    /// exp, nbf and iat (with leeway) and the track lifetime at `now`. A remote
-    /// JWKS past its staleness bound sends the token back through full verification.
+    /// Whether a token verified earlier still stands (its times, a remote set still usable).
     fn recheck(&self, verified: &Verified, now: u64) -> bool {
-        if let Some(jwks) = &self.jwks {
-            if jwks.remote.borrow().keys(now).is_err() {
-                return false;
-            }
-        }
-        self.validator.recheck(verified, now).is_ok()
+        self.core.recheck(verified, now)
+    }
+
+    fn policy(&self) -> &crate::config::Policy {
+        self.core.validator.policy()
+    }
+
+    fn edge(&self) -> &EdgePolicy {
+        &self.core.edge
     }
 }
 
@@ -639,32 +711,18 @@ impl CoreValidator {
         token_cache_size: u32,
     ) -> Result<CoreValidator, JsValue> {
         let (validator, edge) = gateway::policy::load(config_json).map_err(|e| error_value(&e))?;
-        let policy = validator.policy();
-        let revocations = if store.is_undefined() || store.is_null() {
+        let store = if store.is_undefined() || store.is_null() {
             None
         } else {
-            let cache =
-                RevocationCache::new(edge.revocation.cache_size, edge.revocation.cache_ttl_s);
-            Some(RevocationChecker::new(
-                JsStore::new(store)?,
-                cache,
-                policy.tracks.longest_lifetime_s(policy.claims.leeway_s),
-                policy.claims.leeway_s,
-            ))
+            Some(JsStore::new(store)?)
         };
-        let jwks = edge.jwks.as_ref().map(|(url, settings)| RemoteKeys {
-            url: url.clone(),
-            remote: RefCell::new(RemoteJwks::new(settings.clone(), policy.algorithms.clone())),
-            merged: RefCell::new(None),
-        });
+        let max_token_bytes = validator.policy().max_token_bytes;
         Ok(CoreValidator {
             inner: Rc::new(Inner {
-                jwks,
-                token_input: TokenInput::new(policy.max_token_bytes),
+                core: EdgeValidator::new(validator, edge, store),
+                jwks_host: JsJwksHost::default(),
+                token_input: TokenInput::new(max_token_bytes),
                 result: VerifyResult::new(),
-                validator,
-                edge,
-                revocations,
                 cache: RefCell::new(VerifiedCache::new(token_cache_size.min(1 << 20) as usize)),
                 host_crypto: RefCell::new(None),
             }),
@@ -681,8 +739,8 @@ impl CoreValidator {
     /// The settings hosts need: `{leeway, cookie, revocation: {cacheSize, cacheTtl, kvCacheTtl,
     /// timeoutMs}, algorithms}`.
     pub fn settings(&self) -> String {
-        let policy = self.inner.validator.policy();
-        let edge = &self.inner.edge;
+        let policy = self.inner.policy();
+        let edge = self.inner.edge();
         let r = &edge.revocation;
         to_json(&json!({
             "algorithms": policy.algorithms.iter().map(|a| a.name()).collect::<Vec<_>>(),
@@ -720,7 +778,7 @@ impl CoreValidator {
     /// its serial is `known_header` (the host holds that header already).
     #[wasm_bindgen(js_name = verifyInput)]
     pub fn verify_input(&self, len: u32, now: f64, known_header: f64) -> u32 {
-        let max_token_bytes = self.inner.validator.policy().max_token_bytes;
+        let max_token_bytes = self.inner.policy().max_token_bytes;
         let verified = match self.inner.token_input.read(len as usize, max_token_bytes) {
             Ok(token) => self.inner.verify_token(&token, seconds(now)),
             Err(error) => (Err(error), false),
@@ -753,60 +811,70 @@ impl CoreValidator {
             .is_some_and(|verified| self.inner.recheck(verified, seconds(now)))
     }
 
-    /// The route policy for a request (the core's `routes`), decided on the canonical form of
-    /// `raw_path` (`fold_case`: the host routes ignoring case, as Express does by default):
-    /// `[index | -1 for the default route, mode ("required" | "optional" | "disabled"), scopes,
-    /// canonical path]`. Throws `malformed_request` for a path that cannot be decided on.
-    pub fn route(&self, method: &str, raw_path: &str, fold_case: bool) -> Result<Array, JsValue> {
-        let path = canonical_path(raw_path).map_err(|e| error_value(&e))?;
-        let route = self.inner.edge.routes.find(method, &path, fold_case);
-        let out = Array::new();
-        out.push(&route.index.map_or(-1.0, |i| i as f64).into());
-        out.push(
-            &match route.mode {
-                Mode::Required => "required",
-                Mode::Optional => "optional",
-                Mode::Disabled => "disabled",
-            }
-            .into(),
-        );
-        out.push(&route.scope_challenge().into());
-        out.push(&path.into());
-        Ok(out)
-    }
-
-    /// What the gateway admits of the verified token `id` on a canonical path: an identity that
-    /// can travel in headers ([`gateway::check_forwardable`]), then the route's own checks
-    /// (audience, tracks, scopes). `undefined` when it may pass, an error object (with `scope`,
-    /// the route's scopes, for a route refusal) when it may not, `null` when the id is stale
-    /// (the caller verifies again).
-    pub fn authorize(&self, id: f64, method: &str, path: &str, fold_case: bool) -> JsValue {
-        let cache = self.inner.cache.borrow();
-        let Some(verified) = cache.get(seconds(id)) else {
-            return JsValue::NULL;
+    /// The first half of the gateway's decision ([`EdgePolicy::plan`]) for a request:
+    /// `headers_json` is a JSON list of `[name, value]` pairs as received, `fold_case` says the
+    /// host routes ignoring case (Express by default). Answers `["pass", path, edits, …route]`,
+    /// `["verify", path, token, …route]` or `["refuse", …refusal]` (see [`refusal_array`]);
+    /// `edits` is `{"remove": [names], "set": [[name, value]]}` as JSON text, and the route is
+    /// `index | -1 for the default route, mode, scopes`.
+    #[wasm_bindgen(js_name = gatewayPlan)]
+    pub fn gateway_plan(
+        &self,
+        method: &str,
+        raw_path: &str,
+        headers_json: &str,
+        fold_case: bool,
+    ) -> Result<Array, JsValue> {
+        let headers = header_pairs(headers_json)?;
+        let request = RequestParts {
+            method,
+            path: raw_path,
+            headers: &headers,
+            host_folds_case: fold_case,
         };
-        if let Err(error) = gateway::check_forwardable(verified) {
-            return error_value(&error);
-        }
-        let route = self.inner.edge.routes.find(method, path, fold_case);
-        match route.authorize(verified) {
-            Ok(()) => JsValue::UNDEFINED,
-            Err(error) => {
-                let value = error_value(&error);
-                let _ = Reflect::set(&value, &"scope".into(), &route.scope_challenge().into());
-                value
-            }
-        }
+        let edge = self.inner.edge();
+        Ok(match edge.plan(&request) {
+            Plan::Pass(pass) => pass_array(&pass, edge.routes.get(pass.route)),
+            Plan::Refuse(refusal) => refusal_array(&refusal),
+            Plan::Verify(pending) => with_route(
+                Array::of3(
+                    &"verify".into(),
+                    &pending.path.as_str().into(),
+                    &pending.token.as_str().into(),
+                ),
+                pending.route,
+            ),
+        })
     }
 
-    /// The header edits for a request passed by the gateway ([`header_edits`]): `headers` is a
-    /// JSON list of `[name, value]` pairs as received, `id` the verified token (absent for an
-    /// anonymous request). `{"remove": [names], "set": [[name, value]]}`, or `null` when `id` is
-    /// stale.
-    #[wasm_bindgen(js_name = headerEdits)]
-    pub fn header_edits(&self, headers_json: &str, id: Option<f64>) -> Result<JsValue, JsValue> {
-        let pairs: Vec<(String, String)> = serde_json::from_str(headers_json)
-            .map_err(|_| type_error("headers must be a JSON list of [name, value] pairs"))?;
+    /// The second half ([`EdgePolicy::conclude`]) for the same request, after the host
+    /// verified its token: `id` the verified token (in the cache of verified tokens), and
+    /// `error` (`{code, message}`) when it was refused — by verification (no `id`) or by
+    /// revocation (with `id`, for the log line). Answers `["pass", path, edits]` or
+    /// `["refuse", …]`; `null` when `id` is stale (the caller verifies again).
+    #[wasm_bindgen(js_name = gatewayConclude)]
+    pub fn gateway_conclude(
+        &self,
+        method: &str,
+        raw_path: &str,
+        headers_json: &str,
+        fold_case: bool,
+        id: Option<f64>,
+        error: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let headers = header_pairs(headers_json)?;
+        let request = RequestParts {
+            method,
+            path: raw_path,
+            headers: &headers,
+            host_folds_case: fold_case,
+        };
+        let edge = self.inner.edge();
+        let Plan::Verify(pending) = edge.plan(&request) else {
+            return Err(type_error(
+                "gatewayConclude() follows a plan that asked to verify",
+            ));
+        };
         let cache = self.inner.cache.borrow();
         let verified = match id {
             Some(id) => match cache.get(seconds(id)) {
@@ -815,70 +883,77 @@ impl CoreValidator {
             },
             None => None,
         };
-        let edits = header_edits(
-            &self.inner.edge.gateway,
-            pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-            verified.map(|v| (v.claims(), v.track.track.as_deref())),
-        );
-        Ok(to_json(&json!({"remove": edits.remove, "set": edits.set})).into())
+        let outcome = match (error_from_value(&error), verified) {
+            (Some(error), verified) => Err((error, verified)),
+            (None, Some(verified)) => Ok(verified),
+            (None, None) => return Err(type_error("gatewayConclude() needs an id or an error")),
+        };
+        Ok(match edge.conclude(&request, &pending, outcome) {
+            Ok(pass) => pass_array(&pass, pending.route),
+            Err(refusal) => refusal_array(&refusal),
+        }
+        .into())
     }
 
-    /// Whether the remote JWKS should be fetched now (nothing held, or past its freshness, and
-    /// no attempt within the refetch interval). `false` without `jwks_url`.
+    /// Whether the host should call `jwksRefresh` before verifying ([`RemoteKeySet::needs_refresh`]:
+    /// a refresh is due, or one is under way while no set is held). `false` without `jwks_url`.
+    ///
+    /// [`RemoteKeySet::needs_refresh`]: crate::gateway::edge::RemoteKeySet::needs_refresh
     #[wasm_bindgen(js_name = jwksNeedsRefresh)]
     pub fn jwks_needs_refresh(&self, now: f64) -> bool {
         self.inner
+            .core
             .jwks
             .as_ref()
-            .is_some_and(|j| j.remote.borrow().needs_refresh(seconds(now)))
+            .is_some_and(|j| j.needs_refresh(seconds(now)))
     }
 
-    /// Whether a remote set is held at all.
-    #[wasm_bindgen(js_name = jwksHasKeys)]
-    pub fn jwks_has_keys(&self) -> bool {
+    /// Sets how the host fetches the JWKS: `fetch(url, timeoutMs)` resolves `[body,
+    /// cacheControl]` (redirects refused, body size bounded) or rejects with why.
+    #[wasm_bindgen(js_name = setJwksFetch)]
+    pub fn set_jwks_fetch(&self, fetch: Function) {
+        *self.inner.jwks_host.fetch.borrow_mut() = Some(fetch);
+    }
+
+    /// Refreshes the remote JWKS through the host's fetch, one refresh at a time (the edge
+    /// validator's rules, as in the Worker). Resolves `true` when a new set came into force
+    /// (the host's cache of verified tokens must go); never rejects (a failure leaves the last
+    /// good set, and its reason in `jwksLastError`).
+    #[wasm_bindgen(js_name = jwksRefresh)]
+    pub fn jwks_refresh(&self, now: f64) -> Promise {
+        let inner = Rc::clone(&self.inner);
+        future_to_promise(async move {
+            let renewed = match &inner.core.jwks {
+                Some(jwks) => jwks.refresh(&inner.jwks_host, seconds(now)).await,
+                None => false,
+            };
+            if renewed {
+                inner.jwks_host.last_error.borrow_mut().take();
+            }
+            Ok(renewed.into())
+        })
+    }
+
+    /// Remote JWKS fetches made so far.
+    #[wasm_bindgen(js_name = jwksFetches)]
+    pub fn jwks_fetches(&self) -> f64 {
         self.inner
+            .core
             .jwks
             .as_ref()
-            .is_some_and(|j| j.remote.borrow().has_keys())
+            .map_or(0.0, |j| j.fetches() as f64)
     }
 
-    /// Records that a fetch starts (the refetch interval counts from here).
-    #[wasm_bindgen(js_name = jwksFetchStarted)]
-    pub fn jwks_fetch_started(&self, now: f64) {
-        if let Some(jwks) = &self.inner.jwks {
-            jwks.remote.borrow_mut().fetch_started(seconds(now));
-        }
-    }
-
-    /// Hands a fetched JWKS document to the core (`cache_control` sets its freshness). Throws
-    /// `jwks_unavailable` for an unusable document (the last good set stays in force).
-    #[wasm_bindgen(js_name = jwksAccept)]
-    pub fn jwks_accept(
-        &self,
-        body: &str,
-        cache_control: Option<String>,
-        now: f64,
-    ) -> Result<(), JsValue> {
-        let Some(jwks) = &self.inner.jwks else {
-            return Err(type_error("this policy has no jwks_url"));
-        };
-        jwks.remote
-            .borrow_mut()
-            .accept(body, cache_control.as_deref(), seconds(now))
-            .map(|_| ())
-            .map_err(|e| error_value(&e))
-    }
-
-    /// The `jwks_url` of the policy.
-    #[wasm_bindgen(js_name = jwksUrl)]
-    pub fn jwks_url(&self) -> Option<String> {
-        self.inner.jwks.as_ref().map(|j| j.url.clone())
+    /// Why the last remote JWKS fetch failed or was refused, if it did.
+    #[wasm_bindgen(js_name = jwksLastError)]
+    pub fn jwks_last_error(&self) -> Option<String> {
+        self.inner.jwks_host.last_error.borrow().clone()
     }
 
     /// Whether a revocation store is configured.
     #[wasm_bindgen(js_name = hasStore)]
     pub fn has_store(&self) -> bool {
-        self.inner.revocations.is_some()
+        self.inner.core.revocations.is_some()
     }
 
     /// The revocation verdict for the token just verified as `id` (its facts from the cache of
@@ -898,7 +973,7 @@ impl CoreValidator {
         };
         let now = seconds(now);
         // The common case: the checker's cache knows every key, answered without a future.
-        let Some(checker) = &self.inner.revocations else {
+        let Some(checker) = &self.inner.core.revocations else {
             return JsValue::UNDEFINED;
         };
         if let Some(status) = checker.cached_status(&facts, now) {
@@ -908,7 +983,7 @@ impl CoreValidator {
         // the lookup on the first poll, and the answer goes back without a Promise.
         let inner = Rc::clone(&self.inner);
         let mut lookup = Box::pin(async move {
-            let Some(checker) = &inner.revocations else {
+            let Some(checker) = &inner.core.revocations else {
                 return Ok(JsValue::UNDEFINED);
             };
             let outcome = checker.status(&facts, now).await;
@@ -935,18 +1010,19 @@ impl CoreValidator {
         let request = serde_json::from_str::<Value>(request_json)
             .map_err(|_| Error::new(ErrorCode::InvalidClaim, revocation::REQUEST_FORMS))
             .and_then(|value| {
-                let leeway_s = inner.validator.policy().claims.leeway_s;
+                let leeway_s = inner.policy().claims.leeway_s;
                 RevocationRequest::from_json_form(value, now, leeway_s, "revoked")
             })
             .map_err(|e| type_error(&format!("revoke(): {}", e.message())));
         future_to_promise(async move {
             let request = request?;
-            let Some(checker) = &inner.revocations else {
+            if inner.core.revocations.is_none() {
                 return Err(type_error(
                     "revoke() needs a revocation store (new Validator(config, { store }))",
                 ));
-            };
-            checker
+            }
+            inner
+                .core
                 .revoke(&request, now)
                 .await
                 .map_err(|e| error_value(&e))?;
@@ -968,12 +1044,13 @@ impl CoreValidator {
             .map_err(|e| error_value(&e));
         future_to_promise(async move {
             let request = request?;
-            let Some(checker) = &inner.revocations else {
+            if inner.core.revocations.is_none() {
                 return Err(type_error(
                     "revokeToken() needs a revocation store (new Validator(config, { store }))",
                 ));
-            };
-            checker
+            }
+            inner
+                .core
                 .revoke(&request, now)
                 .await
                 .map_err(|e| error_value(&e))?;
@@ -988,14 +1065,14 @@ impl CoreValidator {
         authorization: Option<String>,
         cookie: Option<String>,
     ) -> Result<String, JsValue> {
-        let cookie_name = self.inner.edge.gateway.cookie.as_deref();
+        let cookie_name = self.inner.edge().gateway.cookie.as_deref();
         gateway::bearer_token(authorization.as_deref(), cookie.as_deref(), cookie_name)
             .map_err(|e| error_value(&e))
     }
 
     /// UNVERIFIED decode under this policy's track table.
     pub fn inspect(&self, token: &str, now: f64) -> Result<String, JsValue> {
-        inspect::inspect(token, &self.inner.validator.policy().tracks, seconds(now))
+        inspect::inspect(token, &self.inner.policy().tracks, seconds(now))
             .map(|i| inspection_json(&i))
             .map_err(|e| error_value(&e))
     }
@@ -1003,17 +1080,14 @@ impl CoreValidator {
     /// The policy's public keys as a JWKS (`{"keys":[]}` when it has only secrets).
     #[wasm_bindgen(js_name = publicJwks)]
     pub fn public_jwks(&self) -> String {
-        let keys = self.inner.validator.policy().keys.public_jwks();
+        let keys = self.inner.policy().keys.public_jwks();
         to_json(&json!({ "keys": keys }))
     }
 
     /// Store reads made by this validator's revocation checker.
     #[wasm_bindgen(js_name = storeReads)]
     pub fn store_reads(&self) -> f64 {
-        self.inner
-            .revocations
-            .as_ref()
-            .map_or(0.0, |r| r.store_reads() as f64)
+        self.inner.core.store_reads() as f64
     }
 }
 

@@ -69,7 +69,7 @@ export async function tour(token: string, kvBinding: { get(k: string, o?: { cach
   }
   const fromRequest = await validator.verifyRequest(new Request("https://api.example.com/x"));
   const gate = await validator.checkRequest({ headers: { authorization: `Bearer ${token}` } }, { method: "POST", path: "/ops/deploy" });
-  console.log(fromRequest.ok, gate.ok ? gate.verified?.claims.sub : gate.error.code, gate.route.mode);
+  console.log(fromRequest.ok, gate.ok ? gate.verified?.claims.sub : gate.error.code, gate.route?.mode);
   await validator.revoke({ jti: "4f1c…", exp: 1_900_000_000, reason: "stolen" });
   await validator.revoke({ sub: "alice" });
   await validator.revoke({ before: Math.floor(Date.now() / 1000) });

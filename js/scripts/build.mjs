@@ -6,7 +6,8 @@
 //   2. wasm-bindgen --target web (one build; every host instantiates it with initSync/init)
 //   3. wasm-opt -O3 from npm's binaryen (the repository's root node_modules, as for the Worker)
 //   4. esbuild: one bundle per host entry (Node ESM, Node CommonJS, Deno, workerd, browsers),
-//      each the glue + js/src/api.mjs + that host's loader; the .wasm file sits next to them
+//      each the glue + js/src/ (api.mjs and the modules it re-exports) + that host's loader; the
+//      .wasm file sits next to them
 //   5. the middleware subpath modules (edge-jwt/hono, edge-jwt/express) per host, re-exporting
 //      from that host's bundle so they share its wasm instance
 //   6. TypeScript declarations (.d.ts for import, .d.cts for require)

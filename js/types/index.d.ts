@@ -247,7 +247,7 @@ export interface RouteInfo {
 
 /** The gateway's decision for a request (see `Validator.checkRequest`). */
 export type RequestDecision =
-  | { ok: true; verified: VerifyOk | null; route: RouteInfo; token: string | undefined; path: string }
+  | { ok: true; verified: VerifyOk | null; route: RouteInfo; token: string | undefined; path: string; edits: HeaderEdits }
   | { ok: false; error: ErrorInfo; route: RouteInfo | null; token: string | undefined; path: string };
 
 export interface RequestOptions extends VerifyOptions {
@@ -290,8 +290,8 @@ export declare class Validator {
    * `disabled` route or an anonymous request on an `optional` one.
    */
   checkRequest(request: RequestLike & { method?: string; url?: string; originalUrl?: string }, options?: RequestOptions): Promise<RequestDecision>;
-  /** Client identity headers (any spelling) out, the verified identity in, as the Worker forwards. */
-  headerEdits(request: RequestLike, verified: VerifyOk | null): HeaderEdits;
+  /** The header edits of a passed decision (its `edits`): spoofed identity headers out, the verified identity in. */
+  headerEdits(outcome: RequestDecision & { ok: true }): HeaderEdits;
   /** Through the store; rejects with `EdgeJwtError` (`revocation_unavailable`) when it fails. */
   revoke(request: RevocationRequest, options?: VerifyOptions): Promise<AppliedRevocation>;
   /** Revokes a presented token by its jti (logout). */

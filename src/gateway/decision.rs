@@ -56,7 +56,8 @@ pub struct Pending<'e> {
     pub token: String,
     /// The canonical path the decision is made on.
     pub path: String,
-    route: &'e Route,
+    /// The route that matched.
+    pub route: &'e Route,
 }
 
 /// A request the gateway lets through.

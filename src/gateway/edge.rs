@@ -106,10 +106,11 @@ impl RemoteKeySet {
         self.remote.borrow().has_keys()
     }
 
-    /// Whether a refresh is due now (nothing held, or past its freshness, and no attempt
-    /// within the refetch interval).
+    /// Whether a caller should go through [`Self::refresh`] before verifying: a refresh is
+    /// due (nothing held, or past its freshness, and no attempt within the refetch interval),
+    /// or one is under way while no set is held at all (then the caller waits for it).
     pub fn needs_refresh(&self, now: u64) -> bool {
-        self.remote.borrow().needs_refresh(now)
+        self.remote.borrow().needs_refresh(now) || (self.refreshing.get() && !self.has_keys())
     }
 
     /// The keys usable at `now` ([`KeyChoice`]).
@@ -131,10 +132,11 @@ impl RemoteKeySet {
         }
     }
 
-    /// Refreshes the set. One refresh at a time: a caller arriving during one waits for it
-    /// only when no set is held at all, else goes on with the current set. Another isolate's
-    /// newer shared copy is taken before fetching.
-    pub async fn refresh(&self, host: &impl JwksHost, now: u64) {
+    /// Refreshes the set; true when a new set came into force (verdicts cached under the old
+    /// one may rest on a key it dropped). One refresh at a time: a caller arriving during one
+    /// waits for it only when no set is held at all, else goes on with the current set.
+    /// Another isolate's newer shared copy is taken before fetching.
+    pub async fn refresh(&self, host: &impl JwksHost, now: u64) -> bool {
         let timeout_ms = self.remote.borrow().settings().timeout_ms;
         if self.refreshing.replace(true) {
             let mut waited = 0;
@@ -142,14 +144,15 @@ impl RemoteKeySet {
                 host.sleep(10).await;
                 waited += 10;
             }
-            return;
+            return false;
         }
         let _guard = RefreshGuard(&self.refreshing);
+        let before = self.remote.borrow().fetched_at();
         self.remote.borrow_mut().fetch_started(now);
         if self.read_shared(host, timeout_ms).await
             && !self.remote.borrow().needs_refresh_ignoring_attempts(now)
         {
-            return;
+            return true;
         }
         self.fetches.set(self.fetches.get() + 1);
         match host.fetch(&self.url, timeout_ms).await {
@@ -170,26 +173,12 @@ impl RemoteKeySet {
                 "event": "edge_jwt_jwks_fetch_failed", "url": self.url, "why": why,
             })),
         }
+        self.remote.borrow().fetched_at() != before
     }
 
     /// After an unknown kid: whether the budget allows a refetch now (once per interval).
     pub fn may_refetch_for_unknown_kid(&self, now: u64) -> bool {
         self.remote.borrow_mut().may_refetch_for_unknown_kid(now)
-    }
-
-    /// Hands a document fetched by the host itself to the set (hosts whose fetch runs outside
-    /// [`Self::refresh`]). An unusable document leaves the last good set in force.
-    pub fn accept(&self, body: &str, cache_control: Option<&str>, now: u64) -> Result<()> {
-        self.fetches.set(self.fetches.get() + 1);
-        self.remote
-            .borrow_mut()
-            .accept(body, cache_control, now)
-            .map(|_| ())
-    }
-
-    /// Records that a host-driven fetch starts (the refetch interval counts from here).
-    pub fn fetch_started(&self, now: u64) {
-        self.remote.borrow_mut().fetch_started(now);
     }
 
     /// Whether the set can still serve at `now` (a cached verdict is only as good as its key).

@@ -284,6 +284,15 @@ impl Route {
         Ok(())
     }
 
+    /// The mode's name as written in the config.
+    pub fn mode_name(&self) -> &'static str {
+        match self.mode {
+            Mode::Required => "required",
+            Mode::Optional => "optional",
+            Mode::Disabled => "disabled",
+        }
+    }
+
     /// The scopes to name in an `insufficient_scope` challenge.
     pub fn scope_challenge(&self) -> String {
         self.scopes.join(" ")
@@ -327,6 +336,13 @@ impl RouteTable {
                 audiences: None,
             },
         })
+    }
+
+    /// The route at `index` in `routes` (`None`, or an index past the end: the default route).
+    pub fn get(&self, index: Option<usize>) -> &Route {
+        index
+            .and_then(|i| self.routes.get(i))
+            .unwrap_or(&self.default)
     }
 
     /// The first route matching a canonical path, or the default route. `host_folds_case`:

@@ -6,7 +6,9 @@
 #   3. run the consumer tests there with node's test runner: ESM and CommonJS imports, Deno (the
 #      `deno` npm package's binary), every error code, tokens from jose and `edge-jwt issue`,
 #      revocation shared through a real redis-server (node-redis and ioredis), Hono and Express
-#      middleware over real HTTP, the TypeScript declarations (tsc --noEmit over js/examples/)
+#      middleware over real HTTP, the shared case table (tests/cases/*.json) through the Worker
+#      in workerd, Hono and Express (cases.test.mjs), the TypeScript declarations (tsc --noEmit
+#      over js/examples/)
 #
 # Usage (after `cargo build`, as CI runs it): bash tests/js/run.sh
 # EDGE_JWT names the CLI (default target/debug/edge-jwt; built when missing).

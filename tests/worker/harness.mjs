@@ -6,7 +6,7 @@
 // Building: `ensureBuilt()` rebuilds what is stale, once per machine at a time (a lock directory
 // keeps parallel test files from building together):
 //   - the Worker (`bash scripts/build-worker.sh`) when build/worker/pkg/edge_jwt_bg.wasm is
-//     missing or older than anything under src/ (src/bin/ excluded), js/worker/, Cargo.toml,
+//     missing or older than anything under src/ (src/bin/ excluded), worker/, Cargo.toml,
 //     Cargo.lock or the build script;
 //   - the CLI (`cargo build --bin edge-jwt`) when target/debug/edge-jwt is missing or older
 //     than src/ (src/worker/ excluded) or Cargo.toml/Cargo.lock.
@@ -75,7 +75,7 @@ function mtime(p) {
 function workerStale() {
   const binDir = path.join(ROOT, "src/bin"); // the CLI is not part of the Worker
   const inputs = Math.max(
-    ...["src", "js/worker", "Cargo.toml", "Cargo.lock", "scripts/build-worker.sh"].map((p) =>
+    ...["src", "worker", "Cargo.toml", "Cargo.lock", "scripts/build-worker.sh"].map((p) =>
       newestMtime(path.join(ROOT, p), (q) => q === binDir),
     ),
   );

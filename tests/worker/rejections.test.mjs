@@ -2,7 +2,12 @@
 // {error, code, error_description} and `WWW-Authenticate: Bearer error="invalid_token",
 // error_description="…"` (bare `Bearer` for missing_token), one structured log line per
 // rejection that never carries the token, and the same verdict as the core's CLI on the same
-// token. (revocation_unavailable, the 503, is in failures.test.mjs.)
+// token. (revocation_unavailable, the 503, is in failures.test.mjs.) The rejections every host
+// shares (missing, malformed, too large, unsupported header, algorithm, issuer and audience,
+// missing and invalid claims, unknown track, …) are rows of tests/cases/*.json, which
+// tests/js/consumer/cases.test.mjs runs through this Worker, Hono and Express and
+// tests/cases.rs through the core and the CLI; this file keeps what the table cannot say (ES256
+// keys, kids, revocation through the Worker's own endpoints, minted tokens).
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -55,46 +60,6 @@ describe("gateway rejections", () => {
     }
   });
 
-  test("missing_token: no Authorization at all, or another scheme → bare Bearer challenge", async () => {
-    const none = await worker.get("/r/none");
-    h.assertRejected(none, "missing_token");
-    const basic = await worker.json("/r/basic", { headers: { authorization: "Basic YWxpY2U6cHc=" } });
-    h.assertRejected(basic, "missing_token");
-  });
-
-  test("malformed: not three segments, bad base64url, not JSON, empty bearer", async () => {
-    const hdr = h.b64json({ alg: "HS256", typ: "JWT" });
-    const cases = {
-      "one-segment": "abcdef",
-      "two-segments": `${hdr}.${h.b64json(h.standardClaims())}`,
-      "bad-b64": `${hdr}.@@@.c2ln`,
-      "not-json": h.signSegments(hdr, h.b64url("not json")),
-      "header-array": h.signSegments(h.b64json(["HS256"]), h.b64json(h.standardClaims())),
-    };
-    for (const [name, token] of Object.entries(cases)) await rejects(`malformed-${name}`, token, "malformed");
-    const empty = await worker.json("/r/empty", { headers: { authorization: "Bearer " } });
-    h.assertRejected(empty, "malformed");
-  });
-
-  test("too_large: a token over max_token_bytes (8192)", async () => {
-    const big = h.signHmac({ alg: "HS256", typ: "JWT" }, h.standardClaims({ pad: "x".repeat(9000) }));
-    assert.ok(big.length > 8192);
-    await rejects("too-large", big, "too_large");
-  });
-
-  test("unsupported_header: crit, and b64=false", async () => {
-    const claims = h.standardClaims();
-    await rejects("crit", h.signHmac({ alg: "HS256", typ: "JWT", crit: ["exp"], exp: 1 }, claims), "unsupported_header");
-    await rejects("b64", h.signHmac({ alg: "HS256", typ: "JWT", b64: false, crit: ["b64"] }, claims), "unsupported_header");
-  });
-
-  test("alg_not_allowed: alg none, and an algorithm outside the allow-list", async () => {
-    const claims = h.standardClaims();
-    const none = `${h.b64json({ alg: "none", typ: "JWT" })}.${h.b64json(claims)}.`;
-    await rejects("alg-none", none, "alg_not_allowed");
-    await rejects("hs384", h.signHmac({ alg: "HS384", typ: "JWT" }, claims), "alg_not_allowed");
-  });
-
   test("unknown_kid: an ES256 token whose kid no configured key has (kid is logged)", async () => {
     const other = h.keygen("ES256", "other-kid");
     const t = mint({ key: other.private_jwk });
@@ -128,38 +93,11 @@ describe("gateway rejections", () => {
     await rejects("iat-future", t.token, "iat_in_future");
   });
 
-  test("bad_issuer and bad_audience", async () => {
-    const wrongIss = mint({ config: { ...coreConfig, issuer: "https://evil.test" } });
-    await rejects("bad-iss", wrongIss.token, "bad_issuer");
-    const wrongAud = mint({ config: { ...coreConfig, audience: "other-api" } });
-    await rejects("bad-aud", wrongAud.token, "bad_audience");
-  });
-
-  test("missing_claim: no jti (required by default), no iss while an issuer is configured", async () => {
-    const noJti = h.standardClaims();
-    delete noJti.jti;
-    await rejects("no-jti", h.signHmac({ alg: "HS256", typ: "JWT" }, noJti), "missing_claim");
-    const noIss = h.standardClaims();
-    delete noIss.iss;
-    await rejects("no-iss", h.signHmac({ alg: "HS256", typ: "JWT" }, noIss), "missing_claim");
-  });
-
-  test("invalid_claim: a registered claim of the wrong type", async () => {
-    await rejects("sub-number", h.signHmac({ alg: "HS256", typ: "JWT" }, h.standardClaims({ sub: 5 })), "invalid_claim");
-  });
-
   test("ttl_exceeds_track: exp - iat longer than the track's ceiling", async () => {
     const t = h.now();
     // track 4's ceiling is 3600 s.
     const claims = h.standardClaims({ track: 4, iat: t, exp: t + 7200 });
     await rejects("ttl", h.signHmac({ alg: "HS256", typ: "JWT" }, claims), "ttl_exceeds_track");
-  });
-
-  test("unknown_track: a track outside the table, or none, with tracks.unknown=reject", async () => {
-    await rejects("track-9", h.signHmac({ alg: "HS256", typ: "JWT" }, h.standardClaims({ track: 9 })), "unknown_track");
-    const noTrack = h.standardClaims();
-    delete noTrack.track;
-    await rejects("no-track", h.signHmac({ alg: "HS256", typ: "JWT" }, noTrack), "unknown_track");
   });
 
   test("revoked: a logged-out token; the log line has its track and jti prefix", async () => {
@@ -172,7 +110,7 @@ describe("gateway rejections", () => {
   });
 
   test("no log line ever contains a token or the secret", () => {
-    assert.ok(worker.events("edge_jwt_reject").length >= 20, "the cases above were logged");
+    assert.ok(worker.events("edge_jwt_reject").length >= 9, "the cases above were logged");
     for (const line of worker.logs) {
       assert.ok(!line.includes(h.SECRET));
       assert.doesNotMatch(line, /eyJ[\w-]+\.eyJ[\w-]+\./, `a token in the log: ${line.slice(0, 200)}`);

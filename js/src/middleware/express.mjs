@@ -1,0 +1,65 @@
+// The Express (and Connect / node:http) middleware (exported as `edgeJwt` from edge-jwt/express).
+
+import { requestTarget } from "../request.mjs";
+import { errorResponse } from "../responses.mjs";
+import { refusalOf } from "../validator.mjs";
+import { refusalHeaders, reporter, validatorOf, wireValue } from "./options.mjs";
+
+/** Applies header edits to a Node request (`headers` and `rawHeaders`). */
+function editNodeHeaders(req, edits) {
+  const removed = new Set([...edits.remove, ...edits.set.map(([name]) => name)].map((name) => name.toLowerCase()));
+  for (const name of Object.keys(req.headers)) if (removed.has(name.toLowerCase())) delete req.headers[name];
+  if (Array.isArray(req.rawHeaders)) {
+    const raw = [];
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+      if (!removed.has(String(req.rawHeaders[i]).toLowerCase())) raw.push(req.rawHeaders[i], req.rawHeaders[i + 1]);
+    }
+    for (const [name, value] of edits.set) raw.push(name, wireValue(value));
+    req.rawHeaders.splice(0, req.rawHeaders.length, ...raw);
+  }
+  for (const [name, value] of edits.set) req.headers[name] = wireValue(value);
+}
+
+/**
+ * Express (and Connect / node:http) middleware: decides each request like the Worker's gateway
+ * and sets `req.edgeJwt` (null for an anonymous or unchecked request; `options.requestKey`
+ * renames it), or answers 400 / 401 / 403 / 503 with the Worker's response. Express routes the
+ * request target as sent, and ignores case unless the app enables "case sensitive routing":
+ * the decision follows both rules, and `req.url` is rewritten to the canonical path it was
+ * made on, so the handler that runs is the one the policy authorised. The Worker's header
+ * edits apply to `req.headers` (spoofed `x-edge-jwt-*` headers in any spelling removed, the
+ * verified identity set).
+ */
+export function expressMiddleware(validatorOrConfig, options = {}) {
+  const validator = validatorOf(validatorOrConfig, options);
+  const key = options.requestKey ?? "edgeJwt";
+  const report = reporter(options);
+  return function edgeJwt(req, res, next) {
+    const caseInsensitive = options.caseInsensitive ?? req.app?.get?.("case sensitive routing") !== true;
+    const respond = (status, headers, body) => {
+      res.statusCode = status;
+      for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+      res.end(body);
+    };
+    validator.checkRequest(req, { caseInsensitive }).then((outcome) => {
+      if (!outcome.ok) {
+        report?.(outcome);
+        const refusal = refusalOf(outcome);
+        return respond(refusal.status, refusalHeaders(refusal), refusal.body);
+      }
+      const { rawPath, query } = requestTarget(req);
+      if (outcome.path !== rawPath) {
+        if (req.originalUrl !== undefined && req.originalUrl !== req.url) {
+          // Mounted under a prefix: the canonical path cannot be handed back safely.
+          const { status, headers, body } = errorResponse({ code: "malformed_request", message: "request path is not in canonical form" });
+          return respond(status, headers, body);
+        }
+        req.url = outcome.path + query;
+        if (req.originalUrl !== undefined) req.originalUrl = req.url;
+      }
+      editNodeHeaders(req, outcome.edits);
+      req[key] = outcome.verified;
+      next();
+    }, next);
+  };
+}

@@ -1,0 +1,36 @@
+// The Hono middleware (exported as `edgeJwt` from edge-jwt/hono).
+
+import { refusalOf } from "../validator.mjs";
+import { refusalHeaders, reporter, validatorOf, wireValue } from "./options.mjs";
+
+/**
+ * Hono middleware: decides each request like the Worker's gateway (the canonical path, routes,
+ * Bearer header or the policy's cookie, revocation through the validator's store) and sets
+ * `c.set("edgeJwt", verified)` (null for an anonymous or unchecked request;
+ * `options.contextKey` renames it), or answers 400 / 401 / 403 / 503 with the Worker's
+ * response. The request the next handlers see carries the Worker's header edits: spoofed
+ * `x-edge-jwt-*` headers (any spelling) removed, the verified identity set.
+ */
+export function honoMiddleware(validatorOrConfig, options = {}) {
+  const validator = validatorOf(validatorOrConfig, options);
+  const key = options.contextKey ?? "edgeJwt";
+  const report = reporter(options);
+  return async function edgeJwt(c, next) {
+    const outcome = await validator.checkRequest(c.req.raw);
+    if (!outcome.ok) {
+      report?.(outcome);
+      const refusal = refusalOf(outcome);
+      return new Response(refusal.body, { status: refusal.status, headers: refusalHeaders(refusal) });
+    }
+    const { edits } = outcome;
+    if (edits.remove.length > 0 || edits.set.length > 0) {
+      const headers = new Headers(c.req.raw.headers);
+      for (const name of edits.remove) headers.delete(name);
+      for (const [name, value] of edits.set) headers.set(name, wireValue(value));
+      // Hono reads headers through c.req.raw: the next handlers see only the edited set.
+      c.req.raw = new Request(c.req.raw, { headers });
+    }
+    c.set(key, outcome.verified);
+    await next();
+  };
+}

@@ -1,0 +1,62 @@
+// What the package reads from a request: a Fetch API Request or Headers, a Node request, or a
+// plain headers object.
+
+function headerValue(source, name) {
+  if (!source) return undefined;
+  // A Headers (Fetch API) or a plain / Node headers object (lower-case names, arrays allowed).
+  const value = typeof source.get === "function" ? source.get(name) : source[name];
+  if (Array.isArray(value)) return name === "cookie" ? value.filter((v) => typeof v === "string").join("; ") : value[0];
+  return typeof value === "string" ? value : undefined;
+}
+
+/** Authorization and Cookie headers of a Fetch Request, a Headers, a Node request or a plain object. */
+export function requestHeaders(request) {
+  if (!request || typeof request !== "object") throw new TypeError("verifyRequest() needs a request or its headers");
+  const headers = request.headers && typeof request.headers === "object" ? request.headers : request;
+  const authorization = headerValue(headers, "authorization");
+  return {
+    authorization: typeof authorization === "string" ? authorization : undefined,
+    cookie: headerValue(headers, "cookie"),
+  };
+}
+
+/** Every header of a request (or of its headers) as `[name, value]` pairs, repeated names kept. */
+export function headerPairs(request) {
+  const source = request?.headers && typeof request.headers === "object" ? request.headers : request;
+  const pairs = [];
+  if (typeof source?.forEach === "function" && typeof source.get === "function") {
+    source.forEach((value, name) => pairs.push([name, value]));
+  } else {
+    for (const [name, value] of Object.entries(source ?? {})) {
+      if (Array.isArray(value)) for (const v of value) pairs.push([name, String(v)]);
+      else if (value !== undefined) pairs.push([name, String(value)]);
+    }
+  }
+  return pairs;
+}
+
+/**
+ * Method, path and query of a Fetch Request or a Node request, the path as the Worker's
+ * runtime would see it: parsed as a WHATWG URL (dot segments resolved, `\` read as `/`), so
+ * that every host decides on the same path. A Node request's target is parsed here; `rawPath`
+ * is the target's path as sent, which Express routes unless the middleware rewrites `req.url`
+ * to the canonical path decided on.
+ */
+export function requestTarget(request, options) {
+  const method = String(options?.method ?? request?.method ?? "GET").toUpperCase();
+  if (options?.path !== undefined) return { method, path: String(options.path), rawPath: String(options.path), query: "" };
+  const url = request?.originalUrl ?? request?.url;
+  if (typeof url !== "string") {
+    throw new TypeError("checkRequest() needs a request with a url, or options.path");
+  }
+  const end = url.search(/[?#]/);
+  const rawPath = end < 0 ? url : url.slice(0, end);
+  try {
+    // A Node request's url is the request target ("/a//b?q"): parsed after an origin, so that
+    // a leading "//" stays a path.
+    const parsed = new URL(url.startsWith("/") ? `http://edge-jwt.invalid${url}` : url);
+    return { method, path: parsed.pathname, rawPath, query: parsed.search };
+  } catch {
+    return { method, path: rawPath, rawPath, query: "" };
+  }
+}

@@ -1,0 +1,38 @@
+// Any revocation store ({ get, put }) as the core reads it.
+
+import { immediateMemoryStore } from "./memory.mjs";
+
+/** Wraps a store so that a read or write slower than the policy's `timeout_ms` fails (closed). */
+export function storeAdapter(store, settings) {
+  if (typeof store.get !== "function" || typeof store.put !== "function") {
+    throw new TypeError("a revocation store needs get(key) and put(key, value, ttlSeconds) methods");
+  }
+  const immediate = immediateMemoryStore(store);
+  if (immediate) return immediate;
+  const bounded = (what, run) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`revocation store ${what} timed out`)),
+        settings.timeoutMs,
+      );
+      try {
+        Promise.resolve(run()).then(
+          (value) => {
+            clearTimeout(timer);
+            resolve(value);
+          },
+          (error) => {
+            clearTimeout(timer);
+            reject(error);
+          },
+        );
+      } catch (error) {
+        clearTimeout(timer);
+        reject(error);
+      }
+    });
+  return {
+    get: (key) => bounded("read", () => store.get(key)),
+    put: (key, value, ttl) => bounded("write", () => store.put(key, value, ttl)),
+  };
+}
