@@ -14,6 +14,12 @@
 //!
 //! Run: `cargo bench --bench verify` (`EDGE_JWT_BENCH_ALGS=HS256,EdDSA` for a subset). Results
 //! and machine facts: benches/README.md.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a benchmark's set-up that fails must stop the run, not be measured"
+)]
 
 use std::hint::black_box;
 use std::time::Duration;

@@ -46,6 +46,14 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_version"
     || cargo install wasm-bindgen-cli --version "$wb_version" -q
 fi
 
+# cargo-deny for the license, duplicate-version and source checks (deny.toml), at a pinned
+# version so that its rules do not change under the project.
+deny_version=0.20.2
+if [ "$(cargo deny --version 2>/dev/null | awk '{print $2}')" != "$deny_version" ]; then
+  say "cargo install cargo-deny --version $deny_version --locked (several minutes, once)"
+  cargo install cargo-deny --version "$deny_version" --locked -q
+fi
+
 # Node tooling (wrangler, Miniflare/workerd, binaryen's wasm-opt, autocannon) from the lockfile.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "npm ci (wrangler, miniflare, binaryen, autocannon)"

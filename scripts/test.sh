@@ -12,6 +12,8 @@ step "cargo clippy --all-targets -- -D warnings (native, and the Worker on wasm3
 cargo clippy --all-targets -- -D warnings
 cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features worker -- -D warnings
 cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features wasm -- -D warnings
+step "cargo deny check licenses bans sources (deny.toml; advisories need GitHub, see there)"
+cargo deny check licenses bans sources
 step "cargo build (CLI)"
 cargo build
 step "cargo test (unit, RFC vectors, attacks, properties, CLI)"

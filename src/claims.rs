@@ -72,6 +72,27 @@ fn invalid(name: &str, why: &str) -> Error {
     Error::new(ErrorCode::InvalidClaim, format!("claim {name} {why}"))
 }
 
+/// `MAX_NUMERIC_DATE + 1` as an f64, exact (below 2^53); `float_date_bounds` checks the two agree.
+const NUMERIC_DATE_END_F64: f64 = 253_402_300_800.0;
+
+/// A fractional NumericDate truncated to whole seconds, or `None` outside `0..=MAX_NUMERIC_DATE`
+/// (NaN included).
+fn float_seconds(float: f64) -> Option<u64> {
+    // Compare before converting: `as` would saturate 1e300 into a plausible-looking u64.
+    if !(0.0..NUMERIC_DATE_END_F64).contains(&float) {
+        return None;
+    }
+    // Float to integer has no `From`/`TryFrom`; the range check above is what makes it exact.
+    #[allow(
+        clippy::as_conversions,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "0 <= float < 2^38 here, so its integer part fits a u64 exactly"
+    )]
+    let seconds = float.trunc() as u64;
+    Some(seconds)
+}
+
 /// A NumericDate (RFC 7519 §2): a JSON number from 0 to [`MAX_NUMERIC_DATE`]; a fraction is
 /// allowed and truncated. Strings, negatives, larger values and other types are refused.
 pub fn numeric_date(claims: &dyn Object, name: &str) -> Result<Option<u64>> {
@@ -84,10 +105,7 @@ pub fn numeric_date(claims: &dyn Object, name: &str) -> Result<Option<u64>> {
     let seconds = if let Some(int) = number.as_u64() {
         Some(int)
     } else if let Some(float) = number.as_f64() {
-        // Compare before converting: `as` would saturate 1e300 into a plausible-looking u64.
-        (0.0..(MAX_NUMERIC_DATE + 1) as f64)
-            .contains(&float)
-            .then(|| float.trunc() as u64)
+        float_seconds(float)
     } else {
         None // a negative integer
     };
@@ -242,6 +260,30 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn float_date_bounds() {
+        assert_eq!(
+            float_seconds(NUMERIC_DATE_END_F64 - 0.5),
+            Some(MAX_NUMERIC_DATE)
+        );
+        assert_eq!(
+            float_seconds(NUMERIC_DATE_END_F64 - 1.0),
+            Some(MAX_NUMERIC_DATE)
+        );
+        assert_eq!(float_seconds(NUMERIC_DATE_END_F64), None);
+        for bad in [
+            -0.5,
+            -1.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e300,
+        ] {
+            assert_eq!(float_seconds(bad), None, "{bad}");
+        }
+        assert_eq!(float_seconds(-0.0), Some(0));
     }
 
     #[test]

@@ -41,17 +41,17 @@ pub fn generate(
         }
         Family::EcP256 => {
             let key = p256::ecdsa::SigningKey::random(rng);
-            let private = JsonWebKey::from(&key).into_owned_key();
+            let private = JsonWebKey::from(&key).into_owned_key()?;
             (
                 private,
-                Some(JsonWebKey::from(key.verifying_key()).into_owned_key()),
+                Some(JsonWebKey::from(key.verifying_key()).into_owned_key()?),
             )
         }
         Family::Ed25519 => {
             let (secret, public) = jwt_compact::alg::Ed25519::generate(rng);
             (
-                JsonWebKey::from(&secret).into_owned_key(),
-                Some(JsonWebKey::from(&public).into_owned_key()),
+                JsonWebKey::from(&secret).into_owned_key()?,
+                Some(JsonWebKey::from(&public).into_owned_key()?),
             )
         }
         #[cfg(feature = "rsa-keygen")]
@@ -60,8 +60,8 @@ pub fn generate(
                 .map_err(|e| Error::config("key", e))?;
             let public = key.to_public_key();
             (
-                JsonWebKey::from(&key).into_owned_key(),
-                Some(JsonWebKey::from(&public).into_owned_key()),
+                JsonWebKey::from(&key).into_owned_key()?,
+                Some(JsonWebKey::from(&public).into_owned_key()?),
             )
         }
         // Prime generation is a fifth of the package's wasm and takes seconds there.
@@ -87,15 +87,17 @@ pub fn generate(
 
 /// jwt-compact's JWKs borrow from the key; generation hands out owned copies.
 trait IntoOwnedKey {
-    fn into_owned_key(self) -> JsonWebKey<'static>;
+    fn into_owned_key(self) -> Result<JsonWebKey<'static>>;
 }
 
 impl IntoOwnedKey for JsonWebKey<'_> {
-    fn into_owned_key(self) -> JsonWebKey<'static> {
-        // Round-tripping through JSON is the crate's own owned form; it cannot fail for a JWK
-        // the crate itself produced.
+    fn into_owned_key(self) -> Result<JsonWebKey<'static>> {
+        // Round-tripping through JSON is the crate's own owned form. It does not fail for a JWK
+        // the crate itself produced, but a failure is an error to report, not a panic.
         serde_json::to_value(&self)
             .and_then(serde_json::from_value)
-            .expect("jwt-compact JWKs round-trip through JSON")
+            .map_err(|e| {
+                Error::config("key", format_args!("generated JWK did not round-trip: {e}"))
+            })
     }
 }

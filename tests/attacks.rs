@@ -3,6 +3,12 @@
 //! Signature malleability is in `signatures.rs`, encoding and JSON tricks and size limits in
 //! `token_format.rs`, the mutation sweep in `mutation.rs`. Tokens are assembled by hand
 //! (tests/common) so that headers and payloads the minting API would never produce can be signed.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers: a fixture that cannot be built must stop the test at that line"
+)]
 
 mod common;
 

@@ -3,6 +3,12 @@
 //!
 //! Every test runs the real binary (`CARGO_BIN_EXE_edge-jwt`) in its own temporary directory
 //! and reads the JSON it prints, as a script or a person would.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers: a fixture that cannot be built must stop the test at that line"
+)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -3,6 +3,12 @@
 //! fixtures of the Rust, Worker and npm tests — is read here and checked against it, and every
 //! code is produced by some input through the public API. (The README's table is checked by a
 //! unit test in src/error.rs.)
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers: a fixture that cannot be built must stop the test at that line"
+)]
 
 mod common;
 

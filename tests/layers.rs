@@ -6,6 +6,12 @@
 //! routes::Mode` is `src/gateway/routes.rs`, `crate::gateway::granted_scopes` is
 //! `src/gateway/mod.rs`). `pub use` re-exports are not imports: a parent naming its child's
 //! items for callers depends on nothing.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers: a fixture that cannot be built must stop the test at that line"
+)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;

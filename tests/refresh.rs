@@ -1,6 +1,12 @@
 //! Refresh rotation in the core (`mint::reissue`): what the issuer said is kept exactly, the
 //! session's start survives every refresh, the session ends at its track's `max_session_s`, and
 //! "revoked before T" covers tokens refreshed from a session begun before T.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers: a fixture that cannot be built must stop the test at that line"
+)]
 
 use edge_jwt::mint::reissue;
 use edge_jwt::revocation::{check, RevocationStatus};

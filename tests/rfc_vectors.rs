@@ -6,6 +6,12 @@
 //!
 //! Every file in the directory is loaded (a new file without an entry in [`EXPECTED`] fails the
 //! suite) and every failure message names the vector.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers: a fixture that cannot be built must stop the test at that line"
+)]
 
 mod common;
 

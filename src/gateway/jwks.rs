@@ -225,8 +225,7 @@ impl RemoteJwks {
 
     fn install(&mut self, cached: CachedJwks) -> Result<&CachedJwks> {
         let keys = parse_remote(&cached.body, &self.algorithms)?;
-        self.current = Some((keys, cached));
-        Ok(&self.current.as_ref().expect("just set").1)
+        Ok(&self.current.insert((keys, cached)).1)
     }
 
     /// The keys to verify with at `now`: the last good set while it is fresh or within the

@@ -142,8 +142,9 @@ impl EdgePolicy {
 /// parsed with its field paths. Hosts may adjust the token config (a secret from the
 /// environment, extra keys) before building the policies with [`build`].
 pub fn split(json: &str) -> Result<(Config, EdgeConfig)> {
-    let de = &mut serde_json::Deserializer::from_str(json);
-    let document: Map<String, Value> = parse_with_paths(de)?;
+    // The strict parser: a name given twice is an error, never a silent "last one wins".
+    let document = crate::json::parse_object(json.as_bytes())
+        .map_err(|why| Error::config("", format!("the config is not a JSON object: {why}")))?;
     split_value(document)
 }
 

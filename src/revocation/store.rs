@@ -232,7 +232,7 @@ impl<S: KeyValueStore> RevocationChecker<S> {
                     sub: sub.clone(),
                     exp: *exp,
                 };
-                let lives_until = exp.map_or(now + self.longest_lifetime_s, |e| {
+                let lives_until = exp.map_or(now.saturating_add(self.longest_lifetime_s), |e| {
                     e.saturating_add(self.leeway_s)
                 });
                 (
@@ -249,7 +249,7 @@ impl<S: KeyValueStore> RevocationChecker<S> {
                     before,
                     revoked_at: now,
                 };
-                let ttl = before.max(now) - now + self.longest_lifetime_s;
+                let ttl = (before.max(now) - now).saturating_add(self.longest_lifetime_s);
                 (key, serde_json::to_string(&entry), ttl, before)
             }
             RevocationRequest::Global { before } => {
@@ -258,7 +258,7 @@ impl<S: KeyValueStore> RevocationChecker<S> {
                     before,
                     revoked_at: now,
                 };
-                let ttl = before.max(now) - now + self.longest_lifetime_s;
+                let ttl = (before.max(now) - now).saturating_add(self.longest_lifetime_s);
                 (
                     GLOBAL_KEY.to_owned(),
                     serde_json::to_string(&entry),

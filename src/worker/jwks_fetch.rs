@@ -113,8 +113,8 @@ async fn fetch_document(
 /// cancelled).
 async fn read_limited(response: &mut Response) -> std::result::Result<String, String> {
     let declared = response.headers().get("content-length").ok().flatten();
-    if let Some(length) = declared.and_then(|v| v.trim().parse::<u64>().ok()) {
-        if length > MAX_DOCUMENT_BYTES as u64 {
+    if let Some(length) = declared.and_then(|v| v.trim().parse::<usize>().ok()) {
+        if length > MAX_DOCUMENT_BYTES {
             return Err(format!(
                 "document too large (Content-Length {length} > {MAX_DOCUMENT_BYTES} bytes)"
             ));

@@ -12,6 +12,12 @@
 //!
 //! Each test crate uses a different subset, hence `allow(dead_code)`.
 #![allow(dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "fixtures for tests: one that cannot be built must stop the test at that line"
+)]
 
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 use edge_jwt::{Alg, Error, Signer, Validator};
@@ -337,15 +343,12 @@ pub fn with_payload(token: &str, payload: &str) -> String {
 pub fn sub_be32(a: &[u8; 32], b: &[u8]) -> [u8; 32] {
     assert_eq!(b.len(), 32);
     let mut out = [0_u8; 32];
-    let mut borrow = 0_i16;
+    let mut borrow = 0_u8;
     for i in (0..32).rev() {
-        let mut d = i16::from(a[i]) - i16::from(b[i]) - borrow;
-        borrow = 0;
-        if d < 0 {
-            d += 256;
-            borrow = 1;
-        }
-        out[i] = d as u8;
+        let (d, under_b) = a[i].overflowing_sub(b[i]);
+        let (d, under_borrow) = d.overflowing_sub(borrow);
+        out[i] = d;
+        borrow = u8::from(under_b || under_borrow);
     }
     assert_eq!(borrow, 0, "a >= b");
     out
@@ -372,7 +375,8 @@ impl XorShift {
 
     /// A number in `0..n` (n > 0).
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
+        let n = u64::try_from(n).expect("usize fits in u64");
+        usize::try_from(self.next_u64() % n).expect("below a usize")
     }
 
     /// One element of a non-empty slice.
@@ -393,9 +397,9 @@ pub fn add_le32(a: &[u8], b: &[u8; 32]) -> [u8; 32] {
     let mut out = [0_u8; 32];
     let mut carry = 0_u16;
     for i in 0..32 {
-        let sum = u16::from(a[i]) + u16::from(b[i]) + carry;
-        out[i] = sum as u8;
-        carry = sum >> 8;
+        let [low, high] = (u16::from(a[i]) + u16::from(b[i]) + carry).to_le_bytes();
+        out[i] = low;
+        carry = u16::from(high);
     }
     assert_eq!(carry, 0, "no overflow");
     out
