@@ -30,7 +30,9 @@ fn is_plain_pchar(b: u8) -> bool {
 }
 
 fn hex_value(b: u8) -> Option<u8> {
-    char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    char::from(b)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
 }
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
