@@ -10,3 +10,15 @@ export default {
     return edgeJwt.fetch(request, env, ctx);
   },
 };
+
+// The revocation authority (a Durable Object, `REVOCATION_AUTHORITY` in wrangler.toml): the
+// class is the Rust core's (src/worker/authority.rs); this only hands it the runtime's calls.
+export class RevocationAuthority {
+  constructor(state, env) {
+    this.inner = new edgeJwt.RevocationAuthority(state, env);
+  }
+
+  fetch(request) {
+    return this.inner.fetch(request);
+  }
+}

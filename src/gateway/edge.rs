@@ -335,7 +335,7 @@ impl<S: KeyValueStore> EdgeValidator<S> {
     }
 
     /// The revocation checker, or `config_error` when the host gave no store.
-    fn checker(&self) -> Result<&RevocationChecker<S>> {
+    pub fn checker(&self) -> Result<&RevocationChecker<S>> {
         self.revocations
             .as_ref()
             .ok_or_else(|| Error::new(ErrorCode::ConfigError, "no revocation store is configured"))

@@ -10,7 +10,7 @@ pub mod store;
 
 pub use cache::RevocationCache;
 pub use list::RevocationList;
-pub use store::{KeyValueStore, RevocationChecker};
+pub use store::{KeyValueStore, RevocationChecker, Written};
 
 use serde::Serialize;
 
@@ -65,7 +65,7 @@ pub fn check(facts: &RevocationFacts, status: &RevocationStatus) -> Result<()> {
 }
 
 /// A request to revoke something, as the Worker's admin API and the CLI express it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(untagged)]
 pub enum RevocationRequest {
     /// Revoke one token by `jti` until its `exp`.

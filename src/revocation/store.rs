@@ -109,6 +109,15 @@ fn status_of(global: Option<u64>, subject: Option<u64>, jti: Option<u64>) -> Rev
     }
 }
 
+/// One entry a revocation wrote: its key and decisive time (see [`RevocationChecker::write`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Written {
+    /// The store key (`jti:…`, `sub:…`, `global`).
+    pub key: String,
+    /// The jti's revocation time, or the subject's or global "before" in force.
+    pub time: u64,
+}
+
 /// Revocation lookups and writes through a store, with a bounded per-isolate cache.
 pub struct RevocationChecker<S> {
     store: S,
@@ -130,6 +139,11 @@ impl<S: KeyValueStore> RevocationChecker<S> {
             leeway_s,
             reads: std::cell::Cell::new(0),
         }
+    }
+
+    /// The store written and read.
+    pub fn store(&self) -> &S {
+        &self.store
     }
 
     /// Store reads made so far (for the KV-reads-per-request figure).
@@ -219,6 +233,23 @@ impl<S: KeyValueStore> RevocationChecker<S> {
     /// Applies a revocation. Idempotent: revoking twice, or an expired token, succeeds; a later
     /// "before" never gives way to an earlier one. The local cache learns it at once.
     pub async fn revoke(&self, request: &RevocationRequest, now: u64) -> Result<()> {
+        let written = self.write(request, now).await?;
+        self.learn(&written, now);
+        Ok(())
+    }
+
+    /// Teaches this isolate's cache a write made elsewhere (through the revocation authority).
+    pub fn learn(&self, written: &Written, now: u64) {
+        self.cache
+            .borrow_mut()
+            .insert(&written.key, Some(written.time), now, None);
+    }
+
+    /// The store part of [`Self::revoke`]: the entry written, its time (the jti's revocation
+    /// time, or the "before" now in force), without touching the cache. "Later wins" is a read
+    /// then a write: exact when one writer at a time runs it (the revocation authority), a
+    /// race between writers otherwise.
+    pub async fn write(&self, request: &RevocationRequest, now: u64) -> Result<Written> {
         let (key, value, ttl, cached) = match request {
             RevocationRequest::Jti {
                 jti,
@@ -278,10 +309,7 @@ impl<S: KeyValueStore> RevocationChecker<S> {
                     "revocation could not be stored",
                 )
             })?;
-        self.cache
-            .borrow_mut()
-            .insert(&key, Some(cached), now, None);
-        Ok(())
+        Ok(Written { key, time: cached })
     }
 
     /// Revokes one jti with the token's subject recorded (logout, refresh).

@@ -3,8 +3,8 @@
 use serde_json::{json, Map, Value};
 use worker::{Request, Response};
 
-use super::proxy::{authenticate, request_token, verify_and_check_revocation};
-use super::state::State;
+use super::proxy::{authenticate, request_token, verify_and_check_revocation, Rejection};
+use super::state::{Applied, State};
 use super::{http, now};
 use crate::error::{Error, ErrorCode};
 use crate::gateway::{bearer_token, check_same_origin, granted_scopes};
@@ -18,6 +18,7 @@ pub fn health(state: &State, requests: u64) -> worker::Result<Response> {
             "status": "ok",
             "version": env!("CARGO_PKG_VERSION"),
             "refresh": state.signer.is_some(),
+            "revocation_authority": state.has_authority(),
             "isolate": {
                 "requests": requests,
                 "kv_reads": state.core.store_reads(),
@@ -170,8 +171,8 @@ pub async fn revoke(state: &State, mut req: Request) -> worker::Result<Response>
             Err(e) => return http::bad_request(e.message()),
         }
     };
-    match state.core.revoke(&request, now).await {
-        Ok(()) => http::json(&json!({"status": "ok", "revoked": request}), 200),
+    match state.revoke(&request, now, false).await {
+        Ok(_) => http::json(&json!({"status": "ok", "revoked": request}), 200),
         Err(e) => http::error(&e),
     }
 }
@@ -220,6 +221,14 @@ pub async fn refresh(state: &State, req: Request) -> worker::Result<Response> {
     }
     let (token, verified) = match authenticate(state, &req.headers().0).await {
         Ok(found) => found,
+        // An authentic token already revoked: a rotated refresh token presented again.
+        Err(Rejection {
+            error,
+            token: Some(token),
+            verified: Some(verified),
+        }) if error.code() == ErrorCode::Revoked => {
+            return refresh_reused(&token, &verified, &path)
+        }
         Err(rejection) => return rejection.respond(&path),
     };
     let Some(signer) = &state.signer else {
@@ -259,8 +268,15 @@ pub async fn refresh(state: &State, req: Request) -> worker::Result<Response> {
         Ok(issued) => issued,
         Err(e) => return http::reject(&e, Some(&token), Some(&verified), &path),
     };
-    if let Err(e) = state.core.revoke_token(&verified, "refresh", now).await {
-        return http::reject(&e, Some(&token), Some(&verified), &path);
+    // Consumed exactly once: through the authority, a reuse from any isolate is caught here.
+    let consumed = match RevocationRequest::for_token(&facts, "refresh") {
+        Ok(request) => request,
+        Err(e) => return http::reject(&e, Some(&token), Some(&verified), &path),
+    };
+    match state.revoke(&consumed, now, true).await {
+        Ok(Applied::Written) => {}
+        Ok(Applied::Reused) => return refresh_reused(&token, &verified, &path),
+        Err(e) => return http::reject(&e, Some(&token), Some(&verified), &path),
     }
     // The same answer as every host's mint (`Issued`); `expires_at` is kept for clients of the
     // Worker's earlier answer.
@@ -285,6 +301,11 @@ fn refresh_reused(token: &str, verified: &Verified, path: &str) -> worker::Resul
     http::reject(&e, Some(token), Some(verified), path)
 }
 
+async fn logout_token(state: &State, verified: &Verified, now: u64) -> Result<(), Error> {
+    let request = RevocationRequest::for_token(&verified.revocation_facts(), "logout")?;
+    state.revoke(&request, now, false).await.map(|_| ())
+}
+
 pub async fn logout(state: &State, req: Request) -> worker::Result<Response> {
     let path = req.path();
     if let Err(e) = check_cookie_request(&req) {
@@ -296,7 +317,7 @@ pub async fn logout(state: &State, req: Request) -> worker::Result<Response> {
     };
     let now = now();
     match state.verify_token(&token, now).await {
-        Ok(verified) => match state.core.revoke_token(&verified, "logout", now).await {
+        Ok(verified) => match logout_token(state, &verified, now).await {
             Ok(()) => http::json(&json!({"status": "ok"}), 200),
             Err(e) => http::reject(&e, Some(&token), Some(&verified), &path),
         },

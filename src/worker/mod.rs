@@ -6,6 +6,7 @@
 //! core's.
 
 mod admin;
+mod authority;
 mod http;
 mod jwks_fetch;
 mod kv;

@@ -8,17 +8,27 @@ use std::collections::HashSet;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use worker::Env;
+use worker::{Env, ObjectNamespace};
 
+use super::authority::{self, WriteOutcome, WriteRequest};
 use super::jwks_fetch::WorkerJwksHost;
 use super::kv::{KvRevocations, BINDING};
 use crate::config::{Config, Secret};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::gateway::edge::EdgeValidator;
 use crate::gateway::policy;
 use crate::mint::Signer;
 use crate::policy::{Validator, Verified};
+use crate::revocation::RevocationRequest;
 use crate::verify::JwtCompact;
+
+/// What a revocation did.
+pub enum Applied {
+    /// Written.
+    Written,
+    /// A consuming write found the jti revoked already: a reused refresh token.
+    Reused,
+}
 
 /// Shortest `ADMIN_TOKEN` accepted.
 const MIN_ADMIN_TOKEN_BYTES: usize = 16;
@@ -30,6 +40,8 @@ pub struct State {
     pub core: EdgeValidator<KvRevocations>,
     /// The Worker's I/O for the remote JWKS.
     jwks_host: WorkerJwksHost,
+    /// The revocation authority's namespace, when bound: every write goes through it.
+    authority: Option<ObjectNamespace>,
     pub signer: Option<Signer>,
     /// `ORIGIN` without a trailing slash, e.g. `https://api.internal`.
     pub origin: Option<String>,
@@ -162,6 +174,7 @@ impl State {
         Ok(State {
             core: EdgeValidator::new(Validator::new(policy), edge, Some(revocations)),
             jwks_host: WorkerJwksHost::new(jwks_kv),
+            authority: authority::namespace(env),
             signer,
             origin,
             refreshing: RefCell::default(),
@@ -187,6 +200,46 @@ impl State {
         self.core
             .check(&self.jwks_host, token, now, &JwtCompact)
             .await
+    }
+
+    /// Applies a revocation: through the revocation authority when it is bound (one writer:
+    /// "later wins" exact, and with `consume` a refresh token's jti used once across isolates),
+    /// else straight to KV. This isolate's cache learns it at once either way.
+    pub async fn revoke(
+        &self,
+        request: &RevocationRequest,
+        now: u64,
+        consume: bool,
+    ) -> Result<Applied> {
+        let checker = self.core.checker()?;
+        let Some(namespace) = &self.authority else {
+            checker.revoke(request, now).await?;
+            return Ok(Applied::Written);
+        };
+        let policy = self.core.validator.policy();
+        let write = WriteRequest {
+            request: request.clone(),
+            consume,
+            now,
+            longest_lifetime_s: policy.tracks.longest_lifetime_s(policy.claims.leeway_s),
+            leeway_s: policy.claims.leeway_s,
+        };
+        match authority::send(namespace, &write).await? {
+            WriteOutcome::Written(written) => {
+                checker.learn(&written, now);
+                Ok(Applied::Written)
+            }
+            WriteOutcome::Reused => Ok(Applied::Reused),
+            WriteOutcome::Failed(why) => Err(Error::new(
+                ErrorCode::RevocationUnavailable,
+                format!("revocation could not be stored: {why}"),
+            )),
+        }
+    }
+
+    /// Whether writes go through the revocation authority.
+    pub fn has_authority(&self) -> bool {
+        self.authority.is_some()
     }
 
     /// Remote JWKS fetches made by this isolate, when the policy has a `jwks_url`.

@@ -344,9 +344,13 @@ export default function (env) {
  * - `secret`: JWT_SECRET (default SECRET; null for none); `jwks`, `signingKey`: objects;
  * - `admin`: ADMIN_TOKEN (default ADMIN_TOKEN; null for none); `origin`: ORIGIN;
  * - `kv`: "kv" (real namespace, default), "none" (no binding), "throw" | "sync-throw" | "hang";
+ * - `authority`: bind the revocation authority (Durable Object) as wrangler.toml does (default
+ *   true; false: the Worker writes KV itself);
+ * - `instances`: how many Worker instances (separate isolates) share the KV namespace and the
+ *   authority (default 1);
  * - `bindings`: extra/overriding bindings.
  */
-export function workerOptions({ policy, secret = SECRET, jwks, signingKey, admin = ADMIN_TOKEN, origin, kv = "kv", bindings = {} } = {}) {
+export function workerOptions({ policy, secret = SECRET, jwks, signingKey, admin = ADMIN_TOKEN, origin, kv = "kv", authority = true, instances = 1, bindings = {} } = {}) {
   const scriptPath = ensureBuilt();
   const b = {};
   if (policy !== undefined) b.POLICY = typeof policy === "string" ? policy : JSON.stringify(policy);
@@ -369,10 +373,17 @@ export function workerOptions({ policy, secret = SECRET, jwks, signingKey, admin
     bindings: b,
   };
   const workers = [main];
-  if (kv === "kv") main.kvNamespaces = ["REVOCATIONS"];
+  if (kv === "kv") main.kvNamespaces = { REVOCATIONS: "REVOCATIONS" };
   else if (kv !== "none") {
     main.wrappedBindings = { REVOCATIONS: { scriptName: "broken-kv", bindings: { MODE: kv } } };
     workers.push({ name: "broken-kv", modules: true, script: BROKEN_KV_SCRIPT });
+  }
+  if (authority) main.durableObjects = { REVOCATION_AUTHORITY: "RevocationAuthority" };
+  // Further instances: the same script in isolates of their own, sharing KV and the authority.
+  for (let i = 2; i <= instances; i++) {
+    const other = { ...main, name: `edge-jwt-${i}` };
+    if (authority) other.durableObjects = { REVOCATION_AUTHORITY: { className: "RevocationAuthority", scriptName: "edge-jwt" } };
+    workers.push(other);
   }
   return { workers };
 }
@@ -407,11 +418,50 @@ export async function startWorker(opts = {}) {
   };
   const mf = new Miniflare({ ...shared, ...workerOptions(opts) });
   const url = await mf.ready;
-  const worker = {
+  const worker = client((p, init = {}) => mf.dispatchFetch(new URL(p, "http://worker.test").href, init));
+  Object.assign(worker, {
     mf,
     url,
     logs,
-    fetch: (p, init = {}) => mf.dispatchFetch(new URL(p, "http://worker.test").href, init),
+    /** Instance `n` (2, 3, …; see `instances`): the same helpers on its own isolate. */
+    async instance(n) {
+      const fetcher = await mf.getWorker(`edge-jwt-${n}`);
+      return client((p, init = {}) => fetcher.fetch(new URL(p, "http://worker.test").href, init));
+    },
+    kv: () => mf.getKVNamespace("REVOCATIONS"),
+    async waitForLog(pred, timeoutMs = 3000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const hit = logs.find((line) => pred(line));
+        if (hit !== undefined) return hit;
+        if (Date.now() > deadline) return undefined;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    /** Parsed JSON log lines with the given `event`. */
+    events(event) {
+      return logs
+        .map((l) => {
+          try {
+            return JSON.parse(l.slice(l.indexOf("{")));
+          } catch {
+            return null;
+          }
+        })
+        .filter((e) => e && e.event === event);
+    },
+    async reconfigure(next) {
+      await mf.setOptions({ ...shared, ...workerOptions(next) });
+    },
+    dispose: () => mf.dispose(),
+  });
+  return worker;
+}
+
+/** Request helpers over one instance's fetch. */
+function client(fetchFn) {
+  const worker = {
+    fetch: fetchFn,
     async json(p, init) {
       const res = await worker.fetch(p, init);
       const text = await res.text();
@@ -442,32 +492,6 @@ export async function startWorker(opts = {}) {
       assert.equal(r.status, 200, `health: ${JSON.stringify(r.body)}`);
       return r.body;
     },
-    kv: () => mf.getKVNamespace("REVOCATIONS"),
-    async waitForLog(pred, timeoutMs = 3000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const hit = logs.find((line) => pred(line));
-        if (hit !== undefined) return hit;
-        if (Date.now() > deadline) return undefined;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    },
-    /** Parsed JSON log lines with the given `event`. */
-    events(event) {
-      return logs
-        .map((l) => {
-          try {
-            return JSON.parse(l.slice(l.indexOf("{")));
-          } catch {
-            return null;
-          }
-        })
-        .filter((e) => e && e.event === event);
-    },
-    async reconfigure(next) {
-      await mf.setOptions({ ...shared, ...workerOptions(next) });
-    },
-    dispose: () => mf.dispose(),
   };
   return worker;
 }
