@@ -1,0 +1,166 @@
+//! The exports that need no instance: the module's memory, error codes and the error response,
+//! the rejection log line, identity headers, durations and inspection without a validator.
+
+use js_sys::Array;
+use serde_json::{json, Map, Value};
+use wasm_bindgen::prelude::*;
+
+use super::convert::{code_from_name, error_value, seconds, to_json};
+use crate::alg::Alg;
+use crate::config::{Config, Policy, Secret, TracksConfig};
+use crate::error::{Error, ErrorCode};
+use crate::gateway;
+use crate::inspect::{self, Inspection};
+use crate::policy::Verified;
+use crate::track::{TrackTable, TrackVerdict};
+
+/// The module's memory, where the host writes tokens
+/// ([`CoreValidator::token_input`](super::validator::CoreValidator::token_input)).
+#[wasm_bindgen(js_name = wasmMemory)]
+pub fn wasm_memory() -> JsValue {
+    wasm_bindgen::memory()
+}
+
+/// Every code with its status, in documentation order: `[["malformed",401],…]`.
+#[wasm_bindgen(js_name = errorCodes)]
+pub fn error_codes() -> String {
+    let table: Vec<(&str, u16)> = ErrorCode::ALL
+        .into_iter()
+        .map(|code| (code.code(), code.status()))
+        .collect();
+    to_json(&table)
+}
+
+/// The response every edge-jwt host answers an error with: `[status, body, www-authenticate]`
+/// (the last is `undefined` where RFC 6750 asks for none). Same bytes as the Worker's; `scope`
+/// names a route's scopes in an `insufficient_scope` challenge.
+#[wasm_bindgen(js_name = errorResponse)]
+pub fn error_response(code: &str, message: &str, scope: Option<String>) -> Array {
+    let error = Error::new(code_from_name(code), message);
+    let out = Array::new();
+    out.push(&error.status().into());
+    out.push(&to_json(&gateway::error_body(&error)).into());
+    out.push(
+        &gateway::www_authenticate_with_scope(&error, scope.as_deref())
+            .map(JsValue::from)
+            .unwrap_or(JsValue::UNDEFINED),
+    );
+    out
+}
+
+/// The Worker's rejection log line (`{"event":"edge_jwt_reject",…}`), never the token itself.
+/// `track` and `jti` come from an authenticated token refused later (revocation).
+#[wasm_bindgen(js_name = rejectionLog)]
+pub fn rejection_log(
+    code: &str,
+    message: &str,
+    token: Option<String>,
+    path: &str,
+    track: Option<String>,
+    jti: Option<String>,
+) -> String {
+    let error = Error::new(code_from_name(code), message);
+    let verified = (track.is_some() || jti.is_some()).then(|| Verified {
+        header: Default::default(),
+        claims: Default::default(),
+        claims_json: Vec::new(),
+        registered: crate::claims::RegisteredClaims {
+            jti,
+            ..Default::default()
+        },
+        alg: Alg::HS256,
+        kid: None,
+        track: TrackVerdict {
+            track,
+            ttl_ceiling_s: 0,
+        },
+    });
+    gateway::rejection_log(&error, token.as_deref(), verified.as_ref(), path).to_string()
+}
+
+/// The identity headers of a verified result, from its claims (JSON) and resolved track:
+/// `[[name, value], …]`, as the Worker forwards them.
+#[wasm_bindgen(js_name = identityHeaders)]
+pub fn identity_headers(claims_json: &str, track: Option<String>) -> String {
+    let claims: Map<String, Value> = serde_json::from_str(claims_json).unwrap_or_default();
+    to_json(&gateway::identity_headers_of(&claims, track.as_deref()))
+}
+
+/// Whether a request header belongs to edge-jwt's identity namespace in any spelling
+/// (`x-edge-jwt-…`, any case, `_` read as `-`): clients may not send one.
+#[wasm_bindgen(js_name = isIdentityHeader)]
+pub fn is_identity_header(name: &str) -> bool {
+    gateway::is_identity_header(name)
+}
+
+/// `1h 02m 03s`, as the CLI prints durations.
+#[wasm_bindgen(js_name = humanDuration)]
+pub fn human_duration(seconds_value: f64) -> String {
+    inspect::human_duration(seconds(seconds_value))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inspection without a validator
+
+/// A throwaway policy carrying only a track table (its secret never verifies anything), so the
+/// `tracks` section is validated by the core's own rules and error paths.
+fn tracks_only(tracks_json: Option<String>) -> Result<TrackTable, Error> {
+    let tracks = match tracks_json {
+        None => None,
+        Some(text) => {
+            let value: Value =
+                serde_json::from_str(&text).map_err(|e| Error::config("tracks", e))?;
+            Some(
+                serde_path_to_error::deserialize::<_, TracksConfig>(value).map_err(|e| {
+                    let path = e.path().to_string();
+                    let path = if path == "." {
+                        "tracks".to_owned()
+                    } else {
+                        format!("tracks.{path}")
+                    };
+                    Error::config(&path, e.into_inner())
+                })?,
+            )
+        }
+    };
+    let config = Config {
+        algorithms: vec!["HS256".to_owned()],
+        secret: Some(Secret::new("inspect-only-policy-secret-never-used!")),
+        tracks,
+        ..Config::default()
+    };
+    Ok(Policy::new(config)?.tracks)
+}
+
+/// UNVERIFIED decode; `tracks_json` is a config's `tracks` section (default table when absent).
+#[wasm_bindgen(js_name = inspectToken)]
+pub fn inspect_token(
+    token: &str,
+    now: f64,
+    tracks_json: Option<String>,
+) -> Result<String, JsValue> {
+    let tracks = tracks_only(tracks_json).map_err(|e| error_value(&e))?;
+    inspect::inspect(token, &tracks, seconds(now))
+        .map(|i| inspection_json(&i))
+        .map_err(|e| error_value(&e))
+}
+
+/// An inspection as the JS side's object, with the CLI's text.
+pub(super) fn inspection_json(inspection: &Inspection) -> String {
+    let track = &inspection.track;
+    to_json(&json!({
+        "verified": inspection.verified,
+        "warning": inspection.warning,
+        "header": inspection.header,
+        "claims": inspection.claims,
+        "times": inspection.times,
+        "timeLeft": inspection.time_left_s,
+        "track": {
+            "track": track.track,
+            "ttlCeiling": track.ttl_ceiling_s,
+            "lifetime": track.lifetime_s,
+            "verdict": track.verdict,
+        },
+        "text": inspection.to_text(),
+    }))
+}

@@ -1,0 +1,122 @@
+//! Signature checks by the host's native crypto: the host's verifiers, prepared per key, read
+//! message and signature in place in wasm memory.
+
+use std::cell::RefCell;
+
+use js_sys::Function;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::abi::address_of;
+use super::convert::wasm_u32;
+use crate::alg::Alg;
+use crate::keys::VerificationKey;
+use crate::verify::{self, JwtCompact, SignatureBackend};
+
+/// Signature checks by the host's native crypto ([`SignatureBackend`]): on Node and Deno,
+/// OpenSSL through `node:crypto`. HMAC stays here (the call out would cost more than the MAC);
+/// for the others the core has already chosen the key and matched the algorithm to it, and
+/// refused a signature of the wrong length. The host's `prepare(alg, publicJwkJson)` imports a
+/// key once and returns a [`HostVerifier`] (an object), kept here per key and algorithm. Any
+/// other answer, or an exception (a key the host cannot import, say), leaves that key to
+/// jwt-compact; so does a verifier that throws.
+pub(super) struct HostCrypto {
+    prepare: Function,
+    /// The host's verifier per (algorithm, [`VerificationKey::id`]); `None` where the host has
+    /// none. Keys rebuilt from a refetched JWKS get new ids and are imported again; entries of
+    /// dropped keys go when the list is cleared at [`MAX_HOST_VERIFIERS`].
+    verifiers: RefCell<Vec<(Alg, u64, Option<HostVerifier>)>>,
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// `{ verify(messageAt, messageLength, signatureAt, signatureLength) → boolean }`: the
+    /// host reads message and signature where they lie in wasm memory (the message is part of
+    /// the token in [`TokenInput`], the signature was decoded here), so nothing is copied.
+    ///
+    /// [`TokenInput`]: super::abi::TokenInput
+    type HostVerifier;
+
+    #[wasm_bindgen(method, catch)]
+    fn verify(
+        this: &HostVerifier,
+        message_at: u32,
+        message_length: u32,
+        signature_at: u32,
+        signature_length: u32,
+    ) -> Result<bool, JsValue>;
+}
+
+/// Most verifiers kept by [`HostCrypto`]; a key set rarely holds more than a handful.
+const MAX_HOST_VERIFIERS: usize = 64;
+
+impl HostCrypto {
+    pub(super) fn new(prepare: Function) -> Self {
+        Self {
+            prepare,
+            verifiers: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Runs `check` with the host's verifier for `alg` and `key` (prepared from its public JWK
+    /// on first use); `None` when the host has none, as for an HMAC secret (no public JWK: it
+    /// is always checked here). The JS verifier only reads wasm memory and never calls back
+    /// into this validator, so the list stays borrowed while it runs (no clone of the JS
+    /// object per check).
+    fn with_verifier<R>(
+        &self,
+        alg: Alg,
+        key: &VerificationKey,
+        check: impl FnOnce(&HostVerifier) -> R,
+    ) -> Option<R> {
+        let found = self
+            .verifiers
+            .borrow()
+            .iter()
+            .position(|(known_alg, known_key, _)| *known_alg == alg && *known_key == key.id());
+        let index = match found {
+            Some(index) => index,
+            None => {
+                let jwk = key.public_jwk_json()?;
+                let verifier = self
+                    .prepare
+                    .call2(
+                        &JsValue::NULL,
+                        &JsValue::from_str(alg.name()),
+                        &JsValue::from_str(jwk),
+                    )
+                    .ok()
+                    .filter(JsValue::is_object)
+                    .map(JsCast::unchecked_into::<HostVerifier>);
+                let mut verifiers = self.verifiers.borrow_mut();
+                if verifiers.len() >= MAX_HOST_VERIFIERS {
+                    verifiers.clear();
+                }
+                verifiers.push((alg, key.id(), verifier));
+                verifiers.len() - 1
+            }
+        };
+        self.verifiers.borrow()[index].2.as_ref().map(check)
+    }
+}
+
+impl SignatureBackend for HostCrypto {
+    fn verify(&self, alg: Alg, key: &VerificationKey, message: &[u8], signature: &[u8]) -> bool {
+        let verdict = self.with_verifier(alg, key, |verifier| {
+            if !verify::has_expected_length(alg, key, signature) {
+                return Ok(false);
+            }
+            verifier.verify(
+                address_of(message),
+                wasm_u32(message.len()),
+                address_of(signature),
+                wasm_u32(signature.len()),
+            )
+        });
+        match verdict {
+            Some(Ok(verdict)) => verdict,
+            // No host verifier for this key, or it threw: jwt-compact decides.
+            None | Some(Err(_)) => JwtCompact.verify(alg, key, message, signature),
+        }
+    }
+}

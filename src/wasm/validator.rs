@@ -1,0 +1,399 @@
+//! `CoreValidator`: one `Validator` of the npm package — the policies and the edge validator,
+//! the bounded cache of verified tokens, verification through the buffers of
+//! [`crate::wasm::abi`], and the gateway's decision for a request in two halves around the host's
+//! verification. Its revocation methods are in [`crate::wasm::revoke`], its remote JWKS methods
+//! in [`crate::wasm::jwks_refresh`].
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Array, Function};
+use serde_json::json;
+use wasm_bindgen::prelude::*;
+
+use super::abi::{TokenInput, VerifyResult, REFUSED, REFUSED_REFETCH, RESULT_NUMBERS, VERIFIED};
+use super::convert::{
+    error_from_value, error_value, js_length, seconds, to_json, type_error, wasm_u32,
+};
+use super::functions::inspection_json;
+use super::host_crypto::HostCrypto;
+use super::jwks_host::JsJwksHost;
+use super::store::JsStore;
+use crate::gateway::decision::{Pass, Plan, Refusal, RequestParts};
+use crate::gateway::edge::{Attempt, EdgeValidator};
+use crate::gateway::routes::Route;
+use crate::gateway::{self, EdgePolicy};
+use crate::inspect;
+use crate::policy::Verified;
+use crate::verify::{JwtCompact, SignatureBackend};
+
+// ---------------------------------------------------------------------------------------------
+// Verified-token cache
+
+/// A bounded ring of verified tokens, so that a repeated token skips parsing and signature
+/// checks. Only the time-independent part is remembered: [`Inner::recheck`] runs the core's
+/// time checks again at every use. Ids never repeat; a slot reused for a newer token makes the
+/// old id stale and the JS side verifies from scratch.
+pub(super) struct VerifiedCache {
+    slots: Vec<Option<(u64, Verified)>>,
+    next_id: u64,
+}
+
+impl VerifiedCache {
+    /// A ring of `capacity` slots (at least one: the token just verified must be found again
+    /// for its route and revocation checks).
+    fn new(capacity: usize) -> Self {
+        Self {
+            slots: (0..capacity.max(1)).map(|_| None).collect(),
+            next_id: 0,
+        }
+    }
+
+    /// Stores `verified` under a fresh id, replacing the oldest entry.
+    fn insert(&mut self, verified: Verified) -> (u64, &Verified) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let index = self.slot(id);
+        (id, &self.slots[index].insert((id, verified)).1)
+    }
+
+    /// The slot of `id`. A wasm32 `usize` fits `u64`, and the remainder is below the number of
+    /// slots, so neither fallback is ever taken.
+    fn slot(&self, id: u64) -> usize {
+        let slots = u64::try_from(self.slots.len()).unwrap_or(u64::MAX);
+        usize::try_from(id % slots).unwrap_or(0)
+    }
+
+    pub(super) fn get(&self, id: u64) -> Option<&Verified> {
+        match &self.slots[self.slot(id)] {
+            Some((slot_id, verified)) if *slot_id == id => Some(verified),
+            _ => None,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The validator
+
+pub(super) struct Inner {
+    /// The policies, the remote JWKS and the revocation checker: the Worker's edge validator.
+    pub(super) core: EdgeValidator<JsStore>,
+    /// The host's I/O for the remote JWKS.
+    pub(super) jwks_host: JsJwksHost,
+    pub(super) cache: RefCell<VerifiedCache>,
+    /// The host's native signature check, when it has one.
+    host_crypto: RefCell<Option<HostCrypto>>,
+    token_input: TokenInput,
+    result: VerifyResult,
+}
+
+impl Inner {
+    /// The edge validator's verification with the keys held now (see [`Attempt`]). The flag
+    /// asks the host to refresh the remote set and verify again (an unknown kid, within the
+    /// refetch budget).
+    pub(super) fn verify_token(&self, token: &str, now: u64) -> (crate::Result<Verified>, bool) {
+        let host = self.host_crypto.borrow();
+        let backend: &dyn SignatureBackend = match &*host {
+            Some(host) => host,
+            None => &JwtCompact,
+        };
+        match self.core.attempt(token, now, backend) {
+            Attempt::Verified(verified) => (Ok(verified), false),
+            Attempt::Refused(e) => (Err(e), false),
+            Attempt::RefetchDue(e) => (Err(e), true),
+        }
+    }
+
+    /// Whether a token verified earlier still stands (its times, a remote set still usable).
+    fn recheck(&self, verified: &Verified, now: u64) -> bool {
+        self.core.recheck(verified, now)
+    }
+
+    pub(super) fn policy(&self) -> &crate::config::Policy {
+        self.core.validator.policy()
+    }
+
+    fn edge(&self) -> &EdgePolicy {
+        &self.core.edge
+    }
+}
+
+/// The policy, the revocation checker and the verified-token cache of one `Validator`.
+#[wasm_bindgen(js_name = CoreValidator)]
+pub struct CoreValidator {
+    pub(super) inner: Rc<Inner>,
+}
+
+#[wasm_bindgen(js_class = CoreValidator)]
+impl CoreValidator {
+    /// Validates `config_json` (the core's schema). `store` is a store object or `undefined`;
+    /// `token_cache_size` bounds the verified-token cache (0 still keeps the one slot the token
+    /// just verified needs for its route and revocation checks).
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        config_json: &str,
+        store: JsValue,
+        token_cache_size: u32,
+    ) -> Result<CoreValidator, JsValue> {
+        let (validator, edge) = gateway::policy::load(config_json).map_err(|e| error_value(&e))?;
+        let store = if store.is_undefined() || store.is_null() {
+            None
+        } else {
+            Some(JsStore::new(store)?)
+        };
+        let max_token_bytes = validator.policy().max_token_bytes;
+        Ok(CoreValidator {
+            inner: Rc::new(Inner {
+                core: EdgeValidator::new(validator, edge, store),
+                jwks_host: JsJwksHost::default(),
+                token_input: TokenInput::new(max_token_bytes),
+                result: VerifyResult::new(),
+                cache: RefCell::new(VerifiedCache::new(
+                    usize::try_from(token_cache_size.min(1 << 20)).unwrap_or(1 << 20),
+                )),
+                host_crypto: RefCell::new(None),
+            }),
+        })
+    }
+
+    /// Hands the asymmetric signature checks to the verifiers `prepare(alg, publicJwkJson)`
+    /// makes (see [`HostCrypto`]); `undefined` returns them to jwt-compact.
+    #[wasm_bindgen(js_name = setHostCrypto)]
+    pub fn set_host_crypto(&self, prepare: Option<Function>) {
+        *self.inner.host_crypto.borrow_mut() = prepare.map(HostCrypto::new);
+    }
+
+    /// The settings hosts need: `{leeway, cookie, revocation: {cacheSize, cacheTtl, kvCacheTtl,
+    /// timeoutMs}, algorithms}`.
+    pub fn settings(&self) -> String {
+        let policy = self.inner.policy();
+        let edge = self.inner.edge();
+        let r = &edge.revocation;
+        to_json(&json!({
+            "algorithms": policy.algorithms.iter().map(|a| a.name()).collect::<Vec<_>>(),
+            "leeway": policy.claims.leeway_s,
+            "cookie": edge.gateway.cookie,
+            "forwardAuthorization": edge.gateway.forward_authorization,
+            "adminScope": edge.gateway.admin_scope,
+            "revocation": {
+                "cacheSize": r.cache_size, "cacheTtl": r.cache_ttl_s,
+                "kvCacheTtl": r.kv_cache_ttl_s, "timeoutMs": r.timeout_ms,
+            },
+            "jwks": edge.jwks.as_ref().map(|(url, settings)| json!({
+                "url": url, "timeoutMs": settings.timeout_ms,
+            })),
+        }))
+    }
+
+    /// Where the host writes a token for [`Self::verify_input`]: `[address in wasm memory,
+    /// length in bytes]`, fixed for the validator's life.
+    #[wasm_bindgen(js_name = tokenInput)]
+    pub fn token_input(&self) -> Vec<u32> {
+        self.inner.token_input.location()
+    }
+
+    /// Where [`Self::verify_input`] leaves its results: `[address, count]` of the numbers of
+    /// a [`VerifyResult`], fixed for the validator's life.
+    #[wasm_bindgen(js_name = resultNumbers)]
+    pub fn result_numbers(&self) -> Vec<u32> {
+        vec![self.inner.result.location(), wasm_u32(RESULT_NUMBERS)]
+    }
+
+    /// Full verification (no revocation) at `now` of the token the host has written into
+    /// [`Self::token_input`] (its first `len` bytes): [`VERIFIED`], [`REFUSED`] or
+    /// [`REFUSED_REFETCH`], details in the [`VerifyResult`]. The header's text is left out when
+    /// its serial is `known_header` (the host holds that header already).
+    #[wasm_bindgen(js_name = verifyInput)]
+    pub fn verify_input(&self, len: u32, now: f64, known_header: f64) -> u32 {
+        let max_token_bytes = self.inner.policy().max_token_bytes;
+        let verified = match self
+            .inner
+            .token_input
+            .read(usize::try_from(len).unwrap_or(usize::MAX), max_token_bytes)
+        {
+            Ok(token) => self.inner.verify_token(&token, seconds(now)),
+            Err(error) => (Err(error), false),
+        };
+        let result = &self.inner.result;
+        match verified {
+            (Ok(verified), _) => {
+                let mut cache = self.inner.cache.borrow_mut();
+                let (id, verified) = cache.insert(verified);
+                result.verified(id, verified, seconds(known_header));
+                VERIFIED
+            }
+            (Err(error), refetch) => {
+                result.refused(&error);
+                if refetch {
+                    REFUSED_REFETCH
+                } else {
+                    REFUSED
+                }
+            }
+        }
+    }
+
+    /// Whether the cached token `id` still passes every time-dependent check at `now`. `false`
+    /// when it does not or when the id is stale: the caller then verifies from scratch.
+    pub fn recheck(&self, id: f64, now: f64) -> bool {
+        let cache = self.inner.cache.borrow();
+        cache
+            .get(seconds(id))
+            .is_some_and(|verified| self.inner.recheck(verified, seconds(now)))
+    }
+
+    /// The first half of the gateway's decision ([`EdgePolicy::plan`]) for a request:
+    /// `headers_json` is a JSON list of `[name, value]` pairs as received, `fold_case` says the
+    /// host routes ignoring case (Express by default). Answers `["pass", path, edits, …route]`,
+    /// `["verify", path, token, …route]` or `["refuse", …refusal]` (see [`refusal_array`]);
+    /// `edits` is `{"remove": [names], "set": [[name, value]]}` as JSON text, and the route is
+    /// `index | -1 for the default route, mode, scopes`.
+    #[wasm_bindgen(js_name = gatewayPlan)]
+    pub fn gateway_plan(
+        &self,
+        method: &str,
+        raw_path: &str,
+        headers_json: &str,
+        fold_case: bool,
+    ) -> Result<Array, JsValue> {
+        let headers = header_pairs(headers_json)?;
+        let request = RequestParts {
+            method,
+            path: raw_path,
+            headers: &headers,
+            host_folds_case: fold_case,
+        };
+        let edge = self.inner.edge();
+        Ok(match edge.plan(&request) {
+            Plan::Pass(pass) => pass_array(&pass, edge.routes.get(pass.route)),
+            Plan::Refuse(refusal) => refusal_array(&refusal),
+            Plan::Verify(pending) => with_route(
+                Array::of3(
+                    &"verify".into(),
+                    &pending.path.as_str().into(),
+                    &pending.token.as_str().into(),
+                ),
+                pending.route,
+            ),
+        })
+    }
+
+    /// The second half ([`EdgePolicy::conclude`]) for the same request, after the host
+    /// verified its token: `id` the verified token (in the cache of verified tokens), and
+    /// `error` (`{code, message}`) when it was refused — by verification (no `id`) or by
+    /// revocation (with `id`, for the log line). Answers `["pass", path, edits]` or
+    /// `["refuse", …]`; `null` when `id` is stale (the caller verifies again).
+    #[wasm_bindgen(js_name = gatewayConclude)]
+    pub fn gateway_conclude(
+        &self,
+        method: &str,
+        raw_path: &str,
+        headers_json: &str,
+        fold_case: bool,
+        id: Option<f64>,
+        error: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let headers = header_pairs(headers_json)?;
+        let request = RequestParts {
+            method,
+            path: raw_path,
+            headers: &headers,
+            host_folds_case: fold_case,
+        };
+        let edge = self.inner.edge();
+        let Plan::Verify(pending) = edge.plan(&request) else {
+            return Err(type_error(
+                "gatewayConclude() follows a plan that asked to verify",
+            ));
+        };
+        let cache = self.inner.cache.borrow();
+        let verified = match id {
+            Some(id) => match cache.get(seconds(id)) {
+                Some(verified) => Some(verified),
+                None => return Ok(JsValue::NULL),
+            },
+            None => None,
+        };
+        let outcome = match (error_from_value(&error), verified) {
+            (Some(error), verified) => Err((error, verified)),
+            (None, Some(verified)) => Ok(verified),
+            (None, None) => return Err(type_error("gatewayConclude() needs an id or an error")),
+        };
+        Ok(match edge.conclude(&request, &pending, outcome) {
+            Ok(pass) => pass_array(&pass, pending.route),
+            Err(refusal) => refusal_array(&refusal),
+        }
+        .into())
+    }
+
+    /// The request's token: `Authorization: Bearer …`, else the policy's cookie; throws
+    /// `missing_token` or `malformed` (empty bearer) like the Worker.
+    pub fn bearer(
+        &self,
+        authorization: Option<String>,
+        cookie: Option<String>,
+    ) -> Result<String, JsValue> {
+        let cookie_name = self.inner.edge().gateway.cookie.as_deref();
+        gateway::bearer_token(authorization.as_deref(), cookie.as_deref(), cookie_name)
+            .map_err(|e| error_value(&e))
+    }
+
+    /// UNVERIFIED decode under this policy's track table.
+    pub fn inspect(&self, token: &str, now: f64) -> Result<String, JsValue> {
+        inspect::inspect(token, &self.inner.policy().tracks, seconds(now))
+            .map(|i| inspection_json(&i))
+            .map_err(|e| error_value(&e))
+    }
+
+    /// The policy's public keys as a JWKS (`{"keys":[]}` when it has only secrets).
+    #[wasm_bindgen(js_name = publicJwks)]
+    pub fn public_jwks(&self) -> String {
+        let keys = self.inner.policy().keys.public_jwks();
+        to_json(&json!({ "keys": keys }))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The gateway's answers as JS arrays
+
+/// Request headers from their JSON form, a list of `[name, value]` pairs.
+fn header_pairs(headers_json: &str) -> Result<Vec<(String, String)>, JsValue> {
+    serde_json::from_str(headers_json)
+        .map_err(|_| type_error("headers must be a JSON list of [name, value] pairs"))
+}
+
+/// `["pass", canonical path, edits as JSON text, …route]`.
+fn pass_array(pass: &Pass, route: &Route) -> Array {
+    let edits = to_json(&json!({"remove": pass.edits.remove, "set": pass.edits.set}));
+    with_route(
+        Array::of3(&"pass".into(), &pass.path.as_str().into(), &edits.into()),
+        route,
+    )
+}
+
+/// Appends a route's `index | -1 for the default route, mode, scopes`.
+fn with_route(out: Array, route: &Route) -> Array {
+    out.push(&route.index.map_or(-1.0, js_length).into());
+    out.push(&route.mode_name().into());
+    out.push(&route.scope_challenge().into());
+    out
+}
+
+/// `["refuse", status, code, message, body, challenge | undefined, log line as JSON text]`.
+fn refusal_array(refusal: &Refusal) -> Array {
+    let out = Array::of4(
+        &"refuse".into(),
+        &refusal.status.into(),
+        &refusal.error.code().code().into(),
+        &refusal.error.message().into(),
+    );
+    out.push(&refusal.body.as_str().into());
+    out.push(
+        &refusal
+            .challenge
+            .as_deref()
+            .map_or(JsValue::UNDEFINED, JsValue::from),
+    );
+    out.push(&refusal.log.to_string().into());
+    out
+}
