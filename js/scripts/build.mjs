@@ -45,7 +45,7 @@ function need(file, hint) {
   return file;
 }
 
-// 1. The Rust core with the wasm-bindgen surface (src/wasm.rs), profile npm-release (Cargo.toml).
+// 1. The Rust core with the wasm-bindgen surface (src/wasm/), profile npm-release (Cargo.toml).
 const PROFILE = "npm-release";
 const rustWasm = path.join(ROOT, `target/wasm32-unknown-unknown/${PROFILE}/edge_jwt.wasm`);
 if (!skipCargo) {

@@ -1,4 +1,4 @@
-// The boundary with the wasm core's memory (src/wasm.rs): the token buffer the core reads, the
+// The boundary with the wasm core's memory (src/wasm/): the token buffer the core reads, the
 // result numbers and texts it writes for each verification, and the host's native signature
 // checks reading the core's bytes in place.
 
@@ -6,7 +6,7 @@ import * as core from "#glue";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-// CoreValidator.verifyInput's outcomes (VERIFIED etc. in src/wasm.rs).
+// CoreValidator.verifyInput's outcomes (VERIFIED etc. in src/wasm/abi.rs).
 export const VERIFIED = 0;
 const REFUSED_REFETCH = 2;
 let memory = null;
@@ -44,7 +44,7 @@ export function hostVerifiers(prepareNative) {
 
 /**
  * A CoreValidator's buffers in wasm memory: the token input it reads (`TokenInput` in
- * src/wasm.rs) and the `VerifyResult` it writes (numbers, then texts at numbers[2]).
+ * src/wasm/abi.rs) and the `VerifyResult` it writes (numbers, then texts at numbers[2]).
  */
 export class VerifyBuffers {
   /** The core's token buffer ([address, length] in wasm memory) and a view of it. */

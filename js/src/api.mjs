@@ -1,4 +1,4 @@
-// The public API of the edge-jwt npm package, over the Rust core compiled to wasm (src/wasm.rs).
+// The public API of the edge-jwt npm package, over the Rust core compiled to wasm (src/wasm/).
 // Every decision about a token — parsing, keys, signatures, claims, tracks, revocation, the
 // RFC 6750 responses — is the core's; the modules re-exported here move values across the
 // boundary (abi.mjs), keep a bounded cache of verified tokens (validator.mjs), adapt revocation

@@ -15,9 +15,9 @@ pub(super) fn address_of<T>(items: &[T]) -> u32 {
 }
 
 /// Where the host writes a token to verify, straight into wasm memory: `TextEncoder.encodeInto`
-/// copies a string there in one native call (0.3 µs for a 435-character token here), where a
-/// `&str` argument is copied by wasm-bindgen's glue one character at a time in JavaScript
-/// (1.9 µs). Sized `max_token_bytes + 4`: `encodeInto` stops at most 3 bytes short of a full
+/// copies a string there in one native call, where a `&str` argument is copied by
+/// wasm-bindgen's glue one character at a time in JavaScript (figures: benches/README.md).
+/// Sized `max_token_bytes + 4`: `encodeInto` stops at most 3 bytes short of a full
 /// buffer, so a token that did not fit still reads as longer than the limit (`too_large`).
 /// The host writes the bytes only before it calls [`CoreValidator::verify_input`], when no
 /// Rust reference to them is live; the core reads them only through a borrow taken in that

@@ -264,8 +264,8 @@ function workerBuildState() {
     for (const e of fs.readdirSync(p, { withFileTypes: true })) {
       const q = path.join(p, e.name);
       if (e.isDirectory()) walk(q);
-      // src/wasm.rs is the npm package's surface, not part of the Worker.
-      else if (q.endsWith(".rs") && !q.endsWith(`${path.sep}wasm.rs`)) newest = Math.max(newest, fs.statSync(q).mtimeMs);
+      // src/wasm/ is the npm package's surface, not part of the Worker.
+      else if (q.endsWith(".rs") && !q.includes(`${path.sep}src${path.sep}wasm${path.sep}`)) newest = Math.max(newest, fs.statSync(q).mtimeMs);
     }
   };
   walk(path.join(ROOT, "src"));
