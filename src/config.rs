@@ -107,9 +107,25 @@ pub struct TracksConfig {
     pub default_max_session_s: Option<u64>,
 }
 
+/// The top-level fields of the token policy, as [`Config`] spells them (a unit test checks the
+/// list against serde's).
+pub const FIELDS: [&str; 10] = [
+    "algorithms",
+    "secret",
+    "keys",
+    "issuer",
+    "audience",
+    "leeway_s",
+    "required_claims",
+    "tracks",
+    "max_token_bytes",
+    "typ",
+];
+
 /// The config file as written, before validation. No `Debug`: `keys` may hold private members.
+/// Unknown top-level fields are refused by [`Config::from_json_allowing`] (which knows the
+/// other layers' fields) rather than by serde; nested sections refuse theirs themselves.
 #[derive(Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Config {
     /// Algorithms accepted, e.g. `["ES256", "EdDSA"]`. Required.
     pub algorithms: Vec<String>,
@@ -138,15 +154,29 @@ pub struct Config {
 }
 
 impl Config {
-    /// Parses config JSON; a syntax or type error names the path (`tracks.ttl_s.4`).
+    /// Parses config JSON; a syntax or type error names the path (`tracks.ttl_s.4`), and an
+    /// unknown field is an error.
     pub fn from_json(json: &str) -> Result<Config> {
-        let de = &mut serde_json::Deserializer::from_str(json);
-        parse_with_paths(de)
+        Config::from_json_allowing(json, &[])
     }
 
-    /// [`Config::from_json`] of a document already parsed (the gateway layer's remainder).
-    pub fn from_value(value: serde_json::Value) -> Result<Config> {
-        parse_with_paths(value)
+    /// [`Config::from_json`] of a document that also holds another layer's sections (`others`:
+    /// their top-level names, which are then skipped here). The document is read by the strict
+    /// parser first, so a name given twice is an error rather than a silent "last one wins".
+    pub fn from_json_allowing(json: &str, others: &[&str]) -> Result<Config> {
+        let document = crate::json::parse_object(json.as_bytes())
+            .map_err(|why| Error::config("", format!("the config is not a JSON object: {why}")))?;
+        if let Some(unknown) = document
+            .keys()
+            .find(|k| !FIELDS.contains(&k.as_str()) && !others.contains(&k.as_str()))
+        {
+            return Err(Error::config(
+                unknown,
+                "unknown field (a typo would weaken the policy)",
+            ));
+        }
+        let de = &mut serde_json::Deserializer::from_str(json);
+        parse_with_paths(de)
     }
 }
 
@@ -354,5 +384,66 @@ impl Policy {
     /// Parses and validates config JSON in one step.
     pub fn from_json(json: &str) -> Result<Policy> {
         Policy::new(Config::from_json(json)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deserializer that only records the field names a struct asks for.
+    struct FieldNames(Vec<&'static str>);
+
+    impl<'de> serde::Deserializer<'de> for &mut FieldNames {
+        type Error = serde::de::value::Error;
+
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> std::result::Result<V::Value, Self::Error> {
+            self.0.extend(fields);
+            Err(serde::de::Error::custom("recorded"))
+        }
+
+        fn deserialize_any<V: serde::de::Visitor<'de>>(
+            self,
+            _visitor: V,
+        ) -> std::result::Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("not a struct"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+
+    #[test]
+    fn the_field_list_is_serdes() {
+        let mut names = FieldNames(Vec::new());
+        let _ = Config::deserialize(&mut names);
+        assert_eq!(names.0, FIELDS);
+    }
+
+    #[test]
+    fn unknown_and_repeated_fields_are_errors() {
+        let refused = |json: &str| Config::from_json(json).err().expect("refused");
+        let e = refused(r#"{"algorithms":["HS256"],"secrt":"x"}"#);
+        assert_eq!(e.path(), Some("secrt"));
+        let e = refused(r#"{"algorithms":["HS256"],"routes":[]}"#);
+        assert_eq!(
+            e.path(),
+            Some("routes"),
+            "the core alone knows no edge section"
+        );
+        assert!(
+            Config::from_json_allowing(r#"{"algorithms":["HS256"],"routes":[]}"#, &["routes"])
+                .is_ok()
+        );
+        let e = refused(r#"{"algorithms":["HS256"],"algorithms":["none"]}"#);
+        assert!(e.message().contains("duplicate"), "{e}");
     }
 }

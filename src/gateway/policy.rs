@@ -4,7 +4,6 @@
 //! so each layer validates only its own fields, and both report errors with the field's path.
 
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 use super::jwks::{check_settings, JwksSettings};
 use super::routes::{DefaultRouteConfig, RouteConfig, RouteTable};
@@ -23,9 +22,9 @@ pub const EDGE_FIELDS: [&str; 6] = [
     "jwks",
 ];
 
-/// The edge's sections as written.
+/// The edge's sections as written (the token policy's fields beside them are the core's to
+/// read; unknown top-level fields are refused by [`Config::from_json_allowing`]).
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct EdgeConfig {
     /// HTTP gateway behaviour (Worker, npm middleware).
     #[serde(default)]
@@ -142,20 +141,8 @@ impl EdgePolicy {
 /// parsed with its field paths. Hosts may adjust the token config (a secret from the
 /// environment, extra keys) before building the policies with [`build`].
 pub fn split(json: &str) -> Result<(Config, EdgeConfig)> {
-    // The strict parser: a name given twice is an error, never a silent "last one wins".
-    let document = crate::json::parse_object(json.as_bytes())
-        .map_err(|why| Error::config("", format!("the config is not a JSON object: {why}")))?;
-    split_value(document)
-}
-
-/// [`split`] of a parsed document.
-pub fn split_value(mut document: Map<String, Value>) -> Result<(Config, EdgeConfig)> {
-    let edge: Map<String, Value> = EDGE_FIELDS
-        .iter()
-        .filter_map(|field| document.remove_entry(*field))
-        .collect();
-    let edge: EdgeConfig = parse_with_paths(Value::Object(edge))?;
-    let mut config = Config::from_value(Value::Object(document))?;
+    let mut config = Config::from_json_allowing(json, &EDGE_FIELDS)?;
+    let edge: EdgeConfig = parse_with_paths(&mut serde_json::Deserializer::from_str(json))?;
     config.remote_keys = edge.jwks_url.is_some();
     Ok((config, edge))
 }

@@ -90,3 +90,13 @@ pub(super) fn js_length(value: usize) -> f64 {
 pub(super) fn wasm_u32(value: usize) -> u32 {
     u32::try_from(value).unwrap_or(u32::MAX)
 }
+
+/// A boxed future of an async export's answer.
+pub(super) type BoxedAnswer =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, JsValue>>>>;
+
+/// The Promise of an async export. Every export goes through this one boxed type, so
+/// `future_to_promise`'s glue is compiled once rather than once per export.
+pub(super) fn promise(answer: BoxedAnswer) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(answer)
+}

@@ -7,7 +7,7 @@ use wasm_bindgen::prelude::*;
 
 use super::convert::{code_from_name, error_value, seconds, to_json};
 use crate::alg::Alg;
-use crate::config::{Config, Policy, Secret, TracksConfig};
+use crate::config::{Config, Policy};
 use crate::error::{Error, ErrorCode};
 use crate::gateway;
 use crate::inspect::{self, Inspection};
@@ -105,31 +105,15 @@ pub fn human_duration(seconds_value: f64) -> String {
 /// A throwaway policy carrying only a track table (its secret never verifies anything), so the
 /// `tracks` section is validated by the core's own rules and error paths.
 fn tracks_only(tracks_json: Option<String>) -> Result<TrackTable, Error> {
-    let tracks = match tracks_json {
-        None => None,
-        Some(text) => {
-            let value: Value =
-                serde_json::from_str(&text).map_err(|e| Error::config("tracks", e))?;
-            Some(
-                serde_path_to_error::deserialize::<_, TracksConfig>(value).map_err(|e| {
-                    let path = e.path().to_string();
-                    let path = if path == "." {
-                        "tracks".to_owned()
-                    } else {
-                        format!("tracks.{path}")
-                    };
-                    Error::config(&path, e.into_inner())
-                })?,
-            )
-        }
-    };
-    let config = Config {
-        algorithms: vec!["HS256".to_owned()],
-        secret: Some(Secret::new("inspect-only-policy-secret-never-used!")),
-        tracks,
-        ..Config::default()
-    };
-    Ok(Policy::new(config)?.tracks)
+    // The section inside a throwaway document, read by the one config parser (its paths
+    // come out as `tracks.…`); first checked to be one JSON value, so it cannot add members.
+    let tracks = tracks_json.unwrap_or_else(|| "null".to_owned());
+    serde_json::from_str::<serde::de::IgnoredAny>(&tracks)
+        .map_err(|e| Error::config("tracks", e))?;
+    let document = format!(
+        r#"{{"algorithms":["HS256"],"secret":"inspect-only-policy-secret-never-used!","tracks":{tracks}}}"#
+    );
+    Ok(Policy::new(Config::from_json(&document)?)?.tracks)
 }
 
 /// UNVERIFIED decode; `tracks_json` is a config's `tracks` section (default table when absent).

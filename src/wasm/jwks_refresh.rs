@@ -5,9 +5,8 @@ use std::rc::Rc;
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
-use super::convert::{js_number, seconds};
+use super::convert::{js_number, promise, seconds};
 use super::validator::CoreValidator;
 
 #[wasm_bindgen(js_class = CoreValidator)]
@@ -39,7 +38,7 @@ impl CoreValidator {
     #[wasm_bindgen(js_name = jwksRefresh)]
     pub fn jwks_refresh(&self, now: f64) -> Promise {
         let inner = Rc::clone(&self.inner);
-        future_to_promise(async move {
+        promise(Box::pin(async move {
             let renewed = match &inner.core.jwks {
                 Some(jwks) => jwks.refresh(&inner.jwks_host, seconds(now)).await,
                 None => false,
@@ -48,7 +47,7 @@ impl CoreValidator {
                 inner.jwks_host.last_error.borrow_mut().take();
             }
             Ok(renewed.into())
-        })
+        }))
     }
 
     /// Remote JWKS fetches made so far.

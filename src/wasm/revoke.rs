@@ -1,17 +1,15 @@
 //! `CoreValidator`'s revocation methods: the cached, fail-closed checker's verdict for a token
 //! just verified, and revocations written through the host's store ([`crate::wasm::store`]).
 
-use std::future::Future;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use js_sys::Promise;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
-use super::convert::{error_value, js_number, seconds, to_json, type_error};
-use super::validator::CoreValidator;
+use super::convert::{error_value, js_number, promise, seconds, to_json, type_error, BoxedAnswer};
+use super::validator::{CoreValidator, Inner};
 use crate::error::{Error, ErrorCode};
 use crate::revocation::{self, RevocationRequest};
 
@@ -49,7 +47,7 @@ impl CoreValidator {
         // Otherwise the store is read. A store that answers at once (MemoryStore) completes
         // the lookup on the first poll, and the answer goes back without a Promise.
         let inner = Rc::clone(&self.inner);
-        let mut lookup = Box::pin(async move {
+        let mut lookup: BoxedAnswer = Box::pin(async move {
             let Some(checker) = &inner.core.revocations else {
                 return Ok(JsValue::UNDEFINED);
             };
@@ -63,7 +61,7 @@ impl CoreValidator {
             .poll(&mut Context::from_waker(Waker::noop()))
         {
             Poll::Ready(verdict) => verdict.unwrap_or_else(|error| error),
-            Poll::Pending => future_to_promise(lookup).into(),
+            Poll::Pending => promise(lookup).into(),
         }
     }
 
@@ -81,20 +79,7 @@ impl CoreValidator {
                 RevocationRequest::from_json_form(value, now, leeway_s, "revoked")
             })
             .map_err(|e| type_error(&format!("revoke(): {}", e.message())));
-        future_to_promise(async move {
-            let request = request?;
-            if inner.core.revocations.is_none() {
-                return Err(type_error(
-                    "revoke() needs a revocation store (new Validator(config, { store }))",
-                ));
-            }
-            inner
-                .core
-                .revoke(&request, now)
-                .await
-                .map_err(|e| error_value(&e))?;
-            Ok(to_json(&request).into())
-        })
+        apply(inner, request, now, "revoke()")
     }
 
     /// Revokes a presented token by its `jti` (logout): verifies it first (without revocation)
@@ -109,20 +94,7 @@ impl CoreValidator {
             .0
             .and_then(|verified| RevocationRequest::for_token(&verified.revocation_facts(), reason))
             .map_err(|e| error_value(&e));
-        future_to_promise(async move {
-            let request = request?;
-            if inner.core.revocations.is_none() {
-                return Err(type_error(
-                    "revokeToken() needs a revocation store (new Validator(config, { store }))",
-                ));
-            }
-            inner
-                .core
-                .revoke(&request, now)
-                .await
-                .map_err(|e| error_value(&e))?;
-            Ok(to_json(&request).into())
-        })
+        apply(inner, request, now, "revokeToken()")
     }
 
     /// Store reads made by this validator's revocation checker.
@@ -130,4 +102,28 @@ impl CoreValidator {
     pub fn store_reads(&self) -> f64 {
         js_number(self.inner.core.store_reads())
     }
+}
+
+/// Applies a revocation through the store: resolves with the request as written, rejects with
+/// the request's error, a TypeError without a store, or `revocation_unavailable`.
+fn apply(
+    inner: Rc<Inner>,
+    request: Result<RevocationRequest, JsValue>,
+    now: u64,
+    what: &'static str,
+) -> Promise {
+    promise(Box::pin(async move {
+        let request = request?;
+        if inner.core.revocations.is_none() {
+            return Err(type_error(&format!(
+                "{what} needs a revocation store (new Validator(config, {{ store }}))"
+            )));
+        }
+        inner
+            .core
+            .revoke(&request, now)
+            .await
+            .map_err(|e| error_value(&e))?;
+        Ok(to_json(&request).into())
+    }))
 }
