@@ -19,7 +19,7 @@ use std::process::{Command, Stdio};
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use edge_jwt::gateway::decision::{Plan, RequestParts};
-use edge_jwt::gateway::policy::load;
+use edge_jwt::gateway::edge_policy::load;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 

@@ -281,7 +281,7 @@ fn every_error_code_is_produced_by_some_input() {
         ),
     ];
     // Route refusals (gateways) and the remote JWKS state machine.
-    let (routed, edge) = edge_jwt::gateway::policy::load(&format!(
+    let (routed, edge) = edge_jwt::gateway::edge_policy::load(&format!(
         r#"{{"algorithms":["HS256"],"secret":{},"required_claims":[],
             "routes":[{{"path":"/ops/*","scopes":["operator.write"]}},{{"path":"/t4/*","tracks":[4]}}]}}"#,
         json!(HMAC_SECRET)

@@ -7,7 +7,7 @@
     reason = "test helpers: a fixture that cannot be built must stop the test at that line"
 )]
 
-use edge_jwt::gateway::policy::{build, split};
+use edge_jwt::gateway::edge_policy::{build, split};
 use edge_jwt::routes::Mode;
 use edge_jwt::routes::RouteTable;
 use edge_jwt::{issue, Alg, ErrorCode, IssueRequest, Policy, Signer, Validator};

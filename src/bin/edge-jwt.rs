@@ -179,7 +179,7 @@ fn read_token(arg: &str) -> Result<String, Failure> {
 
 /// The token policy of a config file (its edge sections are checked too, and then unused).
 fn load_validator(path: &str) -> Result<Validator, Failure> {
-    Ok(edge_jwt::gateway::policy::load(&read_file(path, "config")?)?.0)
+    Ok(edge_jwt::gateway::edge_policy::load(&read_file(path, "config")?)?.0)
 }
 
 fn verify(
@@ -236,9 +236,9 @@ fn issue_token(
     claims: &[String],
     now: Option<u64>,
 ) -> Result<Value, Failure> {
-    let (config, edge) = edge_jwt::gateway::policy::split(&read_file(config, "config")?)?;
+    let (config, edge) = edge_jwt::gateway::edge_policy::split(&read_file(config, "config")?)?;
     let secret = config.secret.clone();
-    let (policy, _) = edge_jwt::gateway::policy::build(config, edge)?;
+    let (policy, _) = edge_jwt::gateway::edge_policy::build(config, edge)?;
     let alg = alg.map(parse_alg).transpose()?;
     let key = key.map(|path| read_file(path, "key")).transpose()?;
     // The same choice as the Worker and the npm Issuer (Signer::for_policy).

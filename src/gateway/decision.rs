@@ -6,9 +6,9 @@
 
 use serde_json::Value;
 
+use super::edge_policy::EdgePolicy;
 use super::forward::{header_edits, HeaderEdits};
 use super::path::canonical_path;
-use super::policy::EdgePolicy;
 use super::routes::{Mode, Route};
 use super::{
     bearer_token, check_forwardable, error_body, rejection_log, www_authenticate_with_scope,
@@ -194,7 +194,7 @@ fn pairs(headers: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::policy::load;
+    use crate::gateway::edge_policy::load;
 
     const CONFIG: &str = r#"{"algorithms":["HS256"],"secret":"decision-tests-secret-0123456789ab",
         "required_claims":["exp"],"gateway":{"cookie":"sid"},

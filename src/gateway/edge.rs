@@ -11,8 +11,8 @@ use std::rc::Rc;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use super::edge_policy::EdgePolicy;
 use super::jwks::{CachedJwks, RemoteJwks};
-use super::policy::EdgePolicy;
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::KeySet;
 use crate::policy::{Validator, Verified};

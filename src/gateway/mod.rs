@@ -5,13 +5,13 @@
 
 pub mod decision;
 pub mod edge;
+pub mod edge_policy;
 pub mod forward;
 pub mod jwks;
 pub mod path;
-pub mod policy;
 pub mod routes;
 
-pub use policy::{EdgePolicy, RevocationSettings};
+pub use edge_policy::{EdgePolicy, RevocationSettings};
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};

@@ -58,9 +58,9 @@ impl CoreIssuer {
         key_json: Option<String>,
         alg: Option<String>,
     ) -> Result<CoreIssuer, Error> {
-        let (config, edge) = gateway::policy::split(config_json)?;
+        let (config, edge) = gateway::edge_policy::split(config_json)?;
         let secret = config.secret.clone();
-        let (policy, _) = gateway::policy::build(config, edge)?;
+        let (policy, _) = gateway::edge_policy::build(config, edge)?;
         let alg = parse_alg(alg)?;
         let signer = Signer::for_policy(
             &policy,

@@ -20,13 +20,13 @@ mod functions;
 mod host_crypto;
 /// `CoreIssuer` and `generateKey`: minting tokens and making keys.
 mod issuer;
+/// The revocation store over a JS object.
+mod js_store;
 /// The remote JWKS's I/O through the host.
 mod jwks_host;
 /// `CoreValidator`'s remote JWKS methods.
 mod jwks_refresh;
 /// `CoreValidator`'s revocation methods.
 mod revoke;
-/// The revocation store over a JS object.
-mod store;
 /// `CoreValidator`: the policies, the verified-token cache, verification, the gateway's decision.
 mod validator;

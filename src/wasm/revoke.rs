@@ -1,5 +1,5 @@
 //! `CoreValidator`'s revocation methods: the cached, fail-closed checker's verdict for a token
-//! just verified, and revocations written through the host's store ([`crate::wasm::store`]).
+//! just verified, and revocations written through the host's store ([`crate::wasm::js_store`]).
 
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};

@@ -17,8 +17,8 @@ use super::convert::{
 };
 use super::functions::inspection_json;
 use super::host_crypto::HostCrypto;
+use super::js_store::JsStore;
 use super::jwks_host::JsJwksHost;
-use super::store::JsStore;
 use crate::gateway::decision::{Pass, Plan, Refusal, RequestParts};
 use crate::gateway::edge::{Attempt, EdgeValidator};
 use crate::gateway::routes::Route;
@@ -135,7 +135,8 @@ impl CoreValidator {
         store: JsValue,
         token_cache_size: u32,
     ) -> Result<CoreValidator, JsValue> {
-        let (validator, edge) = gateway::policy::load(config_json).map_err(|e| error_value(&e))?;
+        let (validator, edge) =
+            gateway::edge_policy::load(config_json).map_err(|e| error_value(&e))?;
         let store = if store.is_undefined() || store.is_null() {
             None
         } else {

@@ -16,7 +16,7 @@ use super::kv::{KvRevocations, BINDING};
 use crate::config::{Config, Secret};
 use crate::error::{Error, ErrorCode, Result};
 use crate::gateway::edge::EdgeValidator;
-use crate::gateway::policy;
+use crate::gateway::edge_policy;
 use crate::mint::Signer;
 use crate::policy::{Validator, Verified};
 use crate::revocation::RevocationRequest;
@@ -115,7 +115,8 @@ impl State {
     pub fn from_env(env: &Env) -> Result<State> {
         let policy_json = env_string(env, "POLICY")
             .ok_or_else(|| Error::config("POLICY", "the POLICY var is not set"))?;
-        let (mut config, edge) = policy::split(&policy_json).map_err(|e| e.within("POLICY"))?;
+        let (mut config, edge) =
+            edge_policy::split(&policy_json).map_err(|e| e.within("POLICY"))?;
         if config.secret.is_some() {
             return Err(Error::config(
                 "POLICY.secret",
@@ -127,7 +128,7 @@ impl State {
         if let Some(jwks) = env_string(env, "JWKS") {
             merge_keys(&mut config, &jwks)?;
         }
-        let (policy, edge) = policy::build(config, edge).map_err(|e| {
+        let (policy, edge) = edge_policy::build(config, edge).map_err(|e| {
             if e.path() == Some("secret") {
                 // The policy's secret came from the JWT_SECRET secret: name that.
                 let why = e.message().strip_prefix("secret: ").unwrap_or(e.message());
