@@ -29,7 +29,22 @@ pub struct RequestParts<'a> {
     pub host_folds_case: bool,
 }
 
-impl RequestParts<'_> {
+impl<'a> RequestParts<'a> {
+    /// The parts of one request.
+    pub fn new(
+        method: &'a str,
+        path: &'a str,
+        headers: &'a [(String, String)],
+        host_folds_case: bool,
+    ) -> Self {
+        Self {
+            method,
+            path,
+            headers,
+            host_folds_case,
+        }
+    }
+
     fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()

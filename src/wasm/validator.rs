@@ -258,12 +258,7 @@ impl CoreValidator {
         fold_case: bool,
     ) -> Result<Array, JsValue> {
         let headers = header_pairs(headers_json)?;
-        let request = RequestParts {
-            method,
-            path: raw_path,
-            headers: &headers,
-            host_folds_case: fold_case,
-        };
+        let request = RequestParts::new(method, raw_path, &headers, fold_case);
         let edge = self.inner.edge();
         Ok(match edge.plan(&request) {
             Plan::Pass(pass) => pass_array(&pass, edge.routes.get(pass.route)),
@@ -295,12 +290,7 @@ impl CoreValidator {
         error: JsValue,
     ) -> Result<JsValue, JsValue> {
         let headers = header_pairs(headers_json)?;
-        let request = RequestParts {
-            method,
-            path: raw_path,
-            headers: &headers,
-            host_folds_case: fold_case,
-        };
+        let request = RequestParts::new(method, raw_path, &headers, fold_case);
         let edge = self.inner.edge();
         let Plan::Verify(pending) = edge.plan(&request) else {
             return Err(type_error(

@@ -94,12 +94,7 @@ pub async fn handle(
 ) -> worker::Result<web_sys::Response> {
     let headers = req.headers();
     let pairs = client_header_pairs(&headers);
-    let request = RequestParts {
-        method,
-        path: raw_path,
-        headers: &pairs,
-        host_folds_case: false,
-    };
+    let request = RequestParts::new(method, raw_path, &pairs, false);
     let (pass, verified) = match state.core.edge.plan(&request) {
         Plan::Pass(pass) => (pass, None),
         Plan::Refuse(refusal) => return http::refuse(&refusal).map(Into::into),
