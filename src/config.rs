@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 
 use crate::alg::Alg;
 use crate::claims::{ClaimRules, DEFAULT_LEEWAY_S};
-use crate::error::{Error, Result};
+use crate::error::{redact_quoted, Error, Result};
 use crate::keys::{KeySet, KeySources};
 use crate::token::DEFAULT_MAX_TOKEN_BYTES;
 use crate::track::{TrackTable, UnknownTrack};
@@ -184,7 +184,7 @@ impl Config {
 pub fn parse_with_paths<'de, T: Deserialize<'de>>(de: impl serde::Deserializer<'de>) -> Result<T> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        Error::config(&path, e.into_inner())
+        Error::config(&path, redact_quoted(&e.into_inner().to_string()))
     })
 }
 
@@ -426,6 +426,15 @@ mod tests {
         let mut names = FieldNames(Vec::new());
         let _ = Config::deserialize(&mut names);
         assert_eq!(names.0, FIELDS);
+    }
+
+    #[test]
+    fn a_value_in_the_wrong_field_is_not_echoed() {
+        let e = Config::from_json(r#"{"algorithms":["HS256"],"leeway_s":"hunter2-secret"}"#)
+            .err()
+            .expect("refused");
+        assert_eq!(e.path(), Some("leeway_s"));
+        assert!(!e.message().contains("hunter2"), "{e}");
     }
 
     #[test]

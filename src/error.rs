@@ -216,6 +216,22 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// serde quotes the offending value (`invalid type: string "…"`), which may be secret material
+/// (a key's `k` or `d`, a secret typed into the wrong field): everything between the first and
+/// the last double quote is dropped before the message reaches a log or a caller.
+pub(crate) fn redact_quoted(message: &str) -> String {
+    match (message.find('"'), message.rfind('"')) {
+        (Some(first), Some(last)) if first < last => {
+            format!(
+                "{}(value redacted){}",
+                &message[..first],
+                &message[last + 1..]
+            )
+        }
+        _ => message.to_owned(),
+    }
+}
+
 /// Shorthand used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -13,7 +13,7 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use crate::alg::{Alg, Family};
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{redact_quoted, Error, ErrorCode, Result};
 
 /// Most keys tried for a token without a usable `kid`. Bounds the signature checks an attacker
 /// can make us do per token (the same idea as webpki's signature budget).
@@ -202,21 +202,6 @@ fn private_member(value: &Value) -> Option<&'static str> {
     ["d", "p", "q", "dp", "dq", "qi", "oth"]
         .into_iter()
         .find(|member| object.contains_key(*member))
-}
-
-/// serde quotes the offending value (`invalid value: string "…"`), which for `k` or `d` is
-/// secret material: everything between the first and the last double quote is dropped.
-fn redact_quoted(message: &str) -> String {
-    match (message.find('"'), message.rfind('"')) {
-        (Some(first), Some(last)) if first < last => {
-            format!(
-                "{}(value redacted){}",
-                &message[..first],
-                &message[last + 1..]
-            )
-        }
-        _ => message.to_owned(),
-    }
 }
 
 fn jwk_error(path: &str, e: impl fmt::Display) -> Error {

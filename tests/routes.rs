@@ -296,3 +296,46 @@ fn only_required_routes_may_demand_scopes_tracks_or_audiences() {
         }
     }
 }
+
+#[test]
+fn a_route_method_must_be_a_method_name() {
+    for bad in ["POST ", "", "GE T", "GET\n"] {
+        let e = policy(json!([{"path": "/x", "methods": [bad]}]), json!({})).unwrap_err();
+        assert!(
+            e.message().starts_with("routes[0].methods[0]"),
+            "{bad:?}: {e}"
+        );
+    }
+    assert!(policy(
+        json!([{"path": "/x", "methods": ["get", "PROPFIND"]}]),
+        json!({})
+    )
+    .is_ok());
+}
+
+#[test]
+fn scopes_split_on_spaces_only() {
+    let check = |claims: Value| {
+        let (routes, verified) = mint_and_verify(table(), "4", claims);
+        routes
+            .find("POST", "/ops/deploy", false)
+            .clone()
+            .authorize(&verified)
+            .map_err(|e| e.code())
+    };
+    // A no-break space does not separate scope tokens (RFC 6749 §3.3).
+    assert_eq!(
+        check(json!({"scope": "read\u{a0}operator.write"})),
+        Err(ErrorCode::InsufficientScope)
+    );
+    assert_eq!(
+        check(json!({"scope": "read\u{2003}operator.write"})),
+        Err(ErrorCode::InsufficientScope)
+    );
+    // An scp item holding a space is no scope token.
+    assert_eq!(
+        check(json!({"scp": ["read operator.write"]})),
+        Err(ErrorCode::InsufficientScope)
+    );
+    assert_eq!(check(json!({"scope": "read  operator.write"})), Ok(()));
+}

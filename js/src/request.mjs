@@ -38,14 +38,17 @@ export function headerPairs(request) {
 /**
  * Method, path and query of a Fetch Request or a Node request, the path as the Worker's
  * runtime would see it: parsed as a WHATWG URL (dot segments resolved, `\` read as `/`), so
- * that every host decides on the same path. A Node request's target is parsed here; `rawPath`
- * is the target's path as sent, which Express routes unless the middleware rewrites `req.url`
- * to the canonical path decided on.
+ * that every host decides on the same path. A Node request's target is the one its framework
+ * routes now: Express routes `req.baseUrl + req.url` (an earlier middleware may have rewritten
+ * `req.url`; `originalUrl` keeps what the client sent). `rawPath` is that target's path as it
+ * stands, which Express routes unless the middleware rewrites `req.url` to the canonical path.
  */
 export function requestTarget(request, options) {
   const method = String(options?.method ?? request?.method ?? "GET").toUpperCase();
   if (options?.path !== undefined) return { method, path: String(options.path), rawPath: String(options.path), query: "" };
-  const url = request?.originalUrl ?? request?.url;
+  const fetchRequest = typeof Request === "function" && request instanceof Request;
+  const base = !fetchRequest && typeof request?.baseUrl === "string" ? request.baseUrl : "";
+  const url = typeof request?.url === "string" ? base + request.url : undefined;
   if (typeof url !== "string") {
     throw new TypeError("checkRequest() needs a request with a url, or options.path");
   }

@@ -275,15 +275,11 @@ export class Validator {
     const plan = this.#core.gatewayPlan(method, rawPath, headers, foldCase);
     if (plan[0] !== "verify") return decision(plan, undefined, null, undefined);
     const token = plan[2];
-    const route = routeOf(plan, 3);
-    for (let again = false; ; again = true) {
-      const result = await this.#verify(token, now);
-      const entry = Verified.entryOf(result);
-      const concluded = this.#core.gatewayConclude(method, rawPath, headers, foldCase, entry?.id, result.ok ? undefined : result.error);
-      // null: the cached entry was replaced meanwhile; verify again (same answer, fresh id).
-      if (concluded !== null || again) return decision(concluded, token, route, result);
-      this.#cache?.delete(token);
-    }
+    const result = await this.#verify(token, now);
+    const entry = Verified.entryOf(result);
+    const error = result.ok ? undefined : result.error;
+    const concluded = this.#core.gatewayConclude(method, rawPath, headers, foldCase, entry?.id, error, now);
+    return decision(concluded, token, routeOf(plan, 3), result);
   }
 
   /**

@@ -6,7 +6,7 @@ export interface ExpressEdgeJwtOptions extends MiddlewareOptions {
   requestKey?: string;
   /** Kept for compatibility: client-sent `x-edge-jwt-*` headers are always replaced by the verified identity now. */
   identityHeaders?: boolean;
-  /** Match route literals ignoring case (default: the app's "case sensitive routing" setting, off in Express). */
+  /** Match route literals ignoring case (default true: Express routers and mounted apps ignore case unless each is configured otherwise; pass false only when every router is case-sensitive). */
   caseInsensitive?: boolean;
 }
 

@@ -116,13 +116,24 @@ pub fn granted_scopes(verified: &Verified) -> Vec<String> {
 
 /// [`granted_scopes`] of a verified token's claims.
 pub fn granted_scopes_in(claims: &Map<String, Value>) -> Vec<String> {
+    // RFC 6749 §3.3: scope tokens are separated by spaces (U+0020) only, so a no-break or
+    // other Unicode space cannot split one token into two; an array item that holds a space
+    // is not a scope token and grants nothing (nor is it forwarded, where it would read as two).
+    let split = |s: &str| -> Vec<String> {
+        s.split(' ')
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
     match (claims.get("scope"), claims.get("scp")) {
-        (Some(Value::String(s)), _) => s.split_whitespace().map(str::to_owned).collect(),
+        (Some(Value::String(s)), _) => split(s),
         (_, Some(Value::Array(items))) => items
             .iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
+            .filter_map(Value::as_str)
+            .filter(|t| !t.is_empty() && !t.contains(' '))
+            .map(str::to_owned)
             .collect(),
-        (_, Some(Value::String(s))) => s.split_whitespace().map(str::to_owned).collect(),
+        (_, Some(Value::String(s))) => split(s),
         _ => Vec::new(),
     }
 }

@@ -211,6 +211,18 @@ impl Route {
                         "must not be empty",
                     ));
                 }
+                // An HTTP method is a token (RFC 9110 §9.1): "POST " would never match, and the
+                // requests it meant would fall through to a weaker route.
+                let tchar = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+                if let Some(i) = methods
+                    .iter()
+                    .position(|m| m.is_empty() || !m.chars().all(tchar))
+                {
+                    return Err(Error::config(
+                        &format!("{path}.methods[{i}]"),
+                        "must be an HTTP method name",
+                    ));
+                }
                 Ok(methods
                     .into_iter()
                     .map(|m| m.to_ascii_uppercase())

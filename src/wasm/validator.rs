@@ -278,8 +278,14 @@ impl CoreValidator {
     /// verified its token: `id` the verified token (in the cache of verified tokens), and
     /// `error` (`{code, message}`) when it was refused — by verification (no `id`) or by
     /// revocation (with `id`, for the log line). Answers `["pass", path, edits]` or
-    /// `["refuse", …]`; `null` when `id` is stale (the caller verifies again).
+    /// `["refuse", …]`. When `id` is stale (its slot reused by other requests while this one
+    /// awaited its store), the plan's token is verified again here at `now`, so the answer
+    /// never depends on how many requests were in flight.
     #[wasm_bindgen(js_name = gatewayConclude)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the JS boundary takes plain values, not a struct"
+    )]
     pub fn gateway_conclude(
         &self,
         method: &str,
@@ -288,6 +294,7 @@ impl CoreValidator {
         fold_case: bool,
         id: Option<f64>,
         error: JsValue,
+        now: f64,
     ) -> Result<JsValue, JsValue> {
         let headers = header_pairs(headers_json)?;
         let request = RequestParts::new(method, raw_path, &headers, fold_case);
@@ -298,16 +305,24 @@ impl CoreValidator {
             ));
         };
         let cache = self.inner.cache.borrow();
-        let verified = match id {
-            Some(id) => match cache.get(seconds(id)) {
-                Some(verified) => Some(verified),
-                None => return Ok(JsValue::NULL),
+        let reverified;
+        let outcome = match (
+            error_from_value(&error),
+            id.map(|id| cache.get(seconds(id))),
+        ) {
+            (error, Some(None)) => match self.inner.verify_token(&pending.token, seconds(now)).0 {
+                Ok(verified) => {
+                    reverified = verified;
+                    match error {
+                        Some(error) => Err((error, Some(&reverified))),
+                        None => Ok(&reverified),
+                    }
+                }
+                Err(e) => Err((e, None)),
             },
-            None => None,
-        };
-        let outcome = match (error_from_value(&error), verified) {
-            (Some(error), verified) => Err((error, verified)),
-            (None, Some(verified)) => Ok(verified),
+            (Some(error), Some(Some(verified))) => Err((error, Some(verified))),
+            (Some(error), None) => Err((error, None)),
+            (None, Some(Some(verified))) => Ok(verified),
             (None, None) => return Err(type_error("gatewayConclude() needs an id or an error")),
         };
         Ok(match edge.conclude(&request, &pending, outcome) {

@@ -157,10 +157,10 @@ test("express ignores case by default: /OPS/deploy meets the /ops/* policy", asy
   assert.equal(operator.body.handler, "ops");
 });
 
-test("express with case-sensitive routing and hono: /OPS/deploy is another route", async () => {
+test("express told every router is case-sensitive, and hono: /OPS/deploy is another route", async () => {
   const app = express();
   app.set("case sensitive routing", true);
-  app.use(expressEdgeJwt(validator));
+  app.use(expressEdgeJwt(validator, { caseInsensitive: false }));
   app.use((req, res) => res.json({ url: req.url }));
   const server = app.listen(0, "127.0.0.1");
   try {
@@ -171,4 +171,127 @@ test("express with case-sensitive routing and hono: /OPS/deploy is another route
   }
   const h2 = await raw(ports.hono, "/OPS/deploy", { authorization: `Bearer ${sign({ scope: "read" })}` });
   assert.equal(h2.body.handler, "other", "hono routes case-sensitively: its /ops/* handler does not run");
+});
+
+describe("express: the decision follows what Express really routes", () => {
+  async function withApp(setup, run) {
+    const app = express();
+    setup(app);
+    const server = app.listen(0, "127.0.0.1");
+    try {
+      return await run(await listen(server));
+    } finally {
+      server.closeAllConnections?.();
+      await new Promise((r) => server.close(r));
+    }
+  }
+  const reader = () => ({ authorization: `Bearer ${sign({ scope: "read" })}` });
+
+  test("a Router ignores case even when the app says 'case sensitive routing'", async () => {
+    await withApp(
+      (app) => {
+        app.enable("case sensitive routing");
+        app.use(expressEdgeJwt(validator));
+        const router = express.Router();
+        router.get("/ops/deploy", (req, res) => res.json({ handler: "ops" }));
+        app.use(router);
+        app.use((req, res) => res.json({ handler: "other" }));
+      },
+      async (port) => {
+        const r = await raw(port, "/OPS/Deploy", reader());
+        assert.equal(r.status, 403, JSON.stringify(r.body));
+      },
+    );
+  });
+
+  test("a req.url rewritten by an earlier middleware is what is decided on", async () => {
+    await withApp(
+      (app) => {
+        app.use((req, res, next) => {
+          if (req.url.startsWith("/v2/")) req.url = req.url.slice(3);
+          next();
+        });
+        app.use(expressEdgeJwt(validator));
+        app.get("/ops/*splat", (req, res) => res.json({ handler: "ops" }));
+        app.use((req, res) => res.json({ handler: "other" }));
+      },
+      async (port) => {
+        const r = await raw(port, "/v2/ops/deploy", reader());
+        assert.equal(r.status, 403, JSON.stringify(r.body));
+      },
+    );
+  });
+
+  test("a mounted middleware hands the canonical path back under its prefix", async () => {
+    await withApp(
+      (app) => {
+        const api = express.Router();
+        api.use(expressEdgeJwt(validator));
+        api.get("/ops/*splat", (req, res) => res.json({ handler: "ops", url: req.url, base: req.baseUrl }));
+        api.use((req, res) => res.json({ handler: "other", url: req.url }));
+        app.use("/api", api);
+      },
+      async (port) => {
+        // /api/%6Fps/deploy is /api/ops/deploy (the policy's routes name full paths): the
+        // router's /ops handler runs on the canonical path under the prefix.
+        const r = await raw(port, "/api/%6Fps/deploy", reader());
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        assert.deepEqual(r.body, { handler: "ops", url: "/ops/deploy", base: "/api" });
+        // A path that leaves the prefix (/api/%2e%2e/ops/deploy is /ops/deploy) is decided on as
+        // /ops/deploy, and cannot be handed back under /api: 403 without the scope, 400 with it.
+        assert.equal((await raw(port, "/api/%2e%2e/ops/deploy", reader())).status, 403);
+        const out = await raw(port, "/api/%2e%2e/ops/deploy", { authorization: `Bearer ${sign({ scope: "ops.write" })}` });
+        assert.equal(out.status, 400, JSON.stringify(out.body));
+        assert.equal(out.body.code, "malformed_request");
+      },
+    );
+  });
+
+  test("req.headersDistinct never keeps a spoofed identity header, read before or after", async () => {
+    for (const readEarly of [true, false]) {
+      await withApp(
+        (app) => {
+          if (readEarly) {
+            app.use((req, res, next) => {
+              void req.headersDistinct; // a logger or tracer that reads it first
+              next();
+            });
+          }
+          app.use(expressEdgeJwt(validator));
+          app.use((req, res) => res.json({ distinct: seen(req.headersDistinct), headers: seen(req.headers) }));
+        },
+        async (port) => {
+          const r = await raw(port, "/pub", { "x-edge-jwt-sub": "mallory", "X_EDGE_JWT_SCOPE": "ops.write" });
+          assert.equal(r.status, 200, JSON.stringify(r.body));
+          assert.deepEqual(r.body.distinct, {}, `read early: ${readEarly}`);
+          assert.deepEqual(r.body.headers, {});
+        },
+      );
+    }
+  });
+});
+
+test("many requests in flight with an async store and tiny caches: every one decided, none 500", async () => {
+  const slowStore = {
+    get: () => new Promise((r) => setTimeout(() => r(null), 2)),
+    put: () => Promise.resolve(),
+  };
+  const v = new E.Validator({ ...config, revocation: { cache_size: 1, cache_ttl_s: 0 } }, { store: slowStore, tokenCache: 1 });
+  const app = express();
+  app.use(expressEdgeJwt(v));
+  app.use((req, res) => res.json({ sub: req.edgeJwt?.claims.sub ?? null, identity: seen(req.headers) }));
+  const server = app.listen(0, "127.0.0.1");
+  try {
+    const port = await listen(server);
+    const subs = Array.from({ length: 24 }, (_, i) => `user-${i}`);
+    const answers = await Promise.all(subs.map((sub) => raw(port, "/api", { authorization: `Bearer ${sign({ sub })}` })));
+    answers.forEach((r, i) => {
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.sub, subs[i]);
+      assert.equal(r.body.identity["x-edge-jwt-sub"], subs[i], "each request carries its own identity");
+    });
+  } finally {
+    server.closeAllConnections?.();
+    await new Promise((r) => server.close(r));
+  }
 });
