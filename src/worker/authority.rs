@@ -4,7 +4,8 @@
 //! many isolates revoke at once, and a refresh consumes its token's jti exactly once across
 //! isolates. Its own transactional storage is the authority; each write is also published to
 //! the KV namespace the isolates read. Without the binding, isolates write KV themselves (a
-//! read-then-write race between isolates; see the README).
+//! read-then-write race between isolates; see the README). Entries leave the authority when
+//! every token they cover has expired (the same lifetimes as KV's copies), swept by the writes.
 
 use serde::{Deserialize, Serialize};
 use worker::kv::KvStore;
@@ -52,10 +53,60 @@ pub enum WriteOutcome {
 }
 
 /// The authority's storage as the store a [`RevocationChecker`] writes: reads come from the
-/// object's own storage (the authority), writes go to it and to KV (the replica).
+/// object's own storage (the authority), writes go to it and to KV (the replica). Each entry
+/// also gets an expiry index (`exp:<time>:<key>`, and `ttl:<key>` holding the time), so that
+/// entries leave the authority when their tokens have expired, as KV's copies do.
 struct AuthorityStore {
     storage: Storage,
     kv: KvRevocations,
+    now: u64,
+}
+
+/// Most expired entries one write sweeps (the rest go with the next writes).
+const SWEEP_LIMIT: usize = 128;
+
+fn expiry_index(expires: u64, key: &str) -> String {
+    format!("exp:{expires:020}:{key}")
+}
+
+fn storage_failed(_: worker::Error) -> Error {
+    Error::new(ErrorCode::RevocationUnavailable, "authority write failed")
+}
+
+impl AuthorityStore {
+    /// Deletes entries whose expiry has passed, oldest first, at most [`SWEEP_LIMIT`].
+    async fn sweep(&self) -> Result<()> {
+        let end = format!("exp:{:020};", self.now);
+        let options = worker::ListOptions::new()
+            .start("exp:")
+            .end(&end)
+            .limit(SWEEP_LIMIT);
+        let expired = self
+            .storage
+            .list_with_options(options)
+            .await
+            .map_err(storage_failed)?;
+        let mut doomed = Vec::new();
+        for index in expired
+            .keys()
+            .into_iter()
+            .filter_map(|k| k.ok()?.as_string())
+        {
+            // `exp:` + 20 digits + `:` precede the entry's key.
+            if let Some(key) = index.get(25..) {
+                doomed.push(key.to_owned());
+                doomed.push(format!("ttl:{key}"));
+            }
+            doomed.push(index);
+        }
+        if !doomed.is_empty() {
+            self.storage
+                .delete_multiple(doomed)
+                .await
+                .map_err(storage_failed)?;
+        }
+        Ok(())
+    }
 }
 
 impl KeyValueStore for AuthorityStore {
@@ -67,10 +118,24 @@ impl KeyValueStore for AuthorityStore {
     }
 
     async fn put(&self, key: &str, value: &str, ttl_s: u64) -> Result<()> {
+        let expires = self.now.saturating_add(ttl_s);
+        let ttl_key = format!("ttl:{key}");
+        // A rewritten entry (a later "before") drops its earlier expiry index.
+        if let Ok(Some(earlier)) = self.storage.get::<u64>(&ttl_key).await {
+            self.storage
+                .delete(&expiry_index(earlier, key))
+                .await
+                .map_err(storage_failed)?;
+        }
+        self.storage.put(key, value).await.map_err(storage_failed)?;
         self.storage
-            .put(key, value)
+            .put(&ttl_key, expires)
             .await
-            .map_err(|_| Error::new(ErrorCode::RevocationUnavailable, "authority write failed"))?;
+            .map_err(storage_failed)?;
+        self.storage
+            .put(&expiry_index(expires, key), "")
+            .await
+            .map_err(storage_failed)?;
         self.kv.put(key, value, ttl_s).await
     }
 }
@@ -80,6 +145,7 @@ async fn apply(storage: Storage, kv: KvStore, write: WriteRequest) -> WriteOutco
     let store = AuthorityStore {
         storage,
         kv: KvRevocations::new(kv, &RevocationSettings::default()),
+        now: write.now,
     };
     let checker = RevocationChecker::new(
         store,
@@ -94,10 +160,14 @@ async fn apply(storage: Storage, kv: KvStore, write: WriteRequest) -> WriteOutco
             Err(e) => return WriteOutcome::Failed(e.message().to_owned()),
         }
     }
-    match checker.write(&write.request, write.now).await {
-        Ok(written) => WriteOutcome::Written(written),
-        Err(e) => WriteOutcome::Failed(e.message().to_owned()),
-    }
+    let written = match checker.write(&write.request, write.now).await {
+        Ok(written) => written,
+        Err(e) => return WriteOutcome::Failed(e.message().to_owned()),
+    };
+    // Expired entries go with the writes that follow them; a failed sweep costs nothing but
+    // space, and is retried by the next write.
+    let _ = checker.store().sweep().await;
+    WriteOutcome::Written(written)
 }
 
 /// The Durable Object class (`RevocationAuthority` in wrangler.toml).

@@ -73,6 +73,35 @@ describe("two instances, one authority", () => {
   });
 });
 
+describe("the authority's own entries expire with their tokens", () => {
+  let worker;
+  before(async () => {
+    worker = await h.startWorker({ policy });
+  });
+  after(() => worker?.dispose());
+
+  test("a consumed jti whose token expired long ago is swept by a later write", async () => {
+    const namespace = await worker.mf.getDurableObjectNamespace("REVOCATION_AUTHORITY");
+    const stub = namespace.get(namespace.idFromName("revocations"));
+    const write = (request, now, consume) =>
+      stub
+        .fetch("https://authority/write", {
+          method: "POST",
+          body: JSON.stringify({ request, consume, now, longest_lifetime_s: 43230, leeway_s: h.LEEWAY_S }),
+        })
+        .then((r) => r.json());
+    const t = h.now();
+    const old = { jti: "gc-old", sub: null, exp: t - 9000, reason: "refresh" };
+    // Consumed at a time long past: the entry lives until exp + leeway, also long past.
+    assert.ok((await write(old, t - 10000, true)).Written);
+    assert.equal(await write(old, t - 9999, true), "Reused", "consumed once, then a reuse");
+    // Any write now sweeps what has expired.
+    assert.ok((await write({ jti: "gc-new", sub: null, exp: t + 600, reason: "refresh" }, t, true)).Written);
+    assert.ok((await write(old, t, true)).Written, "the expired entry is gone from the authority");
+    assert.equal(await write({ jti: "gc-new", sub: null, exp: t + 600, reason: "refresh" }, t, true), "Reused", "a live entry stays");
+  });
+});
+
 describe("without the authority binding", () => {
   let worker;
   before(async () => {
