@@ -295,3 +295,12 @@ test("many requests in flight with an async store and tiny caches: every one dec
     await new Promise((r) => server.close(r));
   }
 });
+
+test("a sub outside Latin-1 passes both middlewares, its header value the UTF-8 bytes the Worker sends", async () => {
+  for (const name of ["hono", "express"]) {
+    const r = await raw(ports[name], "/api", { authorization: `Bearer ${sign({ sub: "李雷" })}` });
+    assert.equal(r.status, 200, `${name}: ${JSON.stringify(r.body)}`);
+    const value = r.body.identity["x-edge-jwt-sub"];
+    assert.equal(Buffer.from(value, "latin1").toString("utf8"), "李雷", name);
+  }
+});
