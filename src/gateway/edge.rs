@@ -387,3 +387,173 @@ impl<S: KeyValueStore> EdgeValidator<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alg::Alg;
+    use crate::gateway::edge_policy::load;
+    use crate::mint::{issue, IssueRequest, Signer};
+    use futures_util::FutureExt;
+
+    /// A host whose fetch answers at once with `body` (or fails), and counts.
+    struct FakeHost {
+        body: RefCell<Option<String>>,
+        fetches: Cell<u32>,
+        logged: RefCell<Vec<Value>>,
+    }
+
+    impl JwksHost for FakeHost {
+        async fn fetch(
+            &self,
+            _url: &str,
+            _timeout_ms: u64,
+        ) -> std::result::Result<(String, Option<String>), String> {
+            self.fetches.set(self.fetches.get() + 1);
+            self.body
+                .borrow()
+                .clone()
+                .map(|b| (b, Some("max-age=300".to_owned())))
+                .ok_or_else(|| "HTTP 500".to_owned())
+        }
+        async fn shared_get(&self, _key: &str, _timeout_ms: u64) -> Option<String> {
+            None
+        }
+        async fn shared_put(&self, _key: &str, _value: String, _ttl_s: u64, _timeout_ms: u64) {}
+        async fn sleep(&self, _ms: u64) {}
+        fn log(&self, event: &Value) {
+            self.logged.borrow_mut().push(event.clone());
+        }
+    }
+
+    /// A store that is never read here (no revocation in these tests).
+    struct NoStore;
+
+    impl KeyValueStore for NoStore {
+        async fn get(&self, _key: &str) -> Result<Option<String>> {
+            Ok(None)
+        }
+        async fn put(&self, _key: &str, _value: &str, _ttl_s: u64) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    const NOW: u64 = 1_800_000_000;
+    const SECRET: &str = "edge-validator-tests-secret-0123456789";
+
+    fn key(kid: &str) -> (Signer, Value) {
+        let generated =
+            crate::keygen::generate(Alg::ES256, Some(kid), &mut rand_core::OsRng).unwrap();
+        let signer = Signer::from_jwk(&generated.private_jwk.to_string(), None).unwrap();
+        (signer, generated.public_jwks.unwrap())
+    }
+
+    fn token(validator: &EdgeValidator<NoStore>, signer: &Signer) -> String {
+        let request = IssueRequest {
+            sub: Some("ada".into()),
+            ..IssueRequest::default()
+        };
+        issue(
+            validator.validator.policy(),
+            signer,
+            request,
+            NOW,
+            &mut rand_core::OsRng,
+        )
+        .unwrap()
+        .token
+    }
+
+    fn validator(with_secret: bool) -> EdgeValidator<NoStore> {
+        let secret = if with_secret {
+            format!(r#","secret":"{SECRET}""#)
+        } else {
+            String::new()
+        };
+        let (validator, edge) = load(&format!(
+            r#"{{"algorithms":["ES256","HS256"],"jwks_url":"https://id.example/jwks"{secret}}}"#
+        ))
+        .unwrap();
+        EdgeValidator::new(validator, edge, None)
+    }
+
+    fn host(body: Option<String>) -> FakeHost {
+        FakeHost {
+            body: RefCell::new(body),
+            fetches: Cell::new(0),
+            logged: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn verify(v: &EdgeValidator<NoStore>, host: &FakeHost, token: &str) -> Result<Verified> {
+        verify_at(v, host, token, NOW)
+    }
+
+    fn verify_at(
+        v: &EdgeValidator<NoStore>,
+        host: &FakeHost,
+        token: &str,
+        now: u64,
+    ) -> Result<Verified> {
+        v.verify(host, token, now, &crate::verify::JwtCompact)
+            .now_or_never()
+            .expect("the fake host never waits")
+    }
+
+    #[test]
+    fn the_remote_set_is_fetched_once_and_verifies() {
+        let (signer, jwks) = key("k1");
+        let v = validator(false);
+        let host = host(Some(jwks.to_string()));
+        let t = token(&v, &signer);
+        assert!(verify(&v, &host, &t).is_ok());
+        assert!(verify(&v, &host, &t).is_ok());
+        assert_eq!(host.fetches.get(), 1, "fresh for max-age: one fetch");
+    }
+
+    #[test]
+    fn an_unknown_kid_refetches_once_per_interval_then_the_rotated_key_verifies() {
+        let (old_signer, old_jwks) = key("old");
+        let (new_signer, new_jwks) = key("new");
+        let v = validator(false);
+        let host = host(Some(old_jwks.to_string()));
+        assert!(verify(&v, &host, &token(&v, &old_signer)).is_ok());
+        // The provider rotates: within the refetch interval an unknown kid waits…
+        *host.body.borrow_mut() = Some(new_jwks.to_string());
+        let rotated = token(&v, &new_signer);
+        assert_eq!(
+            verify(&v, &host, &rotated).unwrap_err().code(),
+            ErrorCode::UnknownKid
+        );
+        assert_eq!(host.fetches.get(), 1);
+        // …after it, the token with the new kid refetches once and verifies.
+        let later = NOW + 120;
+        assert!(verify_at(&v, &host, &rotated, later).is_ok());
+        assert_eq!(host.fetches.get(), 2);
+        // A burst of unknown kids within the next interval costs no further fetch.
+        let (stranger, _) = key("stranger");
+        for _ in 0..5 {
+            let e = verify_at(&v, &host, &token(&v, &stranger), later).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::UnknownKid);
+        }
+        assert_eq!(host.fetches.get(), 2);
+    }
+
+    #[test]
+    fn without_a_usable_set_inline_keys_still_verify_and_others_are_jwks_unavailable() {
+        let (signer, _) = key("k1");
+        let v = validator(true);
+        let host = host(None);
+        let e = verify(&v, &host, &token(&v, &signer)).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::JwksUnavailable);
+        assert_eq!(
+            host.logged.borrow()[0]["event"],
+            "edge_jwt_jwks_fetch_failed"
+        );
+        let hmac = Signer::from_secret(SECRET, Alg::HS256).unwrap();
+        assert!(
+            verify(&v, &host, &token(&v, &hmac)).is_ok(),
+            "the inline secret still serves"
+        );
+    }
+}
