@@ -7,6 +7,13 @@ import { Verified } from "./verified.mjs";
 
 const responses = new Map();
 
+/** The headers of a refusal, as the Worker sends them: JSON, never cached, the challenge if any. */
+export function refusalHeaders(challenge) {
+  const headers = { "content-type": "application/json", "cache-control": "no-store" };
+  if (challenge !== undefined) headers["www-authenticate"] = challenge;
+  return headers;
+}
+
 /**
  * The HTTP answer to a failed verification, byte for byte the Worker's: status (401, or 503 for
  * `revocation_unavailable`), `{"error","code","error_description"}` JSON body, `cache-control:
@@ -24,9 +31,7 @@ export function errorResponse(error) {
   let response = responses.get(key);
   if (!response) {
     const [status, body, challenge] = core.errorResponse(code, message, challengeScope);
-    const headers = { "content-type": "application/json", "cache-control": "no-store" };
-    if (challenge !== undefined) headers["www-authenticate"] = challenge;
-    response = Object.freeze({ status, headers: Object.freeze(headers), body });
+    response = Object.freeze({ status, headers: Object.freeze(refusalHeaders(challenge)), body });
     if (responses.size > 256) responses.clear();
     responses.set(key, response);
   }

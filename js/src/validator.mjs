@@ -278,7 +278,8 @@ export class Validator {
     const result = await this.#verify(token, now);
     const entry = Verified.entryOf(result);
     const error = result.ok ? undefined : result.error;
-    const concluded = this.#core.gatewayConclude(method, rawPath, headers, foldCase, entry?.id, error, now);
+    // The plan's path, token and route index: the core does not plan the request again.
+    const concluded = this.#core.gatewayConclude(headers, plan[1], token, plan[3], entry?.id, error, now);
     return decision(concluded, token, routeOf(plan, 3), result);
   }
 

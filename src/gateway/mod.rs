@@ -175,12 +175,7 @@ pub fn identity_headers_of(
 /// worse, split a header. Non-ASCII UTF-8 is forwarded as is. Every host refuses such a token,
 /// whether or not it forwards headers, so that all of them admit the same tokens.
 pub fn check_forwardable(verified: &Verified) -> Result<(), Error> {
-    check_forwardable_headers(&identity_headers(verified))
-}
-
-/// [`check_forwardable`] of identity headers already built.
-pub fn check_forwardable_headers(headers: &[(&'static str, String)]) -> Result<(), Error> {
-    for (name, value) in headers {
+    for (name, value) in identity_headers(verified) {
         if value.chars().any(|c| c.is_control()) {
             return Err(Error::new(
                 ErrorCode::InvalidClaim,

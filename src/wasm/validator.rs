@@ -19,7 +19,7 @@ use super::functions::inspection_json;
 use super::host_crypto::HostCrypto;
 use super::js_store::JsStore;
 use super::jwks_host::JsJwksHost;
-use crate::gateway::decision::{Pass, Plan, Refusal, RequestParts};
+use crate::gateway::decision::{Pass, Pending, Plan, Refusal, RequestParts};
 use crate::gateway::edge::{Attempt, EdgeValidator};
 use crate::gateway::routes::Route;
 use crate::gateway::{self, EdgePolicy};
@@ -277,10 +277,11 @@ impl CoreValidator {
     /// The second half ([`EdgePolicy::conclude`]) for the same request, after the host
     /// verified its token: `id` the verified token (in the cache of verified tokens), and
     /// `error` (`{code, message}`) when it was refused — by verification (no `id`) or by
-    /// revocation (with `id`, for the log line). Answers `["pass", path, edits]` or
-    /// `["refuse", …]`. When `id` is stale (its slot reused by other requests while this one
-    /// awaited its store), the plan's token is verified again here at `now`, so the answer
-    /// never depends on how many requests were in flight.
+    /// revocation (with `id`, for the log line). `path`, `token` and `route` are the plan's
+    /// (its `["verify", path, token, route index, …]`), so the request is not planned twice.
+    /// Answers `["pass", path, edits]` or `["refuse", …]`. When `id` is stale (its slot reused
+    /// by other requests while this one awaited its store), the plan's token is verified again
+    /// here at `now`, so the answer never depends on how many requests were in flight.
     #[wasm_bindgen(js_name = gatewayConclude)]
     #[allow(
         clippy::too_many_arguments,
@@ -288,21 +289,23 @@ impl CoreValidator {
     )]
     pub fn gateway_conclude(
         &self,
-        method: &str,
-        raw_path: &str,
         headers_json: &str,
-        fold_case: bool,
+        path: String,
+        token: String,
+        route: f64,
         id: Option<f64>,
         error: JsValue,
         now: f64,
     ) -> Result<JsValue, JsValue> {
         let headers = header_pairs(headers_json)?;
-        let request = RequestParts::new(method, raw_path, &headers, fold_case);
+        // Only the headers matter from here on (the edits); method and path were planned.
+        let request = RequestParts::new("", &path, &headers, false);
         let edge = self.inner.edge();
-        let Plan::Verify(pending) = edge.plan(&request) else {
-            return Err(type_error(
-                "gatewayConclude() follows a plan that asked to verify",
-            ));
+        let route = (route >= 0.0).then(|| usize::try_from(seconds(route)).unwrap_or(usize::MAX));
+        let pending = Pending {
+            token,
+            path: path.clone(),
+            route: edge.routes.get(route),
         };
         let cache = self.inner.cache.borrow();
         let reverified;

@@ -1,9 +1,9 @@
 // The Express (and Connect / node:http) middleware (exported as `edgeJwt` from edge-jwt/express).
 
 import { requestTarget } from "../request.mjs";
-import { errorResponse } from "../responses.mjs";
+import { errorResponse, refusalHeaders } from "../responses.mjs";
 import { refusalOf } from "../validator.mjs";
-import { refusalHeaders, reporter, validatorOf, wireValue } from "./options.mjs";
+import { reporter, validatorOf, wireValue } from "./options.mjs";
 
 /**
  * Applies header edits to a Node request: `headers`, `rawHeaders` and `headersDistinct`. Node
@@ -55,7 +55,7 @@ export function expressMiddleware(validatorOrConfig, options = {}) {
       if (!outcome.ok) {
         report?.(outcome);
         const refusal = refusalOf(outcome);
-        return respond(refusal.status, refusalHeaders(refusal), refusal.body);
+        return respond(refusal.status, refusalHeaders(refusal.challenge), refusal.body);
       }
       const { rawPath, query } = requestTarget(req);
       if (outcome.path !== rawPath) {

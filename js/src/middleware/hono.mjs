@@ -1,7 +1,8 @@
 // The Hono middleware (exported as `edgeJwt` from edge-jwt/hono).
 
+import { refusalHeaders } from "../responses.mjs";
 import { refusalOf } from "../validator.mjs";
-import { refusalHeaders, reporter, validatorOf, wireValue } from "./options.mjs";
+import { reporter, validatorOf, wireValue } from "./options.mjs";
 
 /**
  * Hono middleware: decides each request like the Worker's gateway (the canonical path, routes,
@@ -20,7 +21,7 @@ export function honoMiddleware(validatorOrConfig, options = {}) {
     if (!outcome.ok) {
       report?.(outcome);
       const refusal = refusalOf(outcome);
-      return new Response(refusal.body, { status: refusal.status, headers: refusalHeaders(refusal) });
+      return new Response(refusal.body, { status: refusal.status, headers: refusalHeaders(refusal.challenge) });
     }
     const { edits } = outcome;
     if (edits.remove.length > 0 || edits.set.length > 0) {

@@ -20,13 +20,6 @@ export function reporter(options) {
   };
 }
 
-/** The response headers of a refusal, as the Worker sends them. */
-export function refusalHeaders(refusal) {
-  const headers = { "content-type": "application/json", "cache-control": "no-store" };
-  if (refusal.challenge !== undefined) headers["www-authenticate"] = refusal.challenge;
-  return headers;
-}
-
 /**
  * A header value as it travels on the wire: the Worker sends identity values as UTF-8 bytes,
  * and Node (like the Fetch API's Headers) holds header values as one character per byte. An
