@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job, locally: the edge-jwt Worker under `wrangler dev` (workerd, local KV) on the
 # built-in development policy of wrangler.toml. First run generates .dev.vars (JWT_SECRET,
-# ADMIN_TOKEN; never committed) and .dev/policy.json (the same policy with the secret, for the
+# ADMIN_TOKEN, SNAPSHOT_KEY; never committed) and .dev/policy.json (the same policy with the secret, for the
 # CLI), then prints how to mint a token and call the gateway.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,10 @@ if [ ! -f .dev.vars ]; then
     echo "JWT_SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
     echo "ADMIN_TOKEN=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
   } > .dev.vars
+fi
+# The revocation snapshot's MAC key (the authority publishes, every isolate verifies).
+if ! grep -q '^SNAPSHOT_KEY=' .dev.vars; then
+  echo "SNAPSHOT_KEY=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')" >> .dev.vars
 fi
 echo "==> cargo build (the edge-jwt CLI)" >&2
 cargo build -q

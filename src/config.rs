@@ -105,6 +105,11 @@ pub struct TracksConfig {
     pub max_session_s: Option<BTreeMap<String, u64>>,
     /// Longest session of a track not listed in `max_session_s` (default 7 days).
     pub default_max_session_s: Option<u64>,
+    /// How old a gateway's revocation view may be per track, in seconds; `0` checks the
+    /// revocation authority on every request (see the README's revocation section).
+    pub max_staleness_s: Option<BTreeMap<String, u64>>,
+    /// The bound of a track not listed in `max_staleness_s` (default 300).
+    pub default_max_staleness_s: Option<u64>,
 }
 
 /// The top-level fields of the token policy, as [`Config`] spells them (a unit test checks the
@@ -308,6 +313,18 @@ fn tracks_from(config: Option<TracksConfig>) -> Result<TrackTable> {
             ));
         }
         table.default_max_session_s = session;
+    }
+    for (track, bound) in config.max_staleness_s.into_iter().flatten() {
+        if track.is_empty() {
+            return Err(Error::config(
+                "tracks.max_staleness_s",
+                "a staleness bound is for a named track",
+            ));
+        }
+        table.max_staleness_s.insert(track, bound);
+    }
+    if let Some(bound) = config.default_max_staleness_s {
+        table.default_max_staleness_s = bound;
     }
     Ok(table)
 }

@@ -34,6 +34,9 @@ pub fn default_max_sessions() -> BTreeMap<String, u64> {
         .collect()
 }
 
+/// How old a gateway's revocation view may be for a track not listed (5 minutes).
+pub const DEFAULT_MAX_STALENESS_S: u64 = 300;
+
 /// What happens to a token whose track is absent or not in the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnknownTrack {
@@ -58,6 +61,10 @@ pub struct TrackTable {
     pub max_session_s: BTreeMap<String, u64>,
     /// Longest session of a track not in `max_session_s`.
     pub default_max_session_s: u64,
+    /// How old a gateway's revocation view may be per track (`0`: exact on every request).
+    pub max_staleness_s: BTreeMap<String, u64>,
+    /// The bound of a track not in `max_staleness_s`.
+    pub default_max_staleness_s: u64,
 }
 
 /// A token's track and the lifetime ceiling it is held to.
@@ -92,6 +99,8 @@ impl Default for TrackTable {
             default_ttl_s: DEFAULT_UNKNOWN_TTL_S,
             max_session_s: default_max_sessions(),
             default_max_session_s: DEFAULT_MAX_SESSION_S,
+            max_staleness_s: BTreeMap::new(),
+            default_max_staleness_s: DEFAULT_MAX_STALENESS_S,
         }
     }
 }
@@ -126,6 +135,22 @@ impl TrackTable {
             .and_then(|t| self.max_session_s.get(t))
             .copied()
             .unwrap_or(self.default_max_session_s)
+    }
+
+    /// How old the revocation view may be for a token of `track` (`0`: exact every time).
+    pub fn max_staleness(&self, track: Option<&str>) -> u64 {
+        track
+            .and_then(|t| self.max_staleness_s.get(t))
+            .copied()
+            .unwrap_or(self.default_max_staleness_s)
+    }
+
+    /// Every bound the table states (for checks against the edge's publish interval).
+    pub fn staleness_bounds(&self) -> impl Iterator<Item = (Option<&str>, u64)> {
+        self.max_staleness_s
+            .iter()
+            .map(|(t, b)| (Some(t.as_str()), *b))
+            .chain([(None, self.default_max_staleness_s)])
     }
 
     /// The longest time a token covered by a revocation "before T" can outlive T, leeway

@@ -21,4 +21,9 @@ export class RevocationAuthority {
   fetch(request) {
     return this.inner.fetch(request);
   }
+
+  // Publishes the revocation snapshot (scheduled after writes, and as a heartbeat).
+  alarm() {
+    return this.inner.alarm();
+  }
 }

@@ -16,8 +16,10 @@ use super::jwks::{CachedJwks, RemoteJwks};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::KeySet;
 use crate::policy::{Validator, Verified};
+use crate::revocation::replica::{Replica, ReplicaHost};
 use crate::revocation::{
-    self, KeyValueStore, RevocationCache, RevocationChecker, RevocationRequest,
+    self, KeyValueStore, RevocationCache, RevocationChecker, RevocationFacts, RevocationRequest,
+    RevocationStatus,
 };
 use crate::verify::SignatureBackend;
 
@@ -228,6 +230,9 @@ pub struct EdgeValidator<S> {
     pub jwks: Option<RemoteKeySet>,
     /// The revocation checker, when the host has a store.
     pub revocations: Option<RevocationChecker<S>>,
+    /// The view of a revocation authority's snapshot, when the host has one: it then decides
+    /// every revocation check instead of `revocations`.
+    pub replica: Option<Replica>,
 }
 
 impl<S: KeyValueStore> EdgeValidator<S> {
@@ -253,6 +258,47 @@ impl<S: KeyValueStore> EdgeValidator<S> {
             edge,
             jwks,
             revocations,
+            replica: None,
+        }
+    }
+
+    /// Checks revocations against a revocation authority's snapshot (see [`Replica`]).
+    pub fn with_replica(mut self, replica: Replica) -> Self {
+        self.replica = Some(replica);
+        self
+    }
+
+    /// How old the revocation view may be for this token's track.
+    fn max_staleness(&self, verified: &Verified) -> u64 {
+        self.validator
+            .policy()
+            .tracks
+            .max_staleness(verified.track.track.as_deref())
+    }
+
+    /// The status of a token: from the snapshot when there is a replica (exact when `exact`
+    /// or when its track allows no staleness), else through the store.
+    async fn status(
+        &self,
+        host: &impl ReplicaHost,
+        verified: &Verified,
+        facts: &RevocationFacts,
+        now: u64,
+        exact: bool,
+    ) -> Result<RevocationStatus> {
+        if let Some(replica) = &self.replica {
+            return match exact {
+                true => replica.exact(host, facts).await,
+                false => {
+                    let bound = self.max_staleness(verified);
+                    replica.status(host, facts, now, bound).await
+                }
+            };
+        }
+        let checker = self.checker()?;
+        match exact {
+            true => checker.status_uncached(facts, now).await,
+            false => checker.status(facts, now).await,
         }
     }
 
@@ -323,14 +369,19 @@ impl<S: KeyValueStore> EdgeValidator<S> {
             && self.validator.recheck(verified, now).is_ok()
     }
 
-    /// The revocation verdict for a verified token (through the checker's cache); without a
-    /// store nothing is revoked.
-    pub async fn check_revocation(&self, verified: &Verified, now: u64) -> Result<()> {
-        let Some(checker) = &self.revocations else {
+    /// The revocation verdict for a verified token (the snapshot, or the checker's cache);
+    /// without a store or an authority nothing is revoked.
+    pub async fn check_revocation(
+        &self,
+        host: &impl ReplicaHost,
+        verified: &Verified,
+        now: u64,
+    ) -> Result<()> {
+        if self.revocations.is_none() && self.replica.is_none() {
             return Ok(());
-        };
+        }
         let facts = verified.revocation_facts();
-        let status = checker.status(&facts, now).await?;
+        let status = self.status(host, verified, &facts, now, false).await?;
         revocation::check(&facts, &status)
     }
 
@@ -353,19 +404,27 @@ impl<S: KeyValueStore> EdgeValidator<S> {
             .await
     }
 
-    /// The revocation verdict read from the store itself, not this isolate's cache: for
-    /// decisions that must not rest on a stale view (minting a refresh token).
-    pub async fn check_revocation_uncached(&self, verified: &Verified, now: u64) -> Result<()> {
+    /// The revocation verdict read from the store or the authority itself, not this
+    /// isolate's view: for decisions that must not rest on a stale one (minting a refresh
+    /// token, logging out).
+    pub async fn check_revocation_uncached(
+        &self,
+        host: &impl ReplicaHost,
+        verified: &Verified,
+        now: u64,
+    ) -> Result<()> {
         let facts = verified.revocation_facts();
-        let status = self.checker()?.status_uncached(&facts, now).await?;
+        let status = self.status(host, verified, &facts, now, true).await?;
         revocation::check(&facts, &status)
     }
 
-    /// Store reads made so far (0 without a store).
+    /// Store reads (or snapshot reads and authority lookups) made so far.
     pub fn store_reads(&self) -> u64 {
-        self.revocations
+        let checker = self
+            .revocations
             .as_ref()
-            .map_or(0, RevocationChecker::store_reads)
+            .map_or(0, RevocationChecker::store_reads);
+        checker + self.replica.as_ref().map_or(0, Replica::requests_made)
     }
 
     /// [`Self::verify`], then [`Self::check_revocation`]: the gateway's check of one token. A
@@ -373,6 +432,7 @@ impl<S: KeyValueStore> EdgeValidator<S> {
     pub async fn check(
         &self,
         host: &impl JwksHost,
+        replica_host: &impl ReplicaHost,
         token: &str,
         now: u64,
         backend: &dyn SignatureBackend,
@@ -381,7 +441,7 @@ impl<S: KeyValueStore> EdgeValidator<S> {
             .verify(host, token, now, backend)
             .await
             .map_err(|e| (e, None))?;
-        match self.check_revocation(&verified, now).await {
+        match self.check_revocation(replica_host, &verified, now).await {
             Ok(()) => Ok(verified),
             Err(e) => Err((e, Some(verified))),
         }

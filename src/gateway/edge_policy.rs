@@ -57,6 +57,11 @@ pub struct RevocationSettings {
     pub kv_cache_ttl_s: u64,
     /// A store read slower than this fails closed (`revocation_unavailable`).
     pub timeout_ms: u64,
+    /// With a revocation authority: an isolate reads the published snapshot at most this often.
+    pub snapshot_ttl_s: u64,
+    /// With a revocation authority: it republishes at least this often, changed or not, so
+    /// that a snapshot's age measures how far behind an isolate is.
+    pub publish_interval_s: u64,
 }
 
 impl Default for RevocationSettings {
@@ -66,6 +71,8 @@ impl Default for RevocationSettings {
             cache_ttl_s: 30,
             kv_cache_ttl_s: 60,
             timeout_ms: 1_000,
+            snapshot_ttl_s: 20,
+            publish_interval_s: 30,
         }
     }
 }
@@ -95,6 +102,46 @@ impl RevocationSettings {
                 "revocation.timeout_ms",
                 "must be between 1 and 30000",
             ));
+        }
+        if !(1..=300).contains(&self.snapshot_ttl_s) {
+            return Err(Error::config(
+                "revocation.snapshot_ttl_s",
+                "must be between 1 and 300",
+            ));
+        }
+        if !(1..=3_600).contains(&self.publish_interval_s) {
+            return Err(Error::config(
+                "revocation.publish_interval_s",
+                "must be between 1 and 3600",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The oldest a snapshot can be in an isolate when publishing and reading work: the
+    /// authority republishes every `publish_interval_s` and an isolate reads every
+    /// `snapshot_ttl_s` (KV's own propagation comes on top; see the README).
+    pub fn normal_age_s(&self) -> u64 {
+        self.publish_interval_s.saturating_add(self.snapshot_ttl_s)
+    }
+
+    /// A track's staleness bound must leave room for the normal age, or its tokens would be
+    /// refused between two publications.
+    fn check_bounds(&self, tracks: &crate::track::TrackTable) -> Result<()> {
+        for (track, bound) in tracks.staleness_bounds() {
+            if bound != 0 && bound < self.normal_age_s() {
+                let path = track.map_or("tracks.default_max_staleness_s".to_owned(), |t| {
+                    format!("tracks.max_staleness_s.{t}")
+                });
+                return Err(Error::config(
+                    &path,
+                    format!(
+                        "must be 0 (exact) or at least revocation.publish_interval_s + \
+                         revocation.snapshot_ttl_s = {} s",
+                        self.normal_age_s()
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -151,7 +198,9 @@ pub fn split(json: &str) -> Result<(Config, EdgeConfig)> {
 /// document was one schema).
 pub fn build(config: Config, edge: EdgeConfig) -> Result<(Policy, EdgePolicy)> {
     let policy = Policy::new(config)?;
-    Ok((policy, EdgePolicy::new(edge)?))
+    let edge = EdgePolicy::new(edge)?;
+    edge.revocation.check_bounds(&policy.tracks)?;
+    Ok((policy, edge))
 }
 
 /// A validator and the edge policy from one config document.

@@ -6,6 +6,8 @@
 
 pub mod cache;
 mod list;
+pub mod replica;
+pub mod snapshot;
 pub mod store;
 
 pub use cache::RevocationCache;
@@ -35,7 +37,7 @@ pub struct RevocationFacts {
 }
 
 /// What a store said about one token's facts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RevocationStatus {
     /// The token's `jti` is on the denylist.
     pub jti_revoked: bool,

@@ -19,6 +19,7 @@ pub fn health(state: &State, requests: u64) -> worker::Result<Response> {
             "version": env!("CARGO_PKG_VERSION"),
             "refresh": state.signer.is_some(),
             "revocation_authority": state.has_authority(),
+            "revocation": state.core.replica.as_ref().map(|r| r.describe(now())),
             "isolate": {
                 "requests": requests,
                 "kv_reads": state.core.store_reads(),
@@ -27,6 +28,101 @@ pub fn health(state: &State, requests: u64) -> worker::Result<Response> {
         }),
         200,
     )
+}
+
+/// `GET /v1/revocation/status`: this isolate's revocation view (epoch, snapshot age, size).
+pub fn revocation_status(state: &State) -> worker::Result<Response> {
+    let Some(replica) = &state.core.replica else {
+        return http::json(
+            &json!({"mode": "per_key", "kv_reads": state.core.store_reads()}),
+            200,
+        );
+    };
+    let mut view = serde_json::to_value(replica.describe(now())).unwrap_or_default();
+    view["mode"] = "snapshot".into();
+    view["snapshot_ttl_s"] = state.core.edge.revocation.snapshot_ttl_s.into();
+    http::json(&view, 200)
+}
+
+/// `GET /v1/revocation/snapshot` (admin): the snapshot this isolate holds, for gateways
+/// outside Cloudflare (the npm package's `SnapshotStore`). Its ETag is the epoch and
+/// publication time; `If-None-Match` with it answers 304.
+pub async fn revocation_snapshot(state: &State, req: Request) -> worker::Result<Response> {
+    if !is_admin(state, &req).await {
+        return http::forbidden();
+    }
+    let Some(replica) = &state.core.replica else {
+        return http::json(
+            &json!({"error": "not_found", "error_description": "no revocation authority is bound"}),
+            404,
+        );
+    };
+    if let Err(e) = replica.refresh(&state.authority, now()).await {
+        return http::error(&e);
+    }
+    let Some((etag, bytes)) = replica.published() else {
+        return http::error(&Error::new(
+            ErrorCode::RevocationUnavailable,
+            "no revocation snapshot could be read",
+        ));
+    };
+    let matches = req
+        .headers()
+        .get("if-none-match")
+        .ok()
+        .flatten()
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag));
+    let response = if matches {
+        Response::empty()?.with_status(304)
+    } else {
+        Response::from_bytes(bytes.to_vec())?
+    };
+    let headers = response.headers();
+    headers.set("etag", &etag)?;
+    headers.set("content-type", "application/octet-stream")?;
+    headers.set("cache-control", "no-store")?;
+    Ok(response)
+}
+
+/// `POST /v1/revocation/check` (admin), `{"jti"?, "sub"?}`: the authority's exact answer, for
+/// gateways outside Cloudflare confirming a filter hit or checking a strict track.
+pub async fn revocation_check(state: &State, mut req: Request) -> worker::Result<Response> {
+    if !is_admin(state, &req).await {
+        return http::forbidden();
+    }
+    let Some(client) = &state.authority else {
+        return http::json(
+            &json!({"error": "not_found", "error_description": "no revocation authority is bound"}),
+            404,
+        );
+    };
+    let fields = match body_fields(&mut req).await {
+        Ok(fields) => fields,
+        Err(message) => return http::bad_request(message),
+    };
+    let text = |name: &str| {
+        fields
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let unknown = fields.keys().any(|k| k != "jti" && k != "sub");
+    if unknown || (text("jti").is_none() && text("sub").is_none()) {
+        return http::bad_request("expected {\"jti\"?, \"sub\"?} with at least one of them");
+    }
+    let facts = crate::revocation::RevocationFacts {
+        jti: text("jti"),
+        sub: text("sub"),
+        iat: None,
+        session_start: None,
+        exp: 0,
+        track: None,
+    };
+    match crate::revocation::replica::ReplicaHost::exact_status(client, &facts).await {
+        Ok(status) => http::json(&serde_json::to_value(status).unwrap_or_default(), 200),
+        Err(e) => http::error(&e),
+    }
 }
 
 /// Public keys of the policy and of the signing key, when they are asymmetric.
@@ -172,6 +268,19 @@ pub async fn revoke(state: &State, mut req: Request) -> worker::Result<Response>
         }
     };
     match state.revoke(&request, now, false).await {
+        Ok(Applied::Written(Some(receipt))) => {
+            // Enforced at once in this isolate; in every other one once it has read the
+            // snapshot published by `published_by` (plus Workers KV's propagation, README).
+            let ttl = state.core.edge.revocation.snapshot_ttl_s;
+            http::json(
+                &json!({
+                    "status": "ok", "revoked": request, "epoch": receipt.epoch,
+                    "published_by": receipt.published_by,
+                    "enforced_by": receipt.published_by + ttl,
+                }),
+                200,
+            )
+        }
         Ok(_) => http::json(&json!({"status": "ok", "revoked": request}), 200),
         Err(e) => http::error(&e),
     }
@@ -197,7 +306,7 @@ fn check_cookie_request(req: &Request) -> Result<(), Error> {
 /// cache: a session another isolate revoked a moment ago must not be refreshed or outlive a
 /// logout here.
 async fn check_not_revoked(state: &State, verified: &Verified, now: u64) -> Result<(), Error> {
-    state.core.check_revocation_uncached(verified, now).await
+    state.check_revocation_uncached(verified, now).await
 }
 
 /// Clears a jti from the in-flight set when the refresh ends, however it ends.
@@ -227,7 +336,7 @@ pub async fn refresh(state: &State, req: Request) -> worker::Result<Response> {
             token: Some(token),
             verified: Some(verified),
         }) if error.code() == ErrorCode::Revoked => {
-            return refresh_reused(&token, &verified, &path)
+            return refresh_of_revoked(state, &token, &verified, &path).await
         }
         Err(rejection) => return rejection.respond(&path),
     };
@@ -274,8 +383,9 @@ pub async fn refresh(state: &State, req: Request) -> worker::Result<Response> {
         Err(e) => return http::reject(&e, Some(&token), Some(&verified), &path),
     };
     match state.revoke(&consumed, now, true).await {
-        Ok(Applied::Written) => {}
+        Ok(Applied::Written(_)) => {}
         Ok(Applied::Reused) => return refresh_reused(&token, &verified, &path),
+        Ok(Applied::Revoked) => return refused_revoked(&token, &verified, &path),
         Err(e) => return http::reject(&e, Some(&token), Some(&verified), &path),
     }
     // The same answer as every host's mint (`Issued`); `expires_at` is kept for clients of the
@@ -285,8 +395,36 @@ pub async fn refresh(state: &State, req: Request) -> worker::Result<Response> {
     http::json(&answer, 200)
 }
 
-/// A refresh of a token that was already rotated or revoked (or is being rotated right now):
-/// refused as `revoked`, and logged as a possible theft (OAuth 2.0 Security BCP §4.14).
+/// A refresh of a token this isolate sees revoked. With the authority, the consuming write
+/// tells a rotated token (reuse: its subject's sessions are revoked, logged) from one revoked
+/// otherwise; without it, every such refresh is logged as a possible reuse.
+async fn refresh_of_revoked(
+    state: &State,
+    token: &str,
+    verified: &Verified,
+    path: &str,
+) -> worker::Result<Response> {
+    if !state.has_authority() {
+        return refresh_reused(token, verified, path);
+    }
+    let consumed = RevocationRequest::for_token(&verified.revocation_facts(), "refresh");
+    match consumed {
+        Ok(request) => match state.revoke(&request, now(), true).await {
+            Ok(Applied::Reused) => refresh_reused(token, verified, path),
+            Ok(_) => refused_revoked(token, verified, path),
+            Err(e) => http::reject(&e, Some(token), Some(verified), path),
+        },
+        Err(_) => refused_revoked(token, verified, path),
+    }
+}
+
+fn refused_revoked(token: &str, verified: &Verified, path: &str) -> worker::Result<Response> {
+    let e = Error::new(ErrorCode::Revoked, "token has been revoked");
+    http::reject(&e, Some(token), Some(verified), path)
+}
+
+/// A refresh of a token that was already rotated (or is being rotated right now): refused as
+/// `revoked`, and logged as a possible theft (OAuth 2.0 Security BCP §4.14).
 fn refresh_reused(token: &str, verified: &Verified, path: &str) -> worker::Result<Response> {
     let jti_prefix = verified
         .registered
@@ -297,8 +435,7 @@ fn refresh_reused(token: &str, verified: &Verified, path: &str) -> worker::Resul
         "{}",
         json!({"event": "edge_jwt_refresh_reuse", "jti_prefix": jti_prefix, "track": verified.track.track})
     );
-    let e = Error::new(ErrorCode::Revoked, "token has been revoked");
-    http::reject(&e, Some(token), Some(verified), path)
+    refused_revoked(token, verified, path)
 }
 
 async fn logout_token(state: &State, verified: &Verified, now: u64) -> Result<(), Error> {

@@ -1,12 +1,14 @@
 //! The Cloudflare Worker: a thin host around the core.
 //!
 //! Routes: `/v1/health`, `/v1/introspect`, `/v1/revoke`, `/v1/refresh`, `/v1/logout`,
-//! `/.well-known/jwks.json`; every other path is the gateway (validate, then forward to
+//! `/v1/revocation/{status,snapshot,check}`, `/.well-known/jwks.json`; every other path is the gateway (validate, then forward to
 //! `ORIGIN`). Request parsing, KV and responses live here; every decision about a token is the
 //! core's.
 
 mod admin;
 mod authority;
+mod authority_client;
+mod env;
 mod http;
 mod jwks_fetch;
 mod kv;
@@ -62,6 +64,9 @@ async fn fetch(
     let response = match (req.method(), path) {
         (Method::Get, "/v1/health") => admin::health(&state, REQUESTS.with(Cell::get)),
         (Method::Get, "/.well-known/jwks.json") => admin::jwks(&state),
+        (Method::Get, "/v1/revocation/status") => admin::revocation_status(&state),
+        (Method::Get, "/v1/revocation/snapshot") => admin::revocation_snapshot(&state, req).await,
+        (Method::Post, "/v1/revocation/check") => admin::revocation_check(&state, req).await,
         (Method::Post, "/v1/introspect") => admin::introspect(&state, req).await,
         (Method::Post, "/v1/revoke") => admin::revoke(&state, req).await,
         (Method::Post, "/v1/refresh") => admin::refresh(&state, req).await,

@@ -8,9 +8,11 @@ use std::collections::HashSet;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use worker::{Env, ObjectNamespace};
+use worker::Env;
 
-use super::authority::{self, WriteOutcome, WriteRequest};
+use super::authority::{self, Receipt, WriteOutcome, WriteRequest};
+use super::authority_client::AuthorityClient;
+use super::env::{env_string, snapshot_key};
 use super::jwks_fetch::WorkerJwksHost;
 use super::kv::{KvRevocations, BINDING};
 use crate::config::{Config, Secret};
@@ -19,15 +21,19 @@ use crate::gateway::edge::EdgeValidator;
 use crate::gateway::edge_policy;
 use crate::mint::Signer;
 use crate::policy::{Validator, Verified};
+use crate::revocation::replica::Replica;
 use crate::revocation::RevocationRequest;
 use crate::verify::JwtCompact;
 
 /// What a revocation did.
 pub enum Applied {
-    /// Written.
-    Written,
-    /// A consuming write found the jti revoked already: a reused refresh token.
+    /// Written; through the authority, with its receipt (epoch, publication time).
+    Written(Option<Receipt>),
+    /// A consuming write found the jti rotated already: a reused refresh token (its subject's
+    /// sessions are revoked with it).
     Reused,
+    /// A consuming write found the jti revoked for another reason (logout, admin).
+    Revoked,
 }
 
 /// Shortest `ADMIN_TOKEN` accepted.
@@ -40,8 +46,9 @@ pub struct State {
     pub core: EdgeValidator<KvRevocations>,
     /// The Worker's I/O for the remote JWKS.
     jwks_host: WorkerJwksHost,
-    /// The revocation authority's namespace, when bound: every write goes through it.
-    authority: Option<ObjectNamespace>,
+    /// The revocation authority, when bound: every write goes through it, and revocation
+    /// checks read its snapshot (`core.replica`).
+    pub authority: Option<AuthorityClient>,
     pub signer: Option<Signer>,
     /// `ORIGIN` without a trailing slash, e.g. `https://api.internal`.
     pub origin: Option<String>,
@@ -50,15 +57,6 @@ pub struct State {
     /// here (across isolates, see the README's refresh section).
     pub refreshing: RefCell<HashSet<String>>,
     admin_token_digest: Option<[u8; 32]>,
-}
-
-/// A string binding (var or secret); `None` when unset or empty.
-fn env_string(env: &Env, name: &str) -> Option<String> {
-    env.var(name)
-        .map(|v| v.to_string())
-        .or_else(|_| env.secret(name).map(|s| s.to_string()))
-        .ok()
-        .filter(|s| !s.is_empty())
 }
 
 /// Appends the `JWKS` secret (a JWKS object or a JWK list) to the policy's own keys.
@@ -148,6 +146,25 @@ impl State {
             .map_err(|_| {
                 Error::config("JWKS_CACHE", "no KV namespace to share the JWKS through")
             })?;
+        let authority = match authority::namespace(env) {
+            Some(namespace) => {
+                let key = snapshot_key(env)?.ok_or_else(|| {
+                    Error::config(
+                        "SNAPSHOT_KEY",
+                        "required with the REVOCATION_AUTHORITY binding (the snapshot's MAC key)",
+                    )
+                })?;
+                let replica = Replica::new(
+                    &key,
+                    edge.revocation.snapshot_ttl_s,
+                    edge.revocation.publish_interval_s,
+                )?;
+                let client =
+                    AuthorityClient::new(namespace, kv.clone(), edge.revocation.timeout_ms);
+                Some((client, replica))
+            }
+            None => None,
+        };
         let revocations = KvRevocations::new(kv, &edge.revocation);
 
         let signing_key = env_string(env, "SIGNING_KEY");
@@ -172,10 +189,18 @@ impl State {
                 format!("must be at least {MIN_ADMIN_TOKEN_BYTES} bytes"),
             ));
         }
+        let mut core = EdgeValidator::new(Validator::new(policy), edge, Some(revocations));
+        let authority = match authority {
+            Some((client, replica)) => {
+                core = core.with_replica(replica);
+                Some(client)
+            }
+            None => None,
+        };
         Ok(State {
-            core: EdgeValidator::new(Validator::new(policy), edge, Some(revocations)),
+            core,
             jwks_host: WorkerJwksHost::new(jwks_kv),
-            authority: authority::namespace(env),
+            authority,
             signer,
             origin,
             refreshing: RefCell::default(),
@@ -199,23 +224,30 @@ impl State {
         now: u64,
     ) -> std::result::Result<Verified, (Error, Option<Verified>)> {
         self.core
-            .check(&self.jwks_host, token, now, &JwtCompact)
+            .check(&self.jwks_host, &self.authority, token, now, &JwtCompact)
+            .await
+    }
+
+    /// The revocation verdict from the store or the authority itself (see
+    /// [`EdgeValidator::check_revocation_uncached`]).
+    pub async fn check_revocation_uncached(&self, verified: &Verified, now: u64) -> Result<()> {
+        self.core
+            .check_revocation_uncached(&self.authority, verified, now)
             .await
     }
 
     /// Applies a revocation: through the revocation authority when it is bound (one writer:
     /// "later wins" exact, and with `consume` a refresh token's jti used once across isolates),
-    /// else straight to KV. This isolate's cache learns it at once either way.
+    /// else straight to KV. This isolate enforces it at once either way.
     pub async fn revoke(
         &self,
         request: &RevocationRequest,
         now: u64,
         consume: bool,
     ) -> Result<Applied> {
-        let checker = self.core.checker()?;
-        let Some(namespace) = &self.authority else {
-            checker.revoke(request, now).await?;
-            return Ok(Applied::Written);
+        let Some(client) = &self.authority else {
+            self.core.checker()?.revoke(request, now).await?;
+            return Ok(Applied::Written(None));
         };
         let policy = self.core.validator.policy();
         let write = WriteRequest {
@@ -225,12 +257,22 @@ impl State {
             longest_lifetime_s: policy.tracks.longest_lifetime_s(policy.claims.leeway_s),
             leeway_s: policy.claims.leeway_s,
         };
-        match authority::send(namespace, &write).await? {
-            WriteOutcome::Written(written) => {
-                checker.learn(&written, now);
-                Ok(Applied::Written)
+        let learn = |receipt: &Receipt| {
+            if let Some(replica) = &self.core.replica {
+                let written = &receipt.written;
+                replica.learn(&written.key, written.time, receipt.epoch);
             }
-            WriteOutcome::Reused => Ok(Applied::Reused),
+        };
+        match client.send(&write).await? {
+            WriteOutcome::Written(receipt) => {
+                learn(&receipt);
+                Ok(Applied::Written(Some(receipt)))
+            }
+            WriteOutcome::Reused(receipt) => {
+                learn(&receipt);
+                Ok(Applied::Reused)
+            }
+            WriteOutcome::Revoked => Ok(Applied::Revoked),
             WriteOutcome::Failed(why) => Err(Error::new(
                 ErrorCode::RevocationUnavailable,
                 format!("revocation could not be stored: {why}"),

@@ -38,6 +38,8 @@ export const COMPATIBILITY_DATE = "2026-04-01";
 /** A 36-byte HMAC secret (HS256 needs at least 32). */
 export const SECRET = "worker-tests-hmac-secret-0123456789ab";
 export const ADMIN_TOKEN = "admin-token-for-worker-tests-0123";
+/** The revocation snapshot's MAC key the tests' authority and isolates share. */
+export const SNAPSHOT_KEY = "snapshot-key-for-worker-tests-0123456789";
 export const ISSUER = "https://issuer.test";
 export const AUDIENCE = "api.test";
 export const LEEWAY_S = 30;
@@ -338,6 +340,14 @@ export default function (env) {
 }
 `;
 
+/** A revocation authority that cannot answer (503 to every call). */
+const BROKEN_AUTHORITY_SCRIPT = `
+export class BrokenAuthority {
+  fetch() { return new Response("authority unavailable", { status: 503 }); }
+}
+export default { fetch() { return new Response("", { status: 404 }); } };
+`;
+
 /**
  * Miniflare options for the built Worker.
  * - `policy`: POLICY object (or raw string) — required unless `bindings.POLICY` is given;
@@ -347,10 +357,10 @@ export default function (env) {
  * - `authority`: bind the revocation authority (Durable Object) as wrangler.toml does (default
  *   true; false: the Worker writes KV itself);
  * - `instances`: how many Worker instances (separate isolates) share the KV namespace and the
- *   authority (default 1);
+ *   authority (default 1); `perInstance`: {n: {policy?, authority?: "broken"}} for instance n;
  * - `bindings`: extra/overriding bindings.
  */
-export function workerOptions({ policy, secret = SECRET, jwks, signingKey, admin = ADMIN_TOKEN, origin, kv = "kv", authority = true, instances = 1, bindings = {} } = {}) {
+export function workerOptions({ policy, secret = SECRET, jwks, signingKey, admin = ADMIN_TOKEN, origin, kv = "kv", authority = true, instances = 1, perInstance = {}, bindings = {} } = {}) {
   const scriptPath = ensureBuilt();
   const b = {};
   if (policy !== undefined) b.POLICY = typeof policy === "string" ? policy : JSON.stringify(policy);
@@ -359,6 +369,7 @@ export function workerOptions({ policy, secret = SECRET, jwks, signingKey, admin
   if (signingKey) b.SIGNING_KEY = JSON.stringify(signingKey);
   if (admin) b.ADMIN_TOKEN = admin;
   if (origin) b.ORIGIN = origin;
+  if (authority) b.SNAPSHOT_KEY = SNAPSHOT_KEY;
   Object.assign(b, bindings);
   const main = {
     name: "edge-jwt",
@@ -379,11 +390,30 @@ export function workerOptions({ policy, secret = SECRET, jwks, signingKey, admin
     workers.push({ name: "broken-kv", modules: true, script: BROKEN_KV_SCRIPT });
   }
   if (authority) main.durableObjects = { REVOCATION_AUTHORITY: "RevocationAuthority" };
-  // Further instances: the same script in isolates of their own, sharing KV and the authority.
+  // Further instances: the same script in isolates of their own, sharing KV and the authority;
+  // `perInstance[n]` may give one its own `policy`, or `authority: "broken"` (an authority
+  // that answers every call with 503, as when it cannot be reached).
+  let broken = false;
   for (let i = 2; i <= instances; i++) {
-    const other = { ...main, name: `edge-jwt-${i}` };
-    if (authority) other.durableObjects = { REVOCATION_AUTHORITY: { className: "RevocationAuthority", scriptName: "edge-jwt" } };
+    const own = perInstance[i] ?? {};
+    const other = { ...main, name: `edge-jwt-${i}`, bindings: { ...b } };
+    if (own.policy) other.bindings.POLICY = JSON.stringify(own.policy);
+    if (own.authority === "broken") {
+      broken = true;
+      other.durableObjects = { REVOCATION_AUTHORITY: { className: "BrokenAuthority", scriptName: "broken-authority" } };
+    } else if (authority) {
+      other.durableObjects = { REVOCATION_AUTHORITY: { className: "RevocationAuthority", scriptName: "edge-jwt" } };
+    }
     workers.push(other);
+  }
+  if (broken) {
+    workers.push({
+      name: "broken-authority",
+      modules: true,
+      script: BROKEN_AUTHORITY_SCRIPT,
+      compatibilityDate: COMPATIBILITY_DATE,
+      durableObjects: { SELF: "BrokenAuthority" },
+    });
   }
   return { workers };
 }
@@ -429,6 +459,30 @@ export async function startWorker(opts = {}) {
       return client((p, init = {}) => fetcher.fetch(new URL(p, "http://worker.test").href, init));
     },
     kv: () => mf.getKVNamespace("REVOCATIONS"),
+    /** The revocation authority's own API (`/write`, `/status`, `/entry`, `/snapshot`). */
+    async authority(p, init = {}) {
+      const namespace = await mf.getDurableObjectNamespace("REVOCATION_AUTHORITY");
+      return namespace.get(namespace.idFromName("revocations")).fetch(`https://authority${p}`, init);
+    },
+    /** A write straight to the authority, as another isolate makes it. */
+    async authorityWrite(request, { consume = false, at = now() } = {}) {
+      const body = { request, consume, now: at, longest_lifetime_s: 7 * 86400 + LEEWAY_S, leeway_s: LEEWAY_S };
+      const r = await worker.authority("/write", { method: "POST", body: JSON.stringify(body) });
+      return r.json();
+    },
+    /**
+     * A revocation entry (`jti:…`, `sub:…`, `global`) as the store of record holds it: the
+     * authority's storage when it is bound, else KV. `null` when absent.
+     */
+    async storeEntry(key) {
+      if (opts.authority === false) {
+        const raw = await (await mf.getKVNamespace("REVOCATIONS")).get(key);
+        return raw === null ? null : JSON.parse(raw);
+      }
+      const r = await worker.authority(`/entry?key=${encodeURIComponent(key)}`);
+      assert.equal(r.status, 200, `authority /entry: ${r.status}`);
+      return r.json();
+    },
     async waitForLog(pred, timeoutMs = 3000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {

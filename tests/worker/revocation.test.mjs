@@ -1,7 +1,9 @@
-// Revocation through the Worker's admin API with a real KV namespace in workerd: by jti (admin
-// JSON and RFC 7009 form), by subject ("issued before"), the global kill switch, idempotence,
-// the documented KV key layout and entry expiry, and how a revocation written elsewhere reaches
-// an isolate (within revocation.cache_ttl_s).
+// Revocation through the Worker's admin API with a real KV namespace in workerd, in the per-key
+// mode (no REVOCATION_AUTHORITY binding: the Worker writes and reads `jti:`/`sub:`/`global`
+// entries itself): by jti (admin JSON and RFC 7009 form), by subject ("issued before"), the
+// global kill switch, idempotence, the documented KV key layout and entry expiry, and how a
+// revocation written elsewhere reaches an isolate (within revocation.cache_ttl_s). The
+// authority's snapshot mode has its own suite (snapshot.test.mjs).
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -36,7 +38,7 @@ function near(actual, expected, slack, what) {
 describe("revocation by jti", () => {
   let worker;
   before(async () => {
-    worker = await h.startWorker({ policy });
+    worker = await h.startWorker({ policy, authority: false });
   });
   after(() => worker?.dispose());
 
@@ -112,7 +114,7 @@ describe("revocation by jti", () => {
 describe("revocation by subject", () => {
   let worker;
   before(async () => {
-    worker = await h.startWorker({ policy });
+    worker = await h.startWorker({ policy, authority: false });
   });
   after(() => worker?.dispose());
 
@@ -162,7 +164,7 @@ describe("revocation by subject", () => {
 describe("global kill switch", () => {
   let worker;
   before(async () => {
-    worker = await h.startWorker({ policy });
+    worker = await h.startWorker({ policy, authority: false });
   });
   after(() => worker?.dispose());
 
@@ -191,7 +193,7 @@ describe("revocations written elsewhere (another isolate or the CLI)", () => {
   let worker;
   const quick = { ...policy, revocation: { cache_ttl_s: 1 } };
   before(async () => {
-    worker = await h.startWorker({ policy: quick });
+    worker = await h.startWorker({ policy: quick, authority: false });
   });
   after(() => worker?.dispose());
 
