@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use worker::kv::KvStore;
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, State, Storage};
 
-use super::kv::BINDING as KV_BINDING;
 use super::env::{env_string, snapshot_key};
+use super::kv::BINDING as KV_BINDING;
 use crate::error::{Error, ErrorCode, Result};
 use crate::gateway::{edge_policy, RevocationSettings};
 use crate::revocation::snapshot::{fingerprint, SnapshotContents};

@@ -29,4 +29,3 @@ pub fn snapshot_key(env: &Env) -> Result<Option<Zeroizing<Vec<u8>>>> {
     }
     Ok(Some(Zeroizing::new(key.into_bytes())))
 }
-

@@ -1,6 +1,7 @@
 //! The remote JWKS's I/O on Workers: the Worker's fetch, a copy shared across isolates through
-//! KV. Every decision (freshness, one refresh at a time, refetch budget, staleness, the merge
-//! with inline keys) is the shared edge validator's ([`crate::gateway::edge`]).
+//! KV (HMAC-sealed with `SNAPSHOT_KEY` when the Worker has it). Every decision (freshness, one
+//! refresh at a time, refetch budget, staleness, the merge with inline keys) is the shared edge
+//! validator's ([`crate::gateway::edge`]).
 
 use std::time::Duration;
 
@@ -12,6 +13,12 @@ use worker::{
     RequestRedirect, Response, ResponseBody,
 };
 
+use base64ct::{Base64UrlUnpadded, Encoding};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
 use crate::gateway::edge::JwksHost;
 use crate::gateway::jwks::MAX_DOCUMENT_BYTES;
 
@@ -19,12 +26,39 @@ use crate::gateway::jwks::MAX_DOCUMENT_BYTES;
 /// across isolates through KV, `Delay` and the console.
 pub struct WorkerJwksHost {
     kv: KvStore,
+    /// With `SNAPSHOT_KEY`: the shared copy carries an HMAC under it, so that write access to
+    /// the KV namespace alone cannot add a verification key.
+    seal_key: Option<Zeroizing<Vec<u8>>>,
 }
 
 impl WorkerJwksHost {
-    /// A host sharing its copy in `kv`.
-    pub fn new(kv: KvStore) -> Self {
-        Self { kv }
+    /// A host sharing its copy in `kv`, sealed with `seal_key` when there is one.
+    pub fn new(kv: KvStore, seal_key: Option<Zeroizing<Vec<u8>>>) -> Self {
+        Self { kv, seal_key }
+    }
+
+    /// The HMAC of a shared copy, bound to the KV key it lives under (a copy of one provider's
+    /// set cannot be moved under another's key).
+    fn seal(&self, key: &str, value: &str) -> Option<String> {
+        let secret = self.seal_key.as_ref()?;
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).ok()?;
+        mac.update(b"edge-jwt shared jwks v1\0");
+        mac.update(key.as_bytes());
+        mac.update(b"\0");
+        mac.update(value.as_bytes());
+        Some(Base64UrlUnpadded::encode_string(
+            &mac.finalize().into_bytes(),
+        ))
+    }
+
+    /// The value of a stored copy: as is without a key; with one, only when its seal verifies.
+    fn unseal(&self, key: &str, stored: String) -> Option<String> {
+        if self.seal_key.is_none() {
+            return Some(stored);
+        }
+        let (tag, value) = stored.split_once('.')?;
+        let expected = self.seal(key, value)?;
+        bool::from(expected.as_bytes().ct_eq(tag.as_bytes())).then(|| value.to_owned())
     }
 }
 
@@ -55,12 +89,17 @@ impl JwksHost for WorkerJwksHost {
     async fn shared_get(&self, key: &str, timeout_ms: u64) -> Option<String> {
         let read = Box::pin(self.kv.get(key).text());
         match select(read, Delay::from(Duration::from_millis(timeout_ms))).await {
-            Either::Left((Ok(text), _)) => text,
+            Either::Left((Ok(text), _)) => self.unseal(key, text?),
             _ => None,
         }
     }
 
     async fn shared_put(&self, key: &str, value: String, ttl_s: u64, timeout_ms: u64) {
+        let value = match self.seal(key, &value) {
+            Some(tag) => format!("{tag}.{value}"),
+            None if self.seal_key.is_some() => return,
+            None => value,
+        };
         // KV's minimum expiration is 60 s.
         if let Ok(put) = self.kv.put(key, value) {
             let _ = select(

@@ -199,7 +199,7 @@ impl State {
         };
         Ok(State {
             core,
-            jwks_host: WorkerJwksHost::new(jwks_kv),
+            jwks_host: WorkerJwksHost::new(jwks_kv, snapshot_key(env)?),
             authority,
             signer,
             origin,

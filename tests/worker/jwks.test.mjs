@@ -74,11 +74,29 @@ describe("remote JWKS", () => {
     assert.equal(jwks.state.fetches, 1);
   });
 
-  test("the set is shared through KV under jwks:<sha256(url)>", async () => {
+  test("the set is shared through KV under jwks:<sha256(url)>, sealed with SNAPSHOT_KEY", async () => {
     const key = `jwks:${crypto.createHash("sha256").update(jwks.url).digest("hex")}`;
-    const stored = JSON.parse(await (await worker.kv()).get(key));
+    const raw = await (await worker.kv()).get(key);
+    const dot = raw.indexOf(".");
+    assert.match(raw.slice(0, dot), /^[A-Za-z0-9_-]{43}$/, "an HMAC-SHA256 seal");
+    const stored = JSON.parse(raw.slice(dot + 1));
     assert.deepEqual(JSON.parse(stored.body).keys.map((k) => k.kid), ["k1"]);
     assert.ok(stored.fresh_until > stored.fetched_at);
+  });
+
+  test("a copy written to KV by someone without SNAPSHOT_KEY adds no key", async () => {
+    const key = `jwks:${crypto.createHash("sha256").update(jwks.url).digest("hex")}`;
+    const raw = await (await worker.kv()).get(key);
+    const stored = JSON.parse(raw.slice(raw.indexOf(".") + 1));
+    const evil = h.keygen("ES256", "evil");
+    const planted = { ...stored, body: JSON.stringify({ keys: [publicOf(evil)] }), fresh_until: h.now() + 3600 };
+    for (const value of [JSON.stringify(planted), `${"A".repeat(43)}.${JSON.stringify(planted)}`]) {
+      await (await worker.kv()).put(key, value);
+      await worker.reconfigure({ policy, secret: null }); // a fresh isolate reads the shared copy first
+      const r = await worker.get("/api", mint(policy, evil));
+      h.assertRejected(r, "unknown_kid");
+      assert.equal((await worker.get("/api", mint(policy, k1))).status, 200, "the provider's own set serves");
+    }
   });
 
   test("rotation at the provider is picked up on the first token with the new kid", async () => {
