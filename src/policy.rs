@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use futures_util::FutureExt;
 use serde_json::{Map, Value};
 
 use crate::alg::Alg;
@@ -115,6 +116,26 @@ impl Validator {
         keys: &KeySet,
         backend: &dyn verify::SignatureBackend,
     ) -> Result<Verified> {
+        self.verify_checked(token, now, keys, &verify::Ready(backend))
+            .now_or_never()
+            .unwrap_or_else(|| {
+                // `Ready` never waits, so this is unreachable; refuse rather than panic.
+                Err(Error::new(
+                    ErrorCode::BadSignature,
+                    "signature check did not complete",
+                ))
+            })
+    }
+
+    /// As [`Validator::verify_using`], with a signature check that may wait (WebCrypto): the
+    /// same steps in the same order, the check awaited per candidate key.
+    pub async fn verify_checked(
+        &self,
+        token: &str,
+        now: u64,
+        keys: &KeySet,
+        check: &impl verify::SignatureCheck,
+    ) -> Result<Verified> {
         let policy = &self.policy;
         let untrusted = token::parse(token, policy.max_token_bytes, &self.headers)?;
         let header = untrusted.header;
@@ -136,17 +157,15 @@ impl Validator {
                 ));
             }
         }
-        let candidates = keys.candidates(alg, header.kid.as_deref())?;
-        let key = candidates
-            .into_iter()
-            .find(|key| {
-                backend.verify(
-                    alg,
-                    key,
-                    untrusted.signing_input.as_bytes(),
-                    &untrusted.signature,
-                )
-            })
+        let mut chosen = None;
+        for key in keys.candidates(alg, header.kid.as_deref())? {
+            let message = untrusted.signing_input.as_bytes();
+            if check.check(alg, key, message, &untrusted.signature).await {
+                chosen = Some(key);
+                break;
+            }
+        }
+        let key = chosen
             .ok_or_else(|| Error::new(ErrorCode::BadSignature, "signature verification failed"))?;
 
         // From here on the payload is authenticated; only now does a JSON parser see it.

@@ -71,6 +71,61 @@ pub trait SignatureBackend {
     fn verify(&self, alg: Alg, key: &VerificationKey, message: &[u8], signature: &[u8]) -> bool;
 }
 
+/// A signature check that may wait: a host whose crypto answers with promises (WebCrypto in
+/// the Worker). The core keeps every other step and its order; see [`SignatureBackend`].
+pub trait SignatureCheck {
+    /// Verifies `signature` over `message` with `key` under `alg`; `false` for any failure.
+    fn check(
+        &self,
+        alg: Alg,
+        key: &VerificationKey,
+        message: &[u8],
+        signature: &[u8],
+    ) -> impl std::future::Future<Output = bool>;
+}
+
+/// A synchronous backend as a [`SignatureCheck`] that never waits (its future is ready on the
+/// first poll), so that synchronous callers run the same verification code.
+pub struct Ready<'a>(pub &'a dyn SignatureBackend);
+
+impl SignatureCheck for Ready<'_> {
+    async fn check(
+        &self,
+        alg: Alg,
+        key: &VerificationKey,
+        message: &[u8],
+        signature: &[u8],
+    ) -> bool {
+        self.0.verify(alg, key, message, signature)
+    }
+}
+
+/// Whether a signature may be handed to a host at all: the one length `alg` allows with
+/// `key`, and for ES256 both r and s in [1, n − 1], for EdDSA S below the group order L
+/// (RFC 8032 §5.1.7): what jwt-compact refuses by shape is refused before any host sees it,
+/// so hosts cannot differ on it (the "psychic signature", CVE-2022-21449, is r = s = 0).
+pub fn is_well_formed(alg: Alg, key: &VerificationKey, signature: &[u8]) -> bool {
+    if !has_expected_length(alg, key, signature) {
+        return false;
+    }
+    match alg {
+        Alg::ES256 => p256::ecdsa::Signature::from_slice(signature).is_ok(),
+        Alg::EdDSA => signature.get(32..).is_some_and(scalar_below_group_order),
+        _ => true,
+    }
+}
+
+/// Ed25519's group order L, little-endian (RFC 8032 §5.1).
+const ED25519_L: [u8; 32] = [
+    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+];
+
+/// Whether the little-endian 32-byte `s` is below L.
+fn scalar_below_group_order(s: &[u8]) -> bool {
+    s.len() == 32 && s.iter().rev().cmp(ED25519_L.iter().rev()) == std::cmp::Ordering::Less
+}
+
 /// jwt-compact, in-process: the backend of every host unless one brings its own.
 pub struct JwtCompact;
 

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::edge_policy::EdgePolicy;
 use super::jwks::{CachedJwks, RemoteJwks};
+use super::token_cache::TokenCache;
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::KeySet;
 use crate::policy::{Validator, Verified};
@@ -21,7 +22,8 @@ use crate::revocation::{
     self, KeyValueStore, RevocationCache, RevocationChecker, RevocationFacts, RevocationRequest,
     RevocationStatus,
 };
-use crate::verify::SignatureBackend;
+use crate::verify::{Ready, SignatureBackend, SignatureCheck};
+use futures_util::FutureExt;
 
 /// What a host does for the remote JWKS: fetch it, share a copy across isolates (when it has
 /// somewhere to), wait, and log. Fetching follows no redirect and bounds the body's size and
@@ -233,6 +235,8 @@ pub struct EdgeValidator<S> {
     /// The view of a revocation authority's snapshot, when the host has one: it then decides
     /// every revocation check instead of `revocations`.
     pub replica: Option<Replica>,
+    /// Tokens verified by [`Self::verify`] (`gateway.token_cache_size`).
+    tokens: RefCell<TokenCache>,
 }
 
 impl<S: KeyValueStore> EdgeValidator<S> {
@@ -253,12 +257,14 @@ impl<S: KeyValueStore> EdgeValidator<S> {
                 policy.claims.leeway_s,
             )
         });
+        let tokens = RefCell::new(TokenCache::new(edge.gateway.token_cache_size));
         Self {
             validator,
             edge,
             jwks,
             revocations,
             replica: None,
+            tokens,
         }
     }
 
@@ -304,24 +310,43 @@ impl<S: KeyValueStore> EdgeValidator<S> {
 
     /// Verifies `token` (no revocation) with the keys held now: the inline keys merged with
     /// the remote set, or the inline keys alone when the remote set is unusable (then any other
-    /// refusal is `jwks_unavailable`).
+    /// refusal is `jwks_unavailable`). Synchronous: `backend` answers at once.
     pub fn attempt(&self, token: &str, now: u64, backend: &dyn SignatureBackend) -> Attempt {
-        let inline = &self.validator.policy().keys;
+        self.attempt_with(token, now, &Ready(backend))
+            .now_or_never()
+            .unwrap_or_else(|| {
+                // `Ready` never waits, so this is unreachable; refuse rather than panic.
+                Attempt::Refused(Error::new(
+                    ErrorCode::BadSignature,
+                    "signature check did not complete",
+                ))
+            })
+    }
+
+    /// [`Self::attempt`] with a signature check that may wait (the Worker's WebCrypto).
+    pub async fn attempt_with(
+        &self,
+        token: &str,
+        now: u64,
+        check: &impl SignatureCheck,
+    ) -> Attempt {
+        let validator = &self.validator;
+        let inline = &validator.policy().keys;
         let Some(jwks) = &self.jwks else {
-            return match self.validator.verify_using(token, now, inline, backend) {
+            return match validator.verify_checked(token, now, inline, check).await {
                 Ok(verified) => Attempt::Verified(verified),
                 Err(e) => Attempt::Refused(e),
             };
         };
         match jwks.choose(inline, now) {
             KeyChoice::InlineOnly(unavailable) => {
-                match self.validator.verify_using(token, now, inline, backend) {
+                match validator.verify_checked(token, now, inline, check).await {
                     Ok(verified) => Attempt::Verified(verified),
                     Err(_) => Attempt::Refused(unavailable),
                 }
             }
             KeyChoice::Merged(keys) => {
-                match self.validator.verify_using(token, now, &keys, backend) {
+                match validator.verify_checked(token, now, &keys, check).await {
                     Ok(verified) => Attempt::Verified(verified),
                     Err(e)
                         if e.code() == ErrorCode::UnknownKid
@@ -336,30 +361,69 @@ impl<S: KeyValueStore> EdgeValidator<S> {
     }
 
     /// Verifies `token` (no revocation), refreshing the remote set first when it is due and
-    /// once more for an unknown kid when the refetch budget allows.
+    /// once more for an unknown kid when the refetch budget allows. A token verified before
+    /// under the same key set is answered from the token cache after its time checks.
     pub async fn verify(
         &self,
         host: &impl JwksHost,
         token: &str,
         now: u64,
-        backend: &dyn SignatureBackend,
+        check: &impl SignatureCheck,
     ) -> Result<Verified> {
         if let Some(jwks) = self.jwks.as_ref().filter(|j| j.needs_refresh(now)) {
             jwks.refresh(host, now).await;
         }
-        match self.attempt(token, now, backend) {
-            Attempt::Verified(verified) => Ok(verified),
-            Attempt::Refused(e) => Err(e),
+        if let Some(cached) = self.cached(token, now) {
+            return cached;
+        }
+        let verified = match self.attempt_with(token, now, check).await {
+            Attempt::Verified(verified) => verified,
+            Attempt::Refused(e) => return Err(e),
             Attempt::RefetchDue(_) => {
                 if let Some(jwks) = &self.jwks {
                     jwks.refresh(host, now).await;
                 }
-                match self.attempt(token, now, backend) {
-                    Attempt::Verified(verified) => Ok(verified),
-                    Attempt::Refused(e) | Attempt::RefetchDue(e) => Err(e),
+                match self.attempt_with(token, now, check).await {
+                    Attempt::Verified(verified) => verified,
+                    Attempt::Refused(e) | Attempt::RefetchDue(e) => return Err(e),
                 }
             }
+        };
+        self.tokens
+            .borrow_mut()
+            .insert(token, &verified, self.keys_generation());
+        Ok(verified)
+    }
+
+    /// Which key set verifications are made under now: the remote set's fetch time (the
+    /// inline keys never change within an isolate).
+    fn keys_generation(&self) -> u64 {
+        self.jwks
+            .as_ref()
+            .and_then(|j| j.remote.borrow().fetched_at())
+            .unwrap_or(0)
+    }
+
+    /// The cached verification of `token`, when there is one under the current key set and
+    /// the set is still usable: `Ok` when its time checks pass at `now`, their error when not.
+    fn cached(&self, token: &str, now: u64) -> Option<Result<Verified>> {
+        if self.jwks.as_ref().is_some_and(|j| !j.usable(now)) {
+            return None;
         }
+        let mut tokens = self.tokens.borrow_mut();
+        let verified = tokens.get(token, self.keys_generation())?;
+        match self.validator.recheck(verified, now) {
+            Ok(()) => Some(Ok(verified.clone())),
+            Err(e) => {
+                tokens.remove(token);
+                Some(Err(e))
+            }
+        }
+    }
+
+    /// Token-cache hits and misses of this isolate.
+    pub fn token_cache_counts(&self) -> (u64, u64) {
+        self.tokens.borrow().counts()
     }
 
     /// Whether a token verified earlier still stands at `now` without verifying it again: its
@@ -435,10 +499,10 @@ impl<S: KeyValueStore> EdgeValidator<S> {
         replica_host: &impl ReplicaHost,
         token: &str,
         now: u64,
-        backend: &dyn SignatureBackend,
+        check: &impl SignatureCheck,
     ) -> std::result::Result<Verified, (Error, Option<Verified>)> {
         let verified = self
-            .verify(host, token, now, backend)
+            .verify(host, token, now, check)
             .await
             .map_err(|e| (e, None))?;
         match self.check_revocation(replica_host, &verified, now).await {
@@ -555,7 +619,7 @@ mod tests {
         token: &str,
         now: u64,
     ) -> Result<Verified> {
-        v.verify(host, token, now, &crate::verify::JwtCompact)
+        v.verify(host, token, now, &Ready(&crate::verify::JwtCompact))
             .now_or_never()
             .expect("the fake host never waits")
     }
@@ -615,5 +679,69 @@ mod tests {
             verify(&v, &host, &token(&v, &hmac)).is_ok(),
             "the inline secret still serves"
         );
+    }
+
+    /// jwt-compact, counting the signatures it checks.
+    #[derive(Default)]
+    struct Counting(Cell<u32>);
+
+    impl SignatureCheck for Counting {
+        async fn check(
+            &self,
+            alg: Alg,
+            key: &crate::keys::VerificationKey,
+            message: &[u8],
+            signature: &[u8],
+        ) -> bool {
+            self.0.set(self.0.get() + 1);
+            crate::verify::verify_signature(alg, key, message, signature)
+        }
+    }
+
+    fn verify_counted(
+        v: &EdgeValidator<NoStore>,
+        host: &FakeHost,
+        token: &str,
+        now: u64,
+        check: &Counting,
+    ) -> Result<Verified> {
+        v.verify(host, token, now, check)
+            .now_or_never()
+            .expect("the fake host never waits")
+    }
+
+    #[test]
+    fn a_repeated_token_skips_its_signature_check_but_never_its_expiry() {
+        let (signer, jwks) = key("k1");
+        let v = validator(false);
+        let host = host(Some(jwks.to_string()));
+        let t = token(&v, &signer);
+        let check = Counting::default();
+        for _ in 0..5 {
+            assert!(verify_counted(&v, &host, &t, NOW, &check).is_ok());
+        }
+        assert_eq!(check.0.get(), 1, "one signature check for five requests");
+        assert_eq!(v.token_cache_counts(), (4, 1));
+        // Past exp + leeway the cached entry refuses, as a full verification would.
+        let late = NOW + 12 * 3600 + 31;
+        let e = verify_counted(&v, &host, &t, late, &check).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::Expired);
+    }
+
+    #[test]
+    fn a_rotation_drops_cached_verifications_under_the_old_set() {
+        let (old_signer, old_jwks) = key("old");
+        let (_, new_jwks) = key("new");
+        let v = validator(false);
+        let host = host(Some(old_jwks.to_string()));
+        let t = token(&v, &old_signer);
+        let check = Counting::default();
+        assert!(verify_counted(&v, &host, &t, NOW, &check).is_ok());
+        // The provider drops the old key; after the set's max-age the next request refetches.
+        *host.body.borrow_mut() = Some(new_jwks.to_string());
+        let later = NOW + 301;
+        let e = verify_counted(&v, &host, &t, later, &check).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::UnknownKid, "not served from the cache");
+        assert_eq!(host.fetches.get(), 2);
     }
 }

@@ -170,6 +170,18 @@ impl EdgePolicy {
         if config.gateway.cookie.as_deref() == Some("") {
             return Err(Error::config("gateway.cookie", "must not be empty"));
         }
+        if !(1..=1_000_000).contains(&config.gateway.metrics_sample_every) {
+            return Err(Error::config(
+                "gateway.metrics_sample_every",
+                "must be between 1 and 1000000",
+            ));
+        }
+        if config.gateway.token_cache_size > 1_000_000 {
+            return Err(Error::config(
+                "gateway.token_cache_size",
+                "must be at most 1000000",
+            ));
+        }
         let routes = RouteTable::new(
             config.routes,
             config.default_route,

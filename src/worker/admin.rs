@@ -23,6 +23,15 @@ pub fn health(state: &State, requests: u64) -> worker::Result<Response> {
             "isolate": {
                 "requests": requests,
                 "kv_reads": state.core.store_reads(),
+                "signatures": {
+                    "webcrypto": state.crypto.counts().0,
+                    "wasm": state.crypto.counts().1,
+                },
+                "outcomes": state.metrics.describe(),
+                "token_cache": {
+                    "hits": state.core.token_cache_counts().0,
+                    "misses": state.core.token_cache_counts().1,
+                },
                 "jwks_fetches": state.jwks_fetches(),
             },
         }),

@@ -12,8 +12,10 @@ mod env;
 mod http;
 mod jwks_fetch;
 mod kv;
+mod metrics;
 mod proxy;
 mod state;
+mod webcrypto;
 
 use std::cell::{Cell, OnceCell};
 use std::rc::Rc;

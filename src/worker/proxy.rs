@@ -5,10 +5,11 @@ use worker::js_sys;
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::web_sys::{self, RequestRedirect};
 
+use super::metrics::Outcome;
 use super::state::State;
 use super::{http, now};
 use crate::error::Error;
-use crate::gateway::decision::{Pass, Plan, RequestParts};
+use crate::gateway::decision::{Pass, Plan, Refusal, RequestParts};
 use crate::gateway::{bearer_token, check_forwardable};
 use crate::policy::Verified;
 
@@ -92,12 +93,13 @@ pub async fn handle(
     method: &str,
     raw_path: &str,
 ) -> worker::Result<web_sys::Response> {
+    let started = worker::Date::now().as_millis();
     let headers = req.headers();
     let pairs = client_header_pairs(&headers);
     let request = RequestParts::new(method, raw_path, &pairs, false);
     let (pass, verified) = match state.core.edge.plan(&request) {
         Plan::Pass(pass) => (pass, None),
-        Plan::Refuse(refusal) => return http::refuse(&refusal).map(Into::into),
+        Plan::Refuse(refusal) => return refused(state, &refusal, None, None, started),
         Plan::Verify(pending) => {
             let outcome = verify_and_check_revocation(state, &pending.token).await;
             let concluded = match &outcome {
@@ -110,13 +112,30 @@ pub async fn handle(
             };
             match concluded {
                 Ok(pass) => (pass, outcome.ok()),
-                Err(refusal) => return http::refuse(&refusal).map(Into::into),
+                Err(refusal) => {
+                    let verified = outcome
+                        .as_ref()
+                        .ok()
+                        .or_else(|| outcome.as_ref().err().and_then(|(_, v)| v.as_ref()));
+                    return refused(state, &refusal, verified, pending.route.index, started);
+                }
             }
         }
     };
-    let Some(origin) = &state.origin else {
+    state.metrics.record(&Outcome {
+        code: if verified.is_some() {
+            "ok"
+        } else {
+            "anonymous"
+        },
+        status: 200,
+        verified: verified.as_ref(),
+        route: pass.route,
+    });
+    let response = match &state.origin {
+        Some(origin) => forward(&req, &headers, &pass, origin).await?,
         // Development default: no upstream, answer with what was verified.
-        return http::json(
+        None => http::json(
             &match &verified {
                 Some(verified) => serde_json::json!({
                     "ok": true,
@@ -128,10 +147,58 @@ pub async fn handle(
                 None => serde_json::json!({"ok": true, "anonymous": true}),
             },
             200,
-        )
-        .map(Into::into);
+        )?
+        .into(),
     };
-    forward(&req, &headers, &pass, origin).await
+    with_server_timing(state, response, "pass", started)
+}
+
+/// Counts, logs and answers a refusal.
+fn refused(
+    state: &State,
+    refusal: &Refusal,
+    verified: Option<&Verified>,
+    route: Option<usize>,
+    started: u64,
+) -> worker::Result<web_sys::Response> {
+    state.metrics.record(&Outcome {
+        code: refusal.error.code().code(),
+        status: refusal.status,
+        verified,
+        route,
+    });
+    let response = http::refuse(refusal)?.into();
+    with_server_timing(state, response, refusal.error.code().code(), started)
+}
+
+/// With `gateway.server_timing`: `Server-Timing: edge-jwt;dur=…;desc="<outcome>"`. Workers
+/// clocks advance only across I/O, so `dur` is the time spent waiting (KV, the authority, a
+/// JWKS fetch, the origin), not CPU. An upstream response's headers are immutable: it is
+/// rewrapped (same status and body stream).
+fn with_server_timing(
+    state: &State,
+    response: web_sys::Response,
+    outcome: &str,
+    started: u64,
+) -> worker::Result<web_sys::Response> {
+    if !state.core.edge.gateway.server_timing {
+        return Ok(response);
+    }
+    let elapsed = worker::Date::now().as_millis().saturating_sub(started);
+    let value = format!("edge-jwt;dur={elapsed};desc=\"{outcome}\"");
+    if response.headers().append("server-timing", &value).is_ok() {
+        return Ok(response);
+    }
+    let init = web_sys::ResponseInit::new();
+    init.set_status(response.status());
+    init.set_status_text(&response.status_text());
+    let headers = web_sys::Headers::new_with_headers(&response.headers())?;
+    headers.append("server-timing", &value)?;
+    init.set_headers(&headers);
+    Ok(web_sys::Response::new_with_opt_readable_stream_and_init(
+        response.body().as_ref(),
+        &init,
+    )?)
 }
 
 /// Forwards to `ORIGIN` with the same method, query and body, the canonical path and the

@@ -15,6 +15,8 @@ use super::authority_client::AuthorityClient;
 use super::env::{env_string, snapshot_key};
 use super::jwks_fetch::WorkerJwksHost;
 use super::kv::{KvRevocations, BINDING};
+use super::metrics::Metrics;
+use super::webcrypto::WebCrypto;
 use crate::config::{Config, Secret};
 use crate::error::{Error, ErrorCode, Result};
 use crate::gateway::edge::EdgeValidator;
@@ -23,7 +25,6 @@ use crate::mint::Signer;
 use crate::policy::{Validator, Verified};
 use crate::revocation::replica::Replica;
 use crate::revocation::RevocationRequest;
-use crate::verify::JwtCompact;
 
 /// What a revocation did.
 pub enum Applied {
@@ -46,6 +47,10 @@ pub struct State {
     pub core: EdgeValidator<KvRevocations>,
     /// The Worker's I/O for the remote JWKS.
     jwks_host: WorkerJwksHost,
+    /// Asymmetric signatures are checked by the runtime's WebCrypto.
+    pub crypto: WebCrypto,
+    /// Outcome counters and the optional Analytics Engine dataset.
+    pub metrics: Metrics,
     /// The revocation authority, when bound: every write goes through it, and revocation
     /// checks read its snapshot (`core.replica`).
     pub authority: Option<AuthorityClient>,
@@ -189,6 +194,7 @@ impl State {
                 format!("must be at least {MIN_ADMIN_TOKEN_BYTES} bytes"),
             ));
         }
+        let metrics = Metrics::new(env, &policy.tracks, edge.gateway.metrics_sample_every);
         let mut core = EdgeValidator::new(Validator::new(policy), edge, Some(revocations));
         let authority = match authority {
             Some((client, replica)) => {
@@ -200,6 +206,8 @@ impl State {
         Ok(State {
             core,
             jwks_host: WorkerJwksHost::new(jwks_kv, snapshot_key(env)?),
+            crypto: WebCrypto::default(),
+            metrics,
             authority,
             signer,
             origin,
@@ -212,7 +220,7 @@ impl State {
     /// the remote JWKS, with the Worker's I/O.
     pub async fn verify_token(&self, token: &str, now: u64) -> Result<Verified> {
         self.core
-            .verify(&self.jwks_host, token, now, &JwtCompact)
+            .verify(&self.jwks_host, token, now, &self.crypto)
             .await
     }
 
@@ -224,7 +232,7 @@ impl State {
         now: u64,
     ) -> std::result::Result<Verified, (Error, Option<Verified>)> {
         self.core
-            .check(&self.jwks_host, &self.authority, token, now, &JwtCompact)
+            .check(&self.jwks_host, &self.authority, token, now, &self.crypto)
             .await
     }
 

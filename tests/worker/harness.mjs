@@ -340,6 +340,17 @@ export default function (env) {
 }
 `;
 
+/** An Analytics Engine dataset that prints every data point as one log line. */
+const METRICS_RECORDER_SCRIPT = `
+export default function () {
+  return {
+    writeDataPoint(point) {
+      console.log(JSON.stringify({ event: "test_metrics_point", ...point }));
+    },
+  };
+}
+`;
+
 /** A revocation authority that cannot answer (503 to every call). */
 const BROKEN_AUTHORITY_SCRIPT = `
 export class BrokenAuthority {
@@ -358,9 +369,11 @@ export default { fetch() { return new Response("", { status: 404 }); } };
  *   true; false: the Worker writes KV itself);
  * - `instances`: how many Worker instances (separate isolates) share the KV namespace and the
  *   authority (default 1); `perInstance`: {n: {policy?, authority?: "broken"}} for instance n;
+ * - `metrics`: bind METRICS to Miniflare's Analytics Engine ("miniflare") or to a recorder that
+ *   logs each data point ("recorder");
  * - `bindings`: extra/overriding bindings.
  */
-export function workerOptions({ policy, secret = SECRET, jwks, signingKey, admin = ADMIN_TOKEN, origin, kv = "kv", authority = true, instances = 1, perInstance = {}, bindings = {} } = {}) {
+export function workerOptions({ policy, secret = SECRET, jwks, signingKey, admin = ADMIN_TOKEN, origin, kv = "kv", authority = true, instances = 1, perInstance = {}, metrics, bindings = {} } = {}) {
   const scriptPath = ensureBuilt();
   const b = {};
   if (policy !== undefined) b.POLICY = typeof policy === "string" ? policy : JSON.stringify(policy);
@@ -390,6 +403,13 @@ export function workerOptions({ policy, secret = SECRET, jwks, signingKey, admin
     workers.push({ name: "broken-kv", modules: true, script: BROKEN_KV_SCRIPT });
   }
   if (authority) main.durableObjects = { REVOCATION_AUTHORITY: "RevocationAuthority" };
+  // METRICS: Miniflare's own Analytics Engine binding (its local simulator keeps nothing), or a
+  // recorder with the same `writeDataPoint` that prints each point to the log for the test.
+  if (metrics === "miniflare") main.analyticsEngineDatasets = { METRICS: { dataset: "edge_jwt" } };
+  if (metrics === "recorder") {
+    main.wrappedBindings = { ...main.wrappedBindings, METRICS: { scriptName: "metrics-recorder" } };
+    workers.push({ name: "metrics-recorder", modules: true, script: METRICS_RECORDER_SCRIPT });
+  }
   // Further instances: the same script in isolates of their own, sharing KV and the authority;
   // `perInstance[n]` may give one its own `policy`, or `authority: "broken"` (an authority
   // that answers every call with 503, as when it cannot be reached).

@@ -1,0 +1,108 @@
+// Host crypto in the Worker: RSA, RSA-PSS, ECDSA and Ed25519 signatures are checked by
+// workerd's WebCrypto, the rest stays the core's. The Worker (WebCrypto) and the CLI (the
+// core natively, jwt-compact) must give the same verdict, code for code, on valid tokens and
+// on hostile signatures — flipped bits, wrong lengths, another key, ECDSA r = n / s = 0 /
+// r = s = 0 (CVE-2022-21449) / high-s, Ed25519 S + L, PSS with a 0-byte salt — and the
+// health counters show which backend checked them.
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import crypto from "node:crypto";
+
+import * as h from "./harness.mjs";
+
+const ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "EdDSA"];
+const P256_N = BigInt("0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+const ED25519_L = (1n << 252n) + 27742317777372353535851937790883648493n;
+const b64 = (buf) => Buffer.from(buf).toString("base64url");
+const hex = (n, bytes) => Buffer.from(n.toString(16).padStart(bytes * 2, "0"), "hex");
+
+function keyPair(alg) {
+  const { privateKey, publicKey } =
+    alg === "ES256"
+      ? crypto.generateKeyPairSync("ec", { namedCurve: "P-256" })
+      : alg === "EdDSA"
+        ? crypto.generateKeyPairSync("ed25519")
+        : crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
+  return { privateKey, jwk: { ...publicKey.export({ format: "jwk" }), kid: `k-${alg}`, alg } };
+}
+
+function sign(alg, privateKey, input, { saltLength } = {}) {
+  const bits = alg.slice(2);
+  if (alg === "EdDSA") return crypto.sign(null, Buffer.from(input), privateKey);
+  if (alg === "ES256") return crypto.sign("sha256", Buffer.from(input), { key: privateKey, dsaEncoding: "ieee-p1363" });
+  if (alg.startsWith("PS")) {
+    return crypto.sign(`sha${bits}`, Buffer.from(input), {
+      key: privateKey,
+      padding: crypto.constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: saltLength ?? Number(bits) / 8,
+    });
+  }
+  return crypto.sign(`sha${bits}`, Buffer.from(input), privateKey);
+}
+
+function mint(alg, privateKey, opts) {
+  const now = h.now();
+  const header = b64(JSON.stringify({ alg, kid: `k-${alg}`, typ: "JWT" }));
+  const claims = { iss: h.ISSUER, aud: h.AUDIENCE, sub: "alice", track: 2, iat: now, exp: now + 600, jti: crypto.randomUUID() };
+  const input = `${header}.${b64(JSON.stringify(claims))}`;
+  return { input, token: `${input}.${b64(sign(alg, privateKey, input, opts))}` };
+}
+
+/** Hostile variants of a token for `alg`: name → token. */
+function corpus(alg, keys, other) {
+  const { input, token } = mint(alg, keys.privateKey);
+  const sig = Buffer.from(token.split(".")[2], "base64url");
+  const flipped = Buffer.from(sig);
+  flipped[flipped.length >> 1] ^= 1;
+  const cases = {
+    valid: token,
+    flipped_bit: `${input}.${b64(flipped)}`,
+    truncated: `${input}.${b64(sig.subarray(0, sig.length - 1))}`,
+    extended: `${input}.${b64(Buffer.concat([sig, Buffer.from([0])]))}`,
+    zeros: `${input}.${b64(Buffer.alloc(sig.length))}`,
+    other_key: `${input}.${b64(sign(alg, other.privateKey, input))}`,
+  };
+  if (alg === "ES256") {
+    const r = BigInt(`0x${sig.subarray(0, 32).toString("hex")}`);
+    const s = BigInt(`0x${sig.subarray(32).toString("hex")}`);
+    cases.r_equals_n = `${input}.${b64(Buffer.concat([hex(P256_N, 32), hex(s, 32)]))}`;
+    cases.s_zero = `${input}.${b64(Buffer.concat([hex(r, 32), Buffer.alloc(32)]))}`;
+    cases.high_s = `${input}.${b64(Buffer.concat([hex(r, 32), hex(P256_N - s, 32)]))}`;
+  }
+  if (alg === "EdDSA") {
+    const s = BigInt(`0x${Buffer.from(sig.subarray(32)).reverse().toString("hex")}`);
+    cases.s_plus_l = `${input}.${b64(Buffer.concat([sig.subarray(0, 32), hex(s + ED25519_L, 32).reverse()]))}`;
+  }
+  if (alg.startsWith("PS")) cases.pss_salt_0 = `${input}.${b64(sign(alg, keys.privateKey, input, { saltLength: 0 }))}`;
+  return cases;
+}
+
+describe("WebCrypto in the Worker agrees with the core on every asymmetric algorithm", () => {
+  const keys = Object.fromEntries(ASYMMETRIC.map((alg) => [alg, keyPair(alg)]));
+  const others = Object.fromEntries(ASYMMETRIC.map((alg) => [alg, keyPair(alg)]));
+  const policy = h.basePolicy({ algorithms: ASYMMETRIC, keys: ASYMMETRIC.map((alg) => keys[alg].jwk) });
+  let worker;
+  before(async () => {
+    worker = await h.startWorker({ policy, secret: null });
+  });
+  after(() => worker?.dispose());
+
+  for (const alg of ASYMMETRIC) {
+    test(alg, async () => {
+      const before = (await worker.health()).isolate.signatures;
+      const cases = corpus(alg, keys[alg], others[alg]);
+      for (const [name, token] of Object.entries(cases)) {
+        const cli = h.cliVerify(policy, token);
+        const expected = cli.ok ? "ok" : cli.error.code;
+        const r = await worker.get("/api", token);
+        const got = r.status === 200 ? "ok" : r.body.code;
+        assert.equal(got, expected, `${alg} ${name}: Worker ${got}, core ${expected}`);
+      }
+      assert.equal(h.cliVerify(policy, cases.valid).ok, true, "the valid token is valid");
+      const afterAll = (await worker.health()).isolate.signatures;
+      assert.ok(afterAll.webcrypto > before.webcrypto, `${alg} went through WebCrypto: ${JSON.stringify(afterAll)}`);
+      assert.equal(afterAll.wasm, before.wasm, `${alg}: no signature checked in wasm`);
+    });
+  }
+});
