@@ -136,9 +136,8 @@ impl SignatureBackend for JwtCompact {
 }
 
 /// Whether `signature` has the one length `alg` allows with `key` (64 bytes for ES256 and
-/// EdDSA, the modulus size for RSA): checked before a signature is handed to a host backend,
-/// so that no backend ever sees a signature jwt-compact would refuse by its shape.
-pub fn has_expected_length(alg: Alg, key: &VerificationKey, signature: &[u8]) -> bool {
+/// EdDSA, the modulus size for RSA); part of [`is_well_formed`].
+fn has_expected_length(alg: Alg, key: &VerificationKey, signature: &[u8]) -> bool {
     use rsa::traits::PublicKeyParts;
     match (&key.material, alg.family()) {
         (KeyMaterial::EcP256(_), crate::alg::Family::EcP256)

@@ -12,6 +12,7 @@ export { ConfigError, EdgeJwtError, errorCodes } from "./errors.mjs";
 export { KvStore } from "./stores/kv.mjs";
 export { MemoryStore } from "./stores/memory.mjs";
 export { RedisStore } from "./stores/redis.mjs";
+export { SnapshotStore } from "./stores/snapshot.mjs";
 export { Validator } from "./validator.mjs";
 export { identityHeaders, isIdentityHeader } from "./verified.mjs";
 export { errorFetchResponse, errorResponse, rejectionEvent } from "./responses.mjs";

@@ -84,7 +84,8 @@ export class Validator {
 
   /**
    * `config` is the core's policy config (object or JSON text); a bad one throws `ConfigError`
-   * naming the field. `options.store` is a revocation store; `options.tokenCache` bounds the
+   * naming the field. `options.store` is a revocation store (a `SnapshotStore`: the edge
+   * Worker's revocation set, checked in memory); `options.tokenCache` bounds the
    * cache of verified tokens (default 1000, 0 turns it off); `options.fetch` replaces
    * `globalThis.fetch` for a `jwks_url`; `options.nativeCrypto: false` keeps the asymmetric
    * signature checks in WebAssembly where the host offers native ones (Node, Deno, Bun).
@@ -207,8 +208,8 @@ export class Validator {
           if (!entry.ok) return entry;
           refused = this.#core.revocationStatus(entry.id, now);
         }
-        // Usually answered at once (from the revocation cache, or a MemoryStore); a read from
-        // any other store makes it a promise.
+        // Usually answered at once (from the revocation cache, a MemoryStore, or a fresh
+        // snapshot of a SnapshotStore); a read from any other store makes it a promise.
         if (refused instanceof Promise) refused = await refused;
       } catch {
         // Never expected; if it happens the answer is still "cannot tell": fail closed.
@@ -307,7 +308,9 @@ export class Validator {
   /**
    * Revokes through the store: `{ jti, exp?, reason?, sub? }`, `{ sub, before? }` (default now)
    * or `{ before }` (every token issued before). Same key layout and entry lifetimes as the
-   * Worker; this validator's cache learns it at once. Resolves with the request as written.
+   * Worker; this validator's cache learns it at once. With a `SnapshotStore` the edge applies
+   * it (`POST /v1/revoke`) and this validator enforces it at once, before the snapshot that
+   * carries it arrives. Resolves with the request as written.
    */
   async revoke(request, options) {
     const now = nowOf(options);
@@ -347,13 +350,20 @@ export class Validator {
     return JSON.parse(this.#core.publicJwks());
   }
 
-  /** Counters: revocation store reads, verified tokens cached, remote JWKS fetches. */
-  stats() {
+  /**
+   * Counters: revocation store reads, verified tokens cached, remote JWKS fetches; with a
+   * `SnapshotStore`, `snapshot` is the view of the edge's revocation set (`epoch`,
+   * `published_at`, `age_s`, `loads`, `refused`, `reads`, `exact_lookups`, `pending_writes`, …),
+   * else null.
+   */
+  stats(options) {
+    const view = this.#core.snapshotView(nowOf(options));
     return {
       storeReads: this.#core.storeReads(),
       cachedTokens: this.#cache?.size ?? 0,
       jwksFetches: this.#core.jwksFetches(),
       jwksLastError: this.#core.jwksLastError() ?? null,
+      snapshot: view === undefined ? null : JSON.parse(view),
     };
   }
 }

@@ -196,7 +196,7 @@ export interface RevocationStore {
 
 export interface ValidatorOptions {
   /** Revocation store; without one, revocation is not checked. */
-  store?: RevocationStore;
+  store?: RevocationStore | SnapshotStore;
   /** Verified tokens remembered (time checks are redone at every use); default 1000, 0 = off. */
   tokenCache?: number;
   /**
@@ -298,7 +298,7 @@ export declare class Validator {
   revokeToken(token: string, options?: VerifyOptions & { reason?: string }): Promise<AppliedRevocation>;
   inspect(token: string, options?: VerifyOptions): Inspection;
   publicJwks(): Jwks;
-  stats(): { storeReads: number; cachedTokens: number; jwksFetches: number; jwksLastError: string | null };
+  stats(options?: VerifyOptions): { storeReads: number; cachedTokens: number; jwksFetches: number; jwksLastError: string | null; snapshot: SnapshotView | null };
 }
 
 export declare class EdgeJwtError extends Error {
@@ -342,6 +342,39 @@ export declare class RedisStore implements RevocationStore {
   constructor(client: RedisClientLike | object, options?: { prefix?: string; kind?: "ioredis" | "node-redis" });
   get(key: string): Promise<string | null>;
   put(key: string, value: string, ttlSeconds: number): Promise<void>;
+}
+
+/**
+ * A read replica of an edge-jwt Worker's revocation authority: polls its signed snapshot
+ * (`GET /v1/revocation/snapshot`, one conditional request per `revocation.snapshot_ttl_s`),
+ * confirms what the snapshot cannot settle with `POST /v1/revocation/check`, and sends
+ * `revoke()` to the Worker. `key` is the Worker's `SNAPSHOT_KEY` (≥ 32 bytes).
+ */
+export declare class SnapshotStore {
+  constructor(options: { url: string; adminToken: string; key: string | Uint8Array | ArrayBuffer; fetch?: typeof fetch });
+  readonly url: string;
+  snapshot(fromAuthority?: boolean, options?: { timeoutMs?: number }): Promise<Uint8Array | null>;
+  exactStatus(
+    facts: { jti?: string; sub?: string },
+    options?: { timeoutMs?: number },
+  ): Promise<{ jti_revoked: boolean; subject_revoked_before: number | null; global_revoked_before: number | null }>;
+  revoke(request: RevocationRequest | string, options?: { timeoutMs?: number }): Promise<Record<string, unknown>>;
+}
+
+/** A `SnapshotStore`'s view (`Validator.stats().snapshot`). */
+export interface SnapshotView {
+  epoch: number | null;
+  published_at: number | null;
+  age_s: number | null;
+  jtis: number | null;
+  subjects: number | null;
+  filter: boolean | null;
+  bytes: number | null;
+  loads: number;
+  refused: number;
+  reads: number;
+  exact_lookups: number;
+  pending_writes: number;
 }
 
 export interface TimeClaim {

@@ -274,20 +274,11 @@ impl<S: KeyValueStore> EdgeValidator<S> {
         self
     }
 
-    /// How old the revocation view may be for this token's track.
-    fn max_staleness(&self, verified: &Verified) -> u64 {
-        self.validator
-            .policy()
-            .tracks
-            .max_staleness(verified.track.track.as_deref())
-    }
-
     /// The status of a token: from the snapshot when there is a replica (exact when `exact`
     /// or when its track allows no staleness), else through the store.
     async fn status(
         &self,
         host: &impl ReplicaHost,
-        verified: &Verified,
         facts: &RevocationFacts,
         now: u64,
         exact: bool,
@@ -296,7 +287,8 @@ impl<S: KeyValueStore> EdgeValidator<S> {
             return match exact {
                 true => replica.exact(host, facts).await,
                 false => {
-                    let bound = self.max_staleness(verified);
+                    let tracks = &self.validator.policy().tracks;
+                    let bound = tracks.max_staleness(facts.track.as_deref());
                     replica.status(host, facts, now, bound).await
                 }
             };
@@ -441,12 +433,23 @@ impl<S: KeyValueStore> EdgeValidator<S> {
         verified: &Verified,
         now: u64,
     ) -> Result<()> {
+        self.revocation_verdict(host, &verified.revocation_facts(), now)
+            .await
+    }
+
+    /// [`Self::check_revocation`] from a token's facts (their track sets the staleness bound),
+    /// for hosts that keep the facts rather than the verified token across the wait.
+    pub async fn revocation_verdict(
+        &self,
+        host: &impl ReplicaHost,
+        facts: &RevocationFacts,
+        now: u64,
+    ) -> Result<()> {
         if self.revocations.is_none() && self.replica.is_none() {
             return Ok(());
         }
-        let facts = verified.revocation_facts();
-        let status = self.status(host, verified, &facts, now, false).await?;
-        revocation::check(&facts, &status)
+        let status = self.status(host, facts, now, false).await?;
+        revocation::check(facts, &status)
     }
 
     /// The revocation checker, or `config_error` when the host gave no store.
@@ -478,7 +481,7 @@ impl<S: KeyValueStore> EdgeValidator<S> {
         now: u64,
     ) -> Result<()> {
         let facts = verified.revocation_facts();
-        let status = self.status(host, verified, &facts, now, true).await?;
+        let status = self.status(host, &facts, now, true).await?;
         revocation::check(&facts, &status)
     }
 

@@ -16,10 +16,10 @@ use crate::verify::{self, JwtCompact, SignatureBackend};
 /// Signature checks by the host's native crypto ([`SignatureBackend`]): on Node and Deno,
 /// OpenSSL through `node:crypto`. HMAC stays here (the call out would cost more than the MAC);
 /// for the others the core has already chosen the key and matched the algorithm to it, and
-/// refused a signature of the wrong length. The host's `prepare(alg, publicJwkJson)` imports a
-/// key once and returns a [`HostVerifier`] (an object), kept here per key and algorithm. Any
-/// other answer, or an exception (a key the host cannot import, say), leaves that key to
-/// jwt-compact; so does a verifier that throws.
+/// refused a signature of the wrong shape (`verify::is_well_formed`). The host's
+/// `prepare(alg, publicJwkJson)` imports a key once and returns a [`HostVerifier`] (an
+/// object), kept here per key and algorithm. Any other answer, or an exception (a key the host
+/// cannot import, say), leaves that key to jwt-compact; so does a verifier that throws.
 pub(super) struct HostCrypto {
     prepare: Function,
     /// The host's verifier per (algorithm, [`VerificationKey::id`]); `None` where the host has
@@ -103,7 +103,7 @@ impl HostCrypto {
 impl SignatureBackend for HostCrypto {
     fn verify(&self, alg: Alg, key: &VerificationKey, message: &[u8], signature: &[u8]) -> bool {
         let verdict = self.with_verifier(alg, key, |verifier| {
-            if !verify::has_expected_length(alg, key, signature) {
+            if !verify::is_well_formed(alg, key, signature) {
                 return Ok(false);
             }
             verifier.verify(

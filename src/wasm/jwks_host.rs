@@ -32,6 +32,21 @@ fn js_text(value: &JsValue) -> String {
         .unwrap_or_else(|| "fetch failed".to_owned())
 }
 
+/// Waits `ms` milliseconds on the host's `setTimeout` (at once where it has none).
+pub(super) async fn js_sleep(ms: u64) {
+    let wait = Promise::new(&mut |resolve, _| {
+        let set_timeout = Reflect::get(&js_sys::global(), &"setTimeout".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok());
+        if let Some(set_timeout) = set_timeout {
+            let _ = set_timeout.call2(&JsValue::NULL, &resolve, &js_number(ms).into());
+        } else {
+            let _ = resolve.call0(&JsValue::NULL);
+        }
+    });
+    let _ = JsFuture::from(wait).await;
+}
+
 impl JwksHost for JsJwksHost {
     async fn fetch(&self, url: &str, timeout_ms: u64) -> Result<(String, Option<String>), String> {
         let fetch = self.fetch.borrow().clone().ok_or("no fetch for the JWKS")?;
@@ -55,17 +70,7 @@ impl JwksHost for JsJwksHost {
     async fn shared_put(&self, _key: &str, _value: String, _ttl_s: u64, _timeout_ms: u64) {}
 
     async fn sleep(&self, ms: u64) {
-        let wait = Promise::new(&mut |resolve, _| {
-            let set_timeout = Reflect::get(&js_sys::global(), &"setTimeout".into())
-                .ok()
-                .and_then(|f| f.dyn_into::<Function>().ok());
-            if let Some(set_timeout) = set_timeout {
-                let _ = set_timeout.call2(&JsValue::NULL, &resolve, &js_number(ms).into());
-            } else {
-                let _ = resolve.call0(&JsValue::NULL);
-            }
-        });
-        let _ = JsFuture::from(wait).await;
+        js_sleep(ms).await;
     }
 
     fn log(&self, event: &Value) {

@@ -1,9 +1,10 @@
 //! The npm package's wasm-bindgen surface (js/): a thin host around the core, like
 //! `src/worker/`. Every decision about a token is the core's; this module only moves strings and
 //! JSON across the boundary, holds per-instance state (the policy, the revocation checker over a
-//! JS store, a bounded cache of verified tokens) and reports every failure as a JS error object
-//! with `code`, `message` and `status`. Nothing here unwraps JS input: bad input becomes an error,
-//! never a trap, so the instance stays usable.
+//! JS store or the replica of the edge's revocation authority, a bounded cache of verified
+//! tokens) and reports every failure as a JS error object with `code`, `message` and `status`.
+//! Nothing here unwraps JS input: bad input becomes an error, never a trap, so the instance
+//! stays usable.
 //!
 //! The JS side wraps these exports into the public API: js/src/validator.mjs (the
 //! `CoreValidator`), js/src/abi.mjs (the buffers in wasm memory and the host's verifiers),
@@ -26,6 +27,8 @@ mod js_store;
 mod jwks_host;
 /// `CoreValidator`'s remote JWKS methods.
 mod jwks_refresh;
+/// The revocation authority's read replica over a JS `SnapshotStore`.
+mod replica_host;
 /// `CoreValidator`'s revocation methods.
 mod revoke;
 /// `CoreValidator`: the policies, the verified-token cache, verification, the gateway's decision.

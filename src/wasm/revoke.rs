@@ -1,5 +1,7 @@
-//! `CoreValidator`'s revocation methods: the cached, fail-closed checker's verdict for a token
-//! just verified, and revocations written through the host's store ([`crate::wasm::js_store`]).
+//! `CoreValidator`'s revocation methods: the verdict for a token just verified — from the
+//! replica of the edge's revocation authority when the store is a `SnapshotStore`
+//! ([`crate::wasm::replica_host`]), else from the cached, fail-closed checker over the host's
+//! store ([`crate::wasm::js_store`]) — and revocations written through either.
 
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
@@ -15,58 +17,59 @@ use crate::revocation::{self, RevocationRequest};
 
 #[wasm_bindgen(js_class = CoreValidator)]
 impl CoreValidator {
-    /// Whether a revocation store is configured.
+    /// Whether a revocation store is configured (a key-value store or a `SnapshotStore`).
     #[wasm_bindgen(js_name = hasStore)]
     pub fn has_store(&self) -> bool {
-        self.inner.core.revocations.is_some()
+        self.inner.core.revocations.is_some() || self.inner.core.replica.is_some()
     }
 
     /// The revocation verdict for the token just verified as `id` (its facts from the cache of
-    /// verified tokens), through the cached, fail-closed checker: `undefined` when the token
-    /// stands, an error object (`revoked`, `revocation_unavailable`) when it does not, or — when
-    /// neither the checker's cache nor the store can answer at once — a Promise of one of those.
-    /// `null` when `id` is stale (the caller verifies again).
+    /// verified tokens): `undefined` when the token stands, an error object (`revoked`,
+    /// `revocation_unavailable`) when it does not, or — when it cannot be answered at once — a
+    /// Promise of one of those. `null` when `id` is stale (the caller verifies again).
+    ///
+    /// With a `SnapshotStore`, the replica decides: the held snapshot when it is as fresh as
+    /// the token's track allows, an exact lookup for a filter hit or a track that allows no
+    /// staleness, `revocation_unavailable` when neither can be had. Otherwise the checker's
+    /// cache, then the store.
     #[wasm_bindgen(js_name = revocationStatus)]
     pub fn revocation_status(&self, id: f64, now: f64) -> JsValue {
         let facts = match self.inner.cache.borrow().get(seconds(id)) {
             Some(verified) => verified.revocation_facts(),
             None => return JsValue::NULL,
         };
-        let verdict_value = |outcome: crate::Result<()>| match outcome {
-            Ok(()) => JsValue::UNDEFINED,
-            Err(e) => error_value(&e),
-        };
         let now = seconds(now);
-        // The common case: the checker's cache knows every key, answered without a future.
-        let Some(checker) = &self.inner.core.revocations else {
-            return JsValue::UNDEFINED;
-        };
-        if let Some(status) = checker.cached_status(&facts, now) {
-            return verdict_value(revocation::check(&facts, &status));
-        }
-        // Otherwise the store is read. A store that answers at once (MemoryStore) completes
-        // the lookup on the first poll, and the answer goes back without a Promise.
         let inner = Rc::clone(&self.inner);
-        let mut lookup: BoxedAnswer = Box::pin(async move {
-            let Some(checker) = &inner.core.revocations else {
-                return Ok(JsValue::UNDEFINED);
+        let lookup: BoxedAnswer = if self.inner.core.replica.is_some() {
+            // The core's decision: per-track staleness, filter-hit confirmation, fail closed.
+            Box::pin(async move {
+                let host = &inner.replica_host;
+                Ok(verdict(
+                    inner.core.revocation_verdict(host, &facts, now).await,
+                ))
+            })
+        } else {
+            let Some(checker) = &self.inner.core.revocations else {
+                return JsValue::UNDEFINED;
             };
-            let outcome = checker.status(&facts, now).await;
-            Ok(verdict_value(
-                outcome.and_then(|status| revocation::check(&facts, &status)),
-            ))
-        });
-        match lookup
-            .as_mut()
-            .poll(&mut Context::from_waker(Waker::noop()))
-        {
-            Poll::Ready(verdict) => verdict.unwrap_or_else(|error| error),
-            Poll::Pending => promise(lookup).into(),
-        }
+            // The common case: the checker's cache knows every key, answered without a future.
+            if let Some(status) = checker.cached_status(&facts, now) {
+                return verdict(revocation::check(&facts, &status));
+            }
+            Box::pin(async move {
+                let Some(checker) = &inner.core.revocations else {
+                    return Ok(JsValue::UNDEFINED);
+                };
+                let status = checker.status(&facts, now).await;
+                Ok(verdict(status.and_then(|s| revocation::check(&facts, &s))))
+            })
+        };
+        answer_now_or_later(lookup)
     }
 
-    /// Applies a revocation (`{jti,…}`, `{sub,before?}`, `{before}`) through the store; resolves
-    /// with the request as written, rejects with `revocation_unavailable` when the store fails.
+    /// Applies a revocation (`{jti,…}`, `{sub,before?}`, `{before}`) through the store (at the
+    /// edge, for a `SnapshotStore`); resolves with the request as written, rejects with
+    /// `revocation_unavailable` when the store fails.
     pub fn revoke(&self, request_json: &str, now: f64) -> Promise {
         let inner = Rc::clone(&self.inner);
         let now = seconds(now);
@@ -97,15 +100,45 @@ impl CoreValidator {
         apply(inner, request, now, "revokeToken()")
     }
 
-    /// Store reads made by this validator's revocation checker.
+    /// Store reads made by this validator's revocation checker (with a `SnapshotStore`:
+    /// snapshot reads and exact lookups).
     #[wasm_bindgen(js_name = storeReads)]
     pub fn store_reads(&self) -> f64 {
         js_number(self.inner.core.store_reads())
     }
+
+    /// The replica's view at `now` as JSON (epoch, age, loads, refused snapshots, …), or
+    /// `undefined` without a `SnapshotStore`.
+    #[wasm_bindgen(js_name = snapshotView)]
+    pub fn snapshot_view(&self, now: f64) -> Option<String> {
+        let replica = self.inner.core.replica.as_ref()?;
+        Some(to_json(&replica.describe(seconds(now))))
+    }
 }
 
-/// Applies a revocation through the store: resolves with the request as written, rejects with
-/// the request's error, a TypeError without a store, or `revocation_unavailable`.
+/// `undefined` when the token stands, else the error as a JS object.
+fn verdict(outcome: crate::Result<()>) -> JsValue {
+    match outcome {
+        Ok(()) => JsValue::UNDEFINED,
+        Err(e) => error_value(&e),
+    }
+}
+
+/// The answer itself when the lookup completes on its first poll (a snapshot held and fresh,
+/// a store that answers at once: nothing was awaited), else a Promise of it.
+fn answer_now_or_later(mut lookup: BoxedAnswer) -> JsValue {
+    match lookup
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(answer) => answer.unwrap_or_else(|error| error),
+        Poll::Pending => promise(lookup).into(),
+    }
+}
+
+/// Applies a revocation through the store, or at the edge for a `SnapshotStore`: resolves with
+/// the request as written, rejects with the request's error, a TypeError without a store, or
+/// `revocation_unavailable`.
 fn apply(
     inner: Rc<Inner>,
     request: Result<RevocationRequest, JsValue>,
@@ -114,16 +147,17 @@ fn apply(
 ) -> Promise {
     promise(Box::pin(async move {
         let request = request?;
-        if inner.core.revocations.is_none() {
-            return Err(type_error(&format!(
-                "{what} needs a revocation store (new Validator(config, {{ store }}))"
-            )));
-        }
-        inner
-            .core
-            .revoke(&request, now)
-            .await
-            .map_err(|e| error_value(&e))?;
+        let applied = match (&inner.core.replica, &inner.replica_host) {
+            // A read replica writes at the edge: its authority applies the write.
+            (Some(replica), Some(host)) => host.revoke(replica, &request, now).await,
+            _ if inner.core.revocations.is_some() => inner.core.revoke(&request, now).await,
+            _ => {
+                return Err(type_error(&format!(
+                    "{what} needs a revocation store (new Validator(config, {{ store }}))"
+                )))
+            }
+        };
+        applied.map_err(|e| error_value(&e))?;
         Ok(to_json(&request).into())
     }))
 }

@@ -19,6 +19,7 @@ use super::functions::inspection_json;
 use super::host_crypto::HostCrypto;
 use super::js_store::JsStore;
 use super::jwks_host::JsJwksHost;
+use super::replica_host::JsReplicaHost;
 use crate::gateway::decision::{Pass, Pending, Plan, Refusal, RequestParts};
 use crate::gateway::edge::{Attempt, EdgeValidator};
 use crate::gateway::routes::Route;
@@ -76,8 +77,11 @@ impl VerifiedCache {
 // The validator
 
 pub(super) struct Inner {
-    /// The policies, the remote JWKS and the revocation checker: the Worker's edge validator.
+    /// The policies, the remote JWKS and the revocation checker (or the replica of the edge's
+    /// revocation authority): the Worker's edge validator.
     pub(super) core: EdgeValidator<JsStore>,
+    /// The replica's I/O, when the store is a `SnapshotStore`.
+    pub(super) replica_host: Option<JsReplicaHost>,
     /// The host's I/O for the remote JWKS.
     pub(super) jwks_host: JsJwksHost,
     pub(super) cache: RefCell<VerifiedCache>,
@@ -126,9 +130,11 @@ pub struct CoreValidator {
 
 #[wasm_bindgen(js_class = CoreValidator)]
 impl CoreValidator {
-    /// Validates `config_json` (the core's schema). `store` is a store object or `undefined`;
-    /// `token_cache_size` bounds the verified-token cache (0 still keeps the one slot the token
-    /// just verified needs for its route and revocation checks).
+    /// Validates `config_json` (the core's schema). `store` is a key-value store object, a
+    /// `SnapshotStore`'s adapter (see [`JsReplicaHost`]: revocations are then checked against
+    /// the edge's snapshot) or `undefined`; `token_cache_size` bounds the verified-token cache
+    /// (0 still keeps the one slot the token just verified needs for its route and revocation
+    /// checks).
     #[wasm_bindgen(constructor)]
     pub fn new(
         config_json: &str,
@@ -137,15 +143,25 @@ impl CoreValidator {
     ) -> Result<CoreValidator, JsValue> {
         let (validator, edge) =
             gateway::edge_policy::load(config_json).map_err(|e| error_value(&e))?;
-        let store = if store.is_undefined() || store.is_null() {
-            None
+        let (store, replica) = if store.is_undefined() || store.is_null() {
+            (None, None)
+        } else if JsReplicaHost::is_replica_store(&store) {
+            let r = &edge.revocation;
+            let replica = JsReplicaHost::new(store, r.snapshot_ttl_s, r.publish_interval_s)?;
+            (None, Some(replica))
         } else {
-            Some(JsStore::new(store)?)
+            (Some(JsStore::new(store)?), None)
         };
         let max_token_bytes = validator.policy().max_token_bytes;
+        let core = EdgeValidator::new(validator, edge, store);
+        let (core, replica_host) = match replica {
+            Some((host, replica)) => (core.with_replica(replica), Some(host)),
+            None => (core, None),
+        };
         Ok(CoreValidator {
             inner: Rc::new(Inner {
-                core: EdgeValidator::new(validator, edge, store),
+                core,
+                replica_host,
                 jwks_host: JsJwksHost::default(),
                 token_input: TokenInput::new(max_token_bytes),
                 result: VerifyResult::new(),

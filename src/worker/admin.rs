@@ -94,7 +94,8 @@ pub async fn revocation_snapshot(state: &State, req: Request) -> worker::Result<
 }
 
 /// `POST /v1/revocation/check` (admin), `{"jti"?, "sub"?}`: the authority's exact answer, for
-/// gateways outside Cloudflare confirming a filter hit or checking a strict track.
+/// gateways outside Cloudflare confirming a filter hit or checking a strict track (`{}`: the
+/// global time alone).
 pub async fn revocation_check(state: &State, mut req: Request) -> worker::Result<Response> {
     if !is_admin(state, &req).await {
         return http::forbidden();
@@ -116,9 +117,10 @@ pub async fn revocation_check(state: &State, mut req: Request) -> worker::Result
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
     };
-    let unknown = fields.keys().any(|k| k != "jti" && k != "sub");
-    if unknown || (text("jti").is_none() && text("sub").is_none()) {
-        return http::bad_request("expected {\"jti\"?, \"sub\"?} with at least one of them");
+    // `{}` asks for the global time alone (a token with neither jti nor sub).
+    let unusable = |name: &str| fields.contains_key(name) && text(name).is_none();
+    if fields.keys().any(|k| k != "jti" && k != "sub") || unusable("jti") || unusable("sub") {
+        return http::bad_request("expected {\"jti\"?, \"sub\"?}, each a non-empty string");
     }
     let facts = crate::revocation::RevocationFacts {
         jti: text("jti"),

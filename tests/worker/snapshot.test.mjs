@@ -110,9 +110,11 @@ describe("the snapshot: one read per interval, enforced everywhere within its bo
     assert.equal(r.body.subject_revoked_before, null);
     assert.equal((await b.admin("/v1/revocation/check", { jti: "never-revoked" })).body.jti_revoked, false);
     assert.equal((await b.admin("/v1/revocation/check", { jti: t.jti }, { auth: null })).status, 403);
-    for (const bad of [{}, { jti: "" }, { jti: "x", exp: 1 }]) {
+    for (const bad of [{ jti: "" }, { sub: 7 }, { jti: "x", exp: 1 }]) {
       assert.equal((await b.admin("/v1/revocation/check", bad)).status, 400, JSON.stringify(bad));
     }
+    const globalOnly = await b.admin("/v1/revocation/check", {});
+    assert.deepEqual([globalOnly.status, globalOnly.body.jti_revoked], [200, false], "{}: the global time alone");
   });
 
   test("entries leave the set when their tokens have expired", async () => {

@@ -1,9 +1,15 @@
-// Any revocation store ({ get, put }) as the core reads it.
+// Any revocation store ({ get, put }, or a SnapshotStore) as the core reads it.
 
 import { immediateMemoryStore } from "./memory.mjs";
+import { snapshotAdapter } from "./snapshot.mjs";
 
-/** Wraps a store so that a read or write slower than the policy's `timeout_ms` fails (closed). */
+/**
+ * Wraps a store so that a read or write slower than the policy's `timeout_ms` fails (closed).
+ * A SnapshotStore becomes the I/O of the core's replica of the edge's revocation set.
+ */
 export function storeAdapter(store, settings) {
+  const replica = snapshotAdapter(store, settings);
+  if (replica) return replica;
   if (typeof store.get !== "function" || typeof store.put !== "function") {
     throw new TypeError("a revocation store needs get(key) and put(key, value, ttlSeconds) methods");
   }

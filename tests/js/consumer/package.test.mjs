@@ -25,6 +25,7 @@ const EXPORTS = [
   "KvStore",
   "MemoryStore",
   "RedisStore",
+  "SnapshotStore",
   "Validator",
   "errorCodes",
   "errorFetchResponse",
