@@ -61,11 +61,15 @@ pub enum ErrorCode {
     SessionExpired,
     /// (gateways) A cookie-authenticated refresh or logout sent from another site (HTTP 403).
     CrossSiteRequest,
+    /// (gateways) The route needs a role the token does not hold (HTTP 403).
+    InsufficientRole,
+    /// (gateways) A claim does not satisfy the route's `claims` rule (HTTP 403).
+    ClaimMismatch,
 }
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 25] = [
+    pub const ALL: [ErrorCode; 27] = [
         ErrorCode::Malformed,
         ErrorCode::TooLarge,
         ErrorCode::UnsupportedHeader,
@@ -91,6 +95,8 @@ impl ErrorCode {
         ErrorCode::MalformedRequest,
         ErrorCode::SessionExpired,
         ErrorCode::CrossSiteRequest,
+        ErrorCode::InsufficientRole,
+        ErrorCode::ClaimMismatch,
     ];
 
     /// The stable machine-readable code.
@@ -131,6 +137,8 @@ impl ErrorCode {
             ErrorCode::MalformedRequest => ("malformed_request", 400),
             ErrorCode::SessionExpired => ("session_expired", 401),
             ErrorCode::CrossSiteRequest => ("cross_site_request", 403),
+            ErrorCode::InsufficientRole => ("insufficient_role", 403),
+            ErrorCode::ClaimMismatch => ("claim_mismatch", 403),
         }
     }
 }

@@ -283,14 +283,23 @@ fn every_error_code_is_produced_by_some_input() {
     // Route refusals (gateways) and the remote JWKS state machine.
     let (routed, edge) = edge_jwt::gateway::edge_policy::load(&format!(
         r#"{{"algorithms":["HS256"],"secret":{},"required_claims":[],
-            "routes":[{{"path":"/ops/*","scopes":["operator.write"]}},{{"path":"/t4/*","tracks":[4]}}]}}"#,
+            "gateway":{{"roles_claim":"realm_access.roles"}},
+            "routes":[{{"path":"/ops/*","scopes":["operator.write"]}},{{"path":"/t4/*","tracks":[4]}},
+                      {{"path":"/admin/*","roles":["admin"]}},
+                      {{"path":"/ci/*","claims":{{"repository":{{"equals":"org/app"}}}}}}]}}"#,
         json!(HMAC_SECRET)
     ))
     .unwrap();
     let verified = routed.verify(&ok, NOW).unwrap();
-    let route = |path: &str| edge.routes.find("GET", path, false).authorize(&verified);
+    let route = |path: &str| {
+        edge.routes
+            .find("GET", path, false)
+            .authorize(&verified, &edge.role_paths)
+    };
     produced.push(("insufficient_scope", code(&route("/ops/x"))));
     produced.push(("track_not_allowed", code(&route("/t4/x"))));
+    produced.push(("insufficient_role", code(&route("/admin/x"))));
+    produced.push(("claim_mismatch", code(&route("/ci/x"))));
     let remote = edge_jwt::jwks::RemoteJwks::new(Default::default(), vec![Alg::ES256]);
     produced.push(("jwks_unavailable", code(&remote.keys(NOW))));
     // The gateway's own refusals: the request path, refresh past the session, CSRF.

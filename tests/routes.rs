@@ -132,7 +132,7 @@ fn scopes_from_the_scope_string_or_the_scp_array() {
     let ops = |claims| {
         let (routes, verified) = mint_and_verify(table(), "4", claims);
         let route = routes.find("POST", "/ops/deploy", false).clone();
-        route.authorize(&verified).map_err(|e| e.code())
+        route.authorize(&verified, &[]).map_err(|e| e.code())
     };
     assert_eq!(ops(json!({"scope": "read operator.write"})), Ok(()));
     assert_eq!(ops(json!({"scp": ["read", "operator.write"]})), Ok(()));
@@ -160,7 +160,7 @@ fn tracks_limit_who_may_use_a_route() {
         let (routes, verified) =
             mint_and_verify(table(), track, json!({"scope": "operator.write"}));
         let route = routes.find("GET", "/ops/x", false).clone();
-        route.authorize(&verified).map_err(|e| e.code())
+        route.authorize(&verified, &[]).map_err(|e| e.code())
     };
     assert_eq!(check("4"), Ok(()));
     assert_eq!(check("1"), Err(ErrorCode::TrackNotAllowed));
@@ -172,7 +172,7 @@ fn per_route_audience() {
     let check = |claims| {
         let (routes, verified) = mint_and_verify(table(), "1", claims);
         let route = routes.find("GET", "/users/7/profile", false).clone();
-        route.authorize(&verified).map_err(|e| e.code())
+        route.authorize(&verified, &[]).map_err(|e| e.code())
     };
     assert_eq!(
         check(json!({"scope": "profile"})),
@@ -188,7 +188,7 @@ fn per_route_audience() {
     assert_eq!(
         routes
             .find("GET", "/users/7/profile", false)
-            .authorize(&verified)
+            .authorize(&verified, &[])
             .map_err(|e| e.code()),
         Ok(())
     );
@@ -201,7 +201,7 @@ fn per_route_audience() {
     assert_eq!(
         routes
             .find("GET", "/users/7/profile", false)
-            .authorize(&verified)
+            .authorize(&verified, &[])
             .map_err(|e| e.code()),
         Err(ErrorCode::BadAudience)
     );
@@ -320,7 +320,7 @@ fn scopes_split_on_spaces_only() {
         routes
             .find("POST", "/ops/deploy", false)
             .clone()
-            .authorize(&verified)
+            .authorize(&verified, &[])
             .map_err(|e| e.code())
     };
     // A no-break space does not separate scope tokens (RFC 6749 §3.3).

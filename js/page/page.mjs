@@ -49,6 +49,8 @@ const EXPLAIN = {
   malformed_request: "The request path cannot be decided on safely (an encoded / or \\, a NUL or control character, a ; parameter, a bad escape, or .. above the root).",
   session_expired: "The session began longer ago than its track's max_session_s allows: log in again.",
   cross_site_request: "A refresh or logout authenticated by cookie was sent from another site.",
+  insufficient_role: "The route needs a role the token does not hold.",
+  claim_mismatch: "A claim of the token does not satisfy the route's rule (or is missing).",
 };
 const TRACK_VERDICT = {
   within_ceiling: "lifetime within the track's ceiling",

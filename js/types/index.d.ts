@@ -26,7 +26,9 @@ export type ErrorCode =
   | "jwks_unavailable"
   | "malformed_request"
   | "session_expired"
-  | "cross_site_request";
+  | "cross_site_request"
+  | "insufficient_role"
+  | "claim_mismatch";
 
 export type Algorithm =
   | "HS256"
@@ -85,6 +87,17 @@ export interface Config {
     cookie?: string;
     forward_authorization?: boolean;
     admin_scope?: string;
+    case_insensitive_routes?: boolean;
+    /** Worker: verified tokens kept per isolate (default 4096; 0: off). */
+    token_cache_size?: number;
+    /** Worker: add Server-Timing to gateway responses. */
+    server_timing?: boolean;
+    /** Worker with METRICS: one data point per this many accepted requests (default 100). */
+    metrics_sample_every?: number;
+    /** Where tokens carry their roles: a claim path (dotted or JSON Pointer) or several. */
+    roles_claim?: string | string[];
+    /** Header name → claim path: claims forwarded as headers (arrays joined with ","). */
+    claim_headers?: Record<string, string>;
   };
   /** Ordered route policy for gateways (first match wins; README "Route policy"). */
   routes?: RouteConfig[];
@@ -111,6 +124,10 @@ export interface Config {
     kv_cache_ttl_s?: number;
     /** A slower store read or write fails closed (1–30000, default 1000). */
     timeout_ms?: number;
+    /** With a revocation authority: read its snapshot at most this often (1–300, default 20). */
+    snapshot_ttl_s?: number;
+    /** With a revocation authority: it republishes at least this often (1–3600, default 30). */
+    publish_interval_s?: number;
   };
 }
 
@@ -126,6 +143,10 @@ export interface RouteConfig {
   /** Tracks allowed on the route, else 403 track_not_allowed. */
   tracks?: Array<string | number>;
   audience?: string | string[];
+  /** Roles that must all be held (found at `gateway.roles_claim`), else 403 insufficient_role. */
+  roles?: string[];
+  /** Claim path → rule, all required, else 403 claim_mismatch. */
+  claims?: Record<string, { equals: string | number | boolean } | { one_of: Array<string | number | boolean> } | { prefix: string }>;
 }
 
 export interface TracksConfig {
@@ -136,6 +157,13 @@ export interface TracksConfig {
   unknown?: "reject" | "default";
   /** Ceiling of unknown tracks under "default" (default 43200). */
   default_ttl_s?: number;
+  /** Longest session per track, first login to the last refreshed token's exp. */
+  max_session_s?: Record<string, number>;
+  default_max_session_s?: number;
+  /** How old a gateway's revocation view may be per track (0: exact on every request). */
+  max_staleness_s?: Record<string, number>;
+  /** The bound of tracks not listed (default 300). */
+  default_max_staleness_s?: number;
 }
 
 /** A JWT claims set as verified (frozen; a repeated token shares it). */

@@ -6,6 +6,7 @@
 
 use serde_json::Value;
 
+use super::claim_rules::claim_header_values;
 use super::edge_policy::EdgePolicy;
 use super::forward::{header_edits, HeaderEdits};
 use super::path::canonical_path;
@@ -139,7 +140,12 @@ impl EdgePolicy {
             .find(request.method, &path, request.host_folds_case);
         let anonymous = |path: String| {
             Plan::Pass(Pass {
-                edits: header_edits(&self.gateway, pairs(request.headers), None),
+                edits: header_edits(
+                    &self.gateway,
+                    &self.claim_headers,
+                    pairs(request.headers),
+                    None,
+                ),
                 route: route.index,
                 path,
             })
@@ -183,20 +189,29 @@ impl EdgePolicy {
             Ok(verified) => verified,
             Err((error, verified)) => return Err(refuse(error, None, verified)),
         };
-        if let Err(error) = check_forwardable(verified) {
-            return Err(refuse(error, None, Some(verified)));
-        }
-        if let Err(error) = pending.route.authorize(verified) {
+        let claim_values = check_forwardable(verified)
+            .and_then(|()| claim_header_values(&self.claim_headers, verified.claims()));
+        let claim_values = match claim_values {
+            Ok(values) => values,
+            Err(error) => return Err(refuse(error, None, Some(verified))),
+        };
+        if let Err(error) = pending.route.authorize(verified, &self.role_paths) {
             let scopes = pending.route.scope_challenge();
             return Err(refuse(error, Some(&scopes), Some(verified)));
         }
+        let identity = (
+            verified.claims(),
+            verified.track.track.as_deref(),
+            claim_values.as_slice(),
+        );
         Ok(Pass {
             path: pending.path.clone(),
             route: pending.route.index,
             edits: header_edits(
                 &self.gateway,
+                &self.claim_headers,
                 pairs(request.headers),
-                Some((verified.claims(), verified.track.track.as_deref())),
+                Some(identity),
             ),
         })
     }

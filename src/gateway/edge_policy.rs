@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 
+use super::claim_rules::{claim_headers, role_paths, ClaimPath};
 use super::jwks::{check_settings, JwksSettings};
 use super::routes::{DefaultRouteConfig, RouteConfig, RouteTable};
 use super::GatewaySettings;
@@ -158,6 +159,10 @@ pub struct EdgePolicy {
     pub routes: RouteTable,
     /// Remote JWKS URL and its settings, when configured.
     pub jwks: Option<(String, JwksSettings)>,
+    /// Where roles are (`gateway.roles_claim`), checked.
+    pub role_paths: Vec<ClaimPath>,
+    /// Claims forwarded as headers (`gateway.claim_headers`), checked: name → path.
+    pub claim_headers: Vec<(String, ClaimPath)>,
 }
 
 impl EdgePolicy {
@@ -187,11 +192,21 @@ impl EdgePolicy {
             config.default_route,
             config.gateway.case_insensitive_routes,
         )?;
+        let role_paths = role_paths(&config.gateway.roles_claim)?;
+        if let Some(i) = routes.with_roles().next().filter(|_| role_paths.is_empty()) {
+            return Err(Error::config(
+                &format!("routes[{i}].roles"),
+                "needs gateway.roles_claim: where the tokens' roles are",
+            ));
+        }
+        let claim_headers = claim_headers(&config.gateway.claim_headers)?;
         Ok(EdgePolicy {
             gateway: config.gateway,
             revocation: config.revocation,
             routes,
             jwks: config.jwks_url.map(|url| (url, config.jwks)),
+            role_paths,
+            claim_headers,
         })
     }
 }

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use super::claim_rules::ClaimPath;
 use super::{identity_headers_of, is_identity_header, GatewaySettings};
 
 /// Edits to a request's headers, applied in order: removals, then sets.
@@ -37,19 +38,37 @@ fn cookies_without(header: &str, name: &str) -> Option<String> {
     (!rest.is_empty()).then(|| rest.join("; "))
 }
 
+/// The verified identity a request passes with: the token's claims, its track, and the claim
+/// headers already computed ([`super::claim_rules::claim_header_values`]).
+pub type Identity<'a> = (
+    &'a Map<String, Value>,
+    Option<&'a str>,
+    &'a [(String, String)],
+);
+
+/// Whether `name` is one of the configured claim headers, in any case and with `_` read as `-`
+/// (as CGI-style servers fold them).
+fn is_claim_header(name: &str, claim_headers: &[(String, ClaimPath)]) -> bool {
+    let spelled = name.to_ascii_lowercase().replace('_', "-");
+    claim_headers
+        .iter()
+        .any(|(configured, _)| configured.replace('_', "-") == spelled)
+}
+
 /// What to remove and set for a request with `headers` (name/value pairs as received):
-/// every client header in the identity namespace ([`is_identity_header`], any spelling) is
-/// removed; with `forward_authorization: false`, so are `Authorization` and the configured
-/// token cookie (the rest of `Cookie` stays); then the verified identity is set (`identity`:
-/// the token's claims and track, `None` for an anonymous request).
+/// every client header in the identity namespace ([`is_identity_header`], any spelling) or
+/// named like a configured claim header is removed; with `forward_authorization: false`, so
+/// are `Authorization` and the configured token cookie (the rest of `Cookie` stays); then the
+/// verified identity is set (`None` for an anonymous request).
 pub fn header_edits<'h>(
     settings: &GatewaySettings,
+    claim_headers: &[(String, ClaimPath)],
     headers: impl IntoIterator<Item = (&'h str, &'h str)>,
-    identity: Option<(&Map<String, Value>, Option<&str>)>,
+    identity: Option<Identity<'_>>,
 ) -> HeaderEdits {
     let mut edits = HeaderEdits::default();
     for (name, value) in headers {
-        if is_identity_header(name) {
+        if is_identity_header(name) || is_claim_header(name, claim_headers) {
             edits.remove.push(name.to_owned());
         } else if !settings.forward_authorization {
             if name.eq_ignore_ascii_case("authorization") {
@@ -66,12 +85,13 @@ pub fn header_edits<'h>(
             }
         }
     }
-    if let Some((claims, track)) = identity {
+    if let Some((claims, track, claim_values)) = identity {
         edits.set.extend(
             identity_headers_of(claims, track)
                 .into_iter()
                 .map(|(name, value)| (name.to_owned(), value)),
         );
+        edits.set.extend(claim_values.iter().cloned());
     }
     edits
 }
@@ -94,6 +114,7 @@ mod tests {
         let claims = json!({"sub": "ada", "jti": "j1"});
         let edits = header_edits(
             &settings(true),
+            &[],
             [
                 ("X-Edge-JWT-Sub", "mallory"),
                 ("x-edge-jwt_sub", "mallory"),
@@ -101,7 +122,7 @@ mod tests {
                 ("authorization", "Bearer t"),
                 ("cookie", "session=t; a=1"),
             ],
-            Some((claims.as_object().unwrap(), Some("2"))),
+            Some((claims.as_object().unwrap(), Some("2"), &[])),
         );
         assert_eq!(
             edits.remove,
@@ -121,6 +142,7 @@ mod tests {
     fn without_forward_authorization_the_token_cookie_goes_too() {
         let edits = header_edits(
             &settings(false),
+            &[],
             [
                 ("authorization", "Bearer t"),
                 ("cookie", "a=1; session=t;b=2"),
@@ -129,10 +151,10 @@ mod tests {
         );
         assert_eq!(edits.remove, ["authorization", "cookie"]);
         assert_eq!(edits.set, [("cookie".to_owned(), "a=1; b=2".to_owned())]);
-        let only = header_edits(&settings(false), [("Cookie", "session=t")], None);
+        let only = header_edits(&settings(false), &[], [("Cookie", "session=t")], None);
         assert_eq!(only.remove, ["Cookie"]);
         assert!(only.set.is_empty());
-        let other = header_edits(&settings(false), [("cookie", "a=1; sessionx=2")], None);
+        let other = header_edits(&settings(false), &[], [("cookie", "a=1; sessionx=2")], None);
         assert_eq!(other, HeaderEdits::default());
     }
 }

@@ -3,6 +3,7 @@
 //! ([`forward`]), RFC 6750 error responses and rejection log lines. Pure functions over
 //! strings, shared by the Worker and the npm middleware, which only translate I/O.
 
+pub mod claim_rules;
 pub mod decision;
 pub mod edge;
 pub mod edge_policy;
@@ -55,6 +56,10 @@ pub struct GatewaySettings {
     /// With a `METRICS` Analytics Engine binding: one data point per rejection and one per
     /// this many accepted requests (default 100).
     pub metrics_sample_every: u64,
+    /// Where a token's roles are, for routes' `roles` (see [`claim_rules`]).
+    pub roles_claim: claim_rules::RolesClaimConfig,
+    /// Claims forwarded as headers: header name → claim path (see [`claim_rules`]).
+    pub claim_headers: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for GatewaySettings {
@@ -67,6 +72,8 @@ impl Default for GatewaySettings {
             token_cache_size: 4096,
             server_timing: false,
             metrics_sample_every: 100,
+            roles_claim: claim_rules::RolesClaimConfig::Unset,
+            claim_headers: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -243,7 +250,10 @@ pub fn www_authenticate_with_scope(error: &Error, scope: Option<&str>) -> Option
         | ErrorCode::JwksUnavailable
         | ErrorCode::MalformedRequest
         | ErrorCode::CrossSiteRequest => None,
-        ErrorCode::InsufficientScope | ErrorCode::TrackNotAllowed => {
+        ErrorCode::InsufficientScope
+        | ErrorCode::TrackNotAllowed
+        | ErrorCode::InsufficientRole
+        | ErrorCode::ClaimMismatch => {
             let mut challenge = format!(
                 "Bearer error=\"insufficient_scope\", error_description=\"{}\"",
                 quoted_string_safe(error.message())
@@ -283,7 +293,11 @@ pub fn error_body(error: &Error) -> Value {
         ErrorCode::ConfigError => "server_error",
         ErrorCode::MalformedRequest => "invalid_request",
         ErrorCode::CrossSiteRequest => "forbidden",
-        ErrorCode::InsufficientScope | ErrorCode::TrackNotAllowed => "insufficient_scope",
+        // RFC 6750 §3.1: the token is fine, the request needs more privileges than it carries.
+        ErrorCode::InsufficientScope
+        | ErrorCode::TrackNotAllowed
+        | ErrorCode::InsufficientRole
+        | ErrorCode::ClaimMismatch => "insufficient_scope",
         _ => "invalid_token",
     };
     json!({ "error": kind, "code": error.code().code(), "error_description": error.message() })

@@ -13,6 +13,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::claim_rules::{check_matches, check_roles, ClaimMatch, ClaimPath, MatchConfig};
 use crate::claims::check_audience;
 use crate::error::{Error, ErrorCode, Result};
 use crate::gateway::granted_scopes;
@@ -53,6 +54,12 @@ pub struct RouteConfig {
     pub audience: Option<crate::config::OneOrMany>,
     /// Match literals ignoring ASCII case (default: `gateway.case_insensitive_routes`).
     pub case_insensitive: Option<bool>,
+    /// Roles that must all be held (from `gateway.roles_claim`).
+    #[serde(default)]
+    pub roles: Vec<Value>,
+    /// Rules on claims, all required: claim path → `{"equals"|"one_of"|"prefix": …}`.
+    #[serde(default)]
+    pub claims: std::collections::BTreeMap<String, MatchConfig>,
 }
 
 /// The `default_route` section: what unmatched requests get.
@@ -85,6 +92,9 @@ pub struct Route {
     pub scopes: Vec<String>,
     tracks: Option<Vec<String>>,
     audiences: Option<Vec<String>>,
+    /// Roles that must all be held.
+    pub roles: Vec<String>,
+    claim_rules: Vec<ClaimMatch>,
 }
 
 /// The ordered routes of a policy.
@@ -194,6 +204,8 @@ impl Route {
                 ("scopes", !config.scopes.is_empty()),
                 ("tracks", config.tracks.is_some()),
                 ("audience", config.audience.is_some()),
+                ("roles", !config.roles.is_empty()),
+                ("claims", !config.claims.is_empty()),
             ];
             if let Some((field, _)) = demands.iter().find(|(_, set)| *set) {
                 return Err(Error::config(
@@ -244,6 +256,14 @@ impl Route {
                 .audience
                 .map(|a| a.into_checked(&format!("{path}.audience")))
                 .transpose()?,
+            roles: strings(&config.roles, &path, "roles")?,
+            claim_rules: config
+                .claims
+                .into_iter()
+                .map(|(claim, rule)| {
+                    ClaimMatch::new(&claim, rule, &format!("{path}.claims.{claim}"))
+                })
+                .collect::<Result<_>>()?,
         })
     }
 
@@ -268,8 +288,9 @@ impl Route {
         methods_cover && covers(&self.pattern, &later.pattern, self.case_insensitive)
     }
 
-    /// Checks a verified token against the route: audience, track, then scopes.
-    pub fn authorize(&self, verified: &Verified) -> Result<()> {
+    /// Checks a verified token against the route: audience, track, scopes, roles (found at
+    /// `role_paths`), then claim rules.
+    pub fn authorize(&self, verified: &Verified, role_paths: &[ClaimPath]) -> Result<()> {
         if let Some(audiences) = &self.audiences {
             check_audience(verified.claims().get("aud"), audiences)?;
         }
@@ -293,7 +314,10 @@ impl Route {
                 format!("scope {missing} is required"),
             ));
         }
-        Ok(())
+        if !self.roles.is_empty() {
+            check_roles(&self.roles, role_paths, verified.claims())?;
+        }
+        check_matches(&self.claim_rules, verified.claims())
     }
 
     /// The mode's name as written in the config.
@@ -312,6 +336,14 @@ impl Route {
 }
 
 impl RouteTable {
+    /// Routes that name roles (which need `gateway.roles_claim`), by index.
+    pub fn with_roles(&self) -> impl Iterator<Item = usize> + '_ {
+        self.routes
+            .iter()
+            .filter(|r| !r.roles.is_empty())
+            .filter_map(|r| r.index)
+    }
+
     /// Checks the routes: patterns, modes, scopes, tracks, and routes that an earlier one
     /// shadows entirely (they could never match).
     pub fn new(
@@ -346,6 +378,8 @@ impl RouteTable {
                 scopes: Vec::new(),
                 tracks: None,
                 audiences: None,
+                roles: Vec::new(),
+                claim_rules: Vec::new(),
             },
         })
     }
@@ -380,6 +414,8 @@ impl Default for RouteTable {
                 scopes: Vec::new(),
                 tracks: None,
                 audiences: None,
+                roles: Vec::new(),
+                claim_rules: Vec::new(),
             },
         }
     }
