@@ -42,7 +42,7 @@ const AUDIENCE: &str = "bench-api";
 const ISSUED_AT: u64 = 1_700_000_000;
 const NOW: u64 = ISSUED_AT + 60;
 
-const ALGS: [Alg; 11] = Alg::ALL;
+const ALGS: [Alg; 12] = Alg::ALL;
 
 /// The same key as ring sees it, parsed once outside timing.
 enum RingVerifier {
@@ -83,14 +83,15 @@ impl RingVerifier {
             Alg::PS256 => rsa(&ring_sig::RSA_PSS_2048_8192_SHA256),
             Alg::PS384 => rsa(&ring_sig::RSA_PSS_2048_8192_SHA384),
             Alg::PS512 => rsa(&ring_sig::RSA_PSS_2048_8192_SHA512),
-            Alg::ES256 => {
+            Alg::ES256 | Alg::ES384 => {
                 let mut point = vec![0x04];
                 point.extend(member(public_jwk, "x"));
                 point.extend(member(public_jwk, "y"));
-                RingVerifier::Public(UnparsedPublicKey::new(
-                    &ring_sig::ECDSA_P256_SHA256_FIXED,
-                    point,
-                ))
+                let params = match alg {
+                    Alg::ES384 => &ring_sig::ECDSA_P384_SHA384_FIXED,
+                    _ => &ring_sig::ECDSA_P256_SHA256_FIXED,
+                };
+                RingVerifier::Public(UnparsedPublicKey::new(params, point))
             }
             Alg::EdDSA => RingVerifier::Public(UnparsedPublicKey::new(
                 &ring_sig::ED25519,

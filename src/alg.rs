@@ -25,6 +25,8 @@ pub enum Alg {
     PS512,
     /// ECDSA on P-256 with SHA-256.
     ES256,
+    /// ECDSA on P-384 with SHA-384.
+    ES384,
     /// Ed25519 (the only EdDSA curve built in).
     EdDSA,
 }
@@ -39,13 +41,15 @@ pub enum Family {
     Rsa,
     /// P-256 key pair (`kty: EC`, `crv: P-256`).
     EcP256,
+    /// P-384 key pair (`kty: EC`, `crv: P-384`).
+    EcP384,
     /// Ed25519 key pair (`kty: OKP`, `crv: Ed25519`).
     Ed25519,
 }
 
 impl Alg {
     /// Every built-in algorithm.
-    pub const ALL: [Alg; 11] = [
+    pub const ALL: [Alg; 12] = [
         Alg::HS256,
         Alg::HS384,
         Alg::HS512,
@@ -56,6 +60,7 @@ impl Alg {
         Alg::PS384,
         Alg::PS512,
         Alg::ES256,
+        Alg::ES384,
         Alg::EdDSA,
     ];
 
@@ -77,6 +82,7 @@ impl Alg {
             Alg::PS384 => "PS384",
             Alg::PS512 => "PS512",
             Alg::ES256 => "ES256",
+            Alg::ES384 => "ES384",
             Alg::EdDSA => "EdDSA",
         }
     }
@@ -89,6 +95,7 @@ impl Alg {
                 Family::Rsa
             }
             Alg::ES256 => Family::EcP256,
+            Alg::ES384 => Family::EcP384,
             Alg::EdDSA => Family::Ed25519,
         }
     }

@@ -47,6 +47,13 @@ pub fn generate(
                 Some(JsonWebKey::from(key.verifying_key()).into_owned_key()?),
             )
         }
+        Family::EcP384 => {
+            let key = p384::ecdsa::SigningKey::random(rng);
+            (
+                crate::es384::private_jwk(&key),
+                Some(crate::es384::public_jwk(key.verifying_key())),
+            )
+        }
         Family::Ed25519 => {
             let (secret, public) = jwt_compact::alg::Ed25519::generate(rng);
             (

@@ -28,6 +28,7 @@ pub(crate) enum KeyMaterial {
     Hmac(Zeroizing<Vec<u8>>),
     Rsa(rsa::RsaPublicKey),
     EcP256(p256::ecdsa::VerifyingKey),
+    EcP384(p384::ecdsa::VerifyingKey),
     Ed25519(ed25519_compact::PublicKey),
 }
 
@@ -37,6 +38,7 @@ impl KeyMaterial {
             KeyMaterial::Hmac(_) => Family::Hmac,
             KeyMaterial::Rsa(_) => Family::Rsa,
             KeyMaterial::EcP256(_) => Family::EcP256,
+            KeyMaterial::EcP384(_) => Family::EcP384,
             KeyMaterial::Ed25519(_) => Family::Ed25519,
         }
     }
@@ -93,6 +95,7 @@ impl VerificationKey {
             KeyMaterial::Hmac(_) => return None,
             KeyMaterial::Rsa(key) => JsonWebKey::from(key),
             KeyMaterial::EcP256(key) => JsonWebKey::from(key),
+            KeyMaterial::EcP384(key) => crate::es384::public_jwk(key),
             KeyMaterial::Ed25519(key) => JsonWebKey::from(key),
         };
         Some(jwk_value(&jwk, self.kid.as_deref(), self.alg))
@@ -222,11 +225,17 @@ fn material_from_jwk(jwk: &JsonWebKey<'_>, path: &str) -> Result<KeyMaterial> {
             }
             KeyMaterial::Rsa(key)
         }
+        JsonWebKey::EllipticCurve { curve, .. } if curve == crate::es384::CURVE => {
+            KeyMaterial::EcP384(
+                crate::es384::verifying_key(jwk)
+                    .ok_or_else(|| jwk_error(path, "not a point on P-384"))?,
+            )
+        }
         JsonWebKey::EllipticCurve { curve, .. } => {
             if curve != "P-256" {
                 return Err(Error::config(
                     &format!("{path}.crv"),
-                    format!("curve {curve:?} is not supported by this build (P-256 only)"),
+                    format!("curve {curve:?} is not supported by this build (P-256, P-384)"),
                 ));
             }
             KeyMaterial::EcP256(

@@ -26,6 +26,7 @@ pub mod alg;
 pub mod claims;
 pub mod config;
 pub mod error;
+pub mod es384;
 pub mod gateway;
 pub mod inspect;
 pub mod json;

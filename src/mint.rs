@@ -23,6 +23,7 @@ enum SigningMaterial {
     Hmac(Zeroizing<Vec<u8>>),
     Rsa(Box<rsa::RsaPrivateKey>),
     EcP256(p256::ecdsa::SigningKey),
+    EcP384(p384::ecdsa::SigningKey),
     Ed25519(ed25519_compact::SecretKey),
 }
 
@@ -47,6 +48,7 @@ fn default_alg(family: Family) -> Alg {
         Family::Hmac => Alg::HS256,
         Family::Rsa => Alg::RS256,
         Family::EcP256 => Alg::ES256,
+        Family::EcP384 => Alg::ES384,
         Family::Ed25519 => Alg::EdDSA,
     }
 }
@@ -97,9 +99,18 @@ impl Signer {
             JsonWebKey::Rsa { .. } => SigningMaterial::Rsa(Box::new(
                 rsa::RsaPrivateKey::try_from(&parsed.jwk).map_err(key_error)?,
             )),
+            JsonWebKey::EllipticCurve { curve, .. } if curve == crate::es384::CURVE => {
+                SigningMaterial::EcP384(
+                    crate::es384::signing_key(&parsed.jwk)
+                        .ok_or_else(|| key_error("not a P-384 key whose d matches x and y"))?,
+                )
+            }
             JsonWebKey::EllipticCurve { curve, secret, .. } => {
                 if curve != "P-256" {
-                    return Err(Error::config("key.crv", "only P-256 signs (ES256)"));
+                    return Err(Error::config(
+                        "key.crv",
+                        "only P-256 (ES256) and P-384 (ES384) sign",
+                    ));
                 }
                 let d = secret.as_deref().ok_or_else(|| key_error("missing d"))?;
                 let key = p256::ecdsa::SigningKey::from_slice(d).map_err(key_error)?;
@@ -118,6 +129,7 @@ impl Signer {
             SigningMaterial::Hmac(_) => Family::Hmac,
             SigningMaterial::Rsa(_) => Family::Rsa,
             SigningMaterial::EcP256(_) => Family::EcP256,
+            SigningMaterial::EcP384(_) => Family::EcP384,
             SigningMaterial::Ed25519(_) => Family::Ed25519,
         };
         let alg = parsed.alg.or(alg).unwrap_or_else(|| default_alg(family));
@@ -198,6 +210,7 @@ impl Signer {
             }
             (SigningMaterial::Rsa(k), alg) => sign_with(&Rsa::with_name(alg.name()), k, message),
             (SigningMaterial::EcP256(k), _) => sign_with(&Es256, k, message),
+            (SigningMaterial::EcP384(k), _) => crate::es384::sign(k, message),
             (SigningMaterial::Ed25519(k), _) => sign_with(&Ed25519, k, message),
         }
     }
@@ -209,6 +222,9 @@ impl Signer {
             SigningMaterial::Hmac(_) => return None,
             SigningMaterial::Rsa(k) => jwk_value(&JsonWebKey::from(&k.to_public_key()), kid, alg),
             SigningMaterial::EcP256(k) => jwk_value(&JsonWebKey::from(k.verifying_key()), kid, alg),
+            SigningMaterial::EcP384(k) => {
+                jwk_value(&crate::es384::public_jwk(k.verifying_key()), kid, alg)
+            }
             SigningMaterial::Ed25519(k) => jwk_value(&JsonWebKey::from(&k.public_key()), kid, alg),
         })
     }

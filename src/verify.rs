@@ -60,6 +60,9 @@ pub fn verify_signature(alg: Alg, key: &VerificationKey, message: &[u8], signatu
         (KeyMaterial::Rsa(public), Alg::PS384) => check(&Rsa::ps384(), public, message, signature),
         (KeyMaterial::Rsa(public), Alg::PS512) => check(&Rsa::ps512(), public, message, signature),
         (KeyMaterial::EcP256(public), Alg::ES256) => check(&Es256, public, message, signature),
+        (KeyMaterial::EcP384(public), Alg::ES384) => {
+            crate::es384::verify(public, message, signature)
+        }
         (KeyMaterial::Ed25519(public), Alg::EdDSA) => check(&Ed25519, public, message, signature),
         _ => false,
     }
@@ -110,6 +113,7 @@ pub fn is_well_formed(alg: Alg, key: &VerificationKey, signature: &[u8]) -> bool
     }
     match alg {
         Alg::ES256 => p256::ecdsa::Signature::from_slice(signature).is_ok(),
+        Alg::ES384 => crate::es384::is_well_formed(signature),
         Alg::EdDSA => signature.get(32..).is_some_and(scalar_below_group_order),
         _ => true,
     }
@@ -142,6 +146,9 @@ fn has_expected_length(alg: Alg, key: &VerificationKey, signature: &[u8]) -> boo
     match (&key.material, alg.family()) {
         (KeyMaterial::EcP256(_), crate::alg::Family::EcP256)
         | (KeyMaterial::Ed25519(_), crate::alg::Family::Ed25519) => signature.len() == 64,
+        (KeyMaterial::EcP384(_), crate::alg::Family::EcP384) => {
+            signature.len() == crate::es384::SIGNATURE_BYTES
+        }
         (KeyMaterial::Rsa(public), crate::alg::Family::Rsa) => signature.len() == public.size(),
         (KeyMaterial::Hmac(_), crate::alg::Family::Hmac) => true,
         _ => false,

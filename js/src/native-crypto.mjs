@@ -6,13 +6,13 @@
 // exception, an algorithm not listed) goes back to the core's own implementation (jwt-compact).
 import { constants, createPublicKey, createVerify, verify } from "node:crypto";
 
-const HASH = { RS256: "sha256", RS384: "sha384", RS512: "sha512", PS256: "sha256", PS384: "sha384", PS512: "sha512", ES256: "sha256" };
+const HASH = { RS256: "sha256", RS384: "sha384", RS512: "sha512", PS256: "sha256", PS384: "sha384", PS512: "sha512", ES256: "sha256", ES384: "sha384" };
 // RFC 7518 §3.5: the PSS salt is as long as the hash output.
 const PSS_SALT = { PS256: 32, PS384: 48, PS512: 64 };
 
 /** The key argument of a verification under `alg` with the imported `key`. */
 function verifyKey(alg, key) {
-  if (alg === "ES256") return { key, dsaEncoding: "ieee-p1363" };
+  if (alg === "ES256" || alg === "ES384") return { key, dsaEncoding: "ieee-p1363" };
   if (alg in PSS_SALT) return { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: PSS_SALT[alg] };
   return key;
 }

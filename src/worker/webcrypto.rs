@@ -60,7 +60,7 @@ fn object(members: &[(&str, JsValue)]) -> JsValue {
 
 fn hash_name(alg: Alg) -> &'static str {
     match alg {
-        Alg::RS384 | Alg::PS384 => "SHA-384",
+        Alg::RS384 | Alg::PS384 | Alg::ES384 => "SHA-384",
         Alg::RS512 | Alg::PS512 => "SHA-512",
         _ => "SHA-256",
     }
@@ -91,10 +91,13 @@ fn algorithms(alg: Alg) -> Option<(JsValue, JsValue)> {
                 ]),
             ))
         }
-        Alg::ES256 => Some((
-            object(&[("name", named("ECDSA")), ("namedCurve", named("P-256"))]),
-            object(&[("name", named("ECDSA")), ("hash", hash())]),
-        )),
+        Alg::ES256 | Alg::ES384 => {
+            let curve = if alg == Alg::ES384 { "P-384" } else { "P-256" };
+            Some((
+                object(&[("name", named("ECDSA")), ("namedCurve", named(curve))]),
+                object(&[("name", named("ECDSA")), ("hash", hash())]),
+            ))
+        }
         Alg::EdDSA => {
             let params = object(&[("name", named("Ed25519"))]);
             Some((params.clone(), params))

@@ -19,7 +19,7 @@ import * as jose from 'jose';
 const BIN = process.env.EDGE_JWT;
 assert.ok(BIN && existsSync(BIN), `EDGE_JWT must name the edge-jwt binary (got ${BIN})`);
 
-const ALGS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'EdDSA'];
+const ALGS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'];
 const ISS = 'https://issuer.interop.test';
 const AUD = 'edge-api';
 // Documented default ceilings: track 3 = 4 h, track 4 = 1 h.

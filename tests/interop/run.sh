@@ -35,7 +35,7 @@ export EDGE_JWT_KEYS
 trap 'rm -rf "$EDGE_JWT_KEYS"' EXIT
 echo "== generating edge-jwt keys"
 pids=()
-for alg in HS256 HS384 HS512 RS256 RS384 RS512 PS256 PS384 PS512 ES256 EdDSA; do
+for alg in HS256 HS384 HS512 RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA; do
   "$EDGE_JWT" keygen --alg "$alg" --kid "edge-$alg" >"$EDGE_JWT_KEYS/$alg.json" &
   pids+=("$!")
 done

@@ -25,7 +25,7 @@ from jwt.algorithms import ECAlgorithm, HMACAlgorithm, OKPAlgorithm, RSAAlgorith
 
 BIN = os.environ.get("EDGE_JWT", "")
 ALGS = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512",
-        "PS256", "PS384", "PS512", "ES256", "EdDSA"]
+        "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"]
 ISS = "https://issuer.interop.test"
 AUD = "edge-api"
 CEILING = {3: 4 * 3600, 4: 3600}  # documented default ceilings of tracks 3 and 4
@@ -90,8 +90,9 @@ def pyjwt_key(alg: str):
     elif alg[:2] in ("RS", "PS"):
         signing = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         jwk = RSAAlgorithm.to_jwk(signing.public_key(), as_dict=True)
-    elif alg == "ES256":
-        signing = ec.generate_private_key(ec.SECP256R1())
+    elif alg in ("ES256", "ES384"):
+        curve = ec.SECP256R1() if alg == "ES256" else ec.SECP384R1()
+        signing = ec.generate_private_key(curve)
         jwk = ECAlgorithm.to_jwk(signing.public_key(), as_dict=True)
     else:
         signing = ed25519.Ed25519PrivateKey.generate()

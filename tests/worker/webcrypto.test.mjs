@@ -11,16 +11,25 @@ import crypto from "node:crypto";
 
 import * as h from "./harness.mjs";
 
-const ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "EdDSA"];
-const P256_N = BigInt("0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+const ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];
+// The group order n and the size of r and s, per ECDSA algorithm.
+const ECDSA = {
+  ES256: { n: BigInt("0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551"), bytes: 32, curve: "P-256", hash: "sha256" },
+  ES384: {
+    n: BigInt("0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973"),
+    bytes: 48,
+    curve: "P-384",
+    hash: "sha384",
+  },
+};
 const ED25519_L = (1n << 252n) + 27742317777372353535851937790883648493n;
 const b64 = (buf) => Buffer.from(buf).toString("base64url");
 const hex = (n, bytes) => Buffer.from(n.toString(16).padStart(bytes * 2, "0"), "hex");
 
 function keyPair(alg) {
   const { privateKey, publicKey } =
-    alg === "ES256"
-      ? crypto.generateKeyPairSync("ec", { namedCurve: "P-256" })
+    alg in ECDSA
+      ? crypto.generateKeyPairSync("ec", { namedCurve: ECDSA[alg].curve })
       : alg === "EdDSA"
         ? crypto.generateKeyPairSync("ed25519")
         : crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -30,7 +39,7 @@ function keyPair(alg) {
 function sign(alg, privateKey, input, { saltLength } = {}) {
   const bits = alg.slice(2);
   if (alg === "EdDSA") return crypto.sign(null, Buffer.from(input), privateKey);
-  if (alg === "ES256") return crypto.sign("sha256", Buffer.from(input), { key: privateKey, dsaEncoding: "ieee-p1363" });
+  if (alg in ECDSA) return crypto.sign(ECDSA[alg].hash, Buffer.from(input), { key: privateKey, dsaEncoding: "ieee-p1363" });
   if (alg.startsWith("PS")) {
     return crypto.sign(`sha${bits}`, Buffer.from(input), {
       key: privateKey,
@@ -63,12 +72,13 @@ function corpus(alg, keys, other) {
     zeros: `${input}.${b64(Buffer.alloc(sig.length))}`,
     other_key: `${input}.${b64(sign(alg, other.privateKey, input))}`,
   };
-  if (alg === "ES256") {
-    const r = BigInt(`0x${sig.subarray(0, 32).toString("hex")}`);
-    const s = BigInt(`0x${sig.subarray(32).toString("hex")}`);
-    cases.r_equals_n = `${input}.${b64(Buffer.concat([hex(P256_N, 32), hex(s, 32)]))}`;
-    cases.s_zero = `${input}.${b64(Buffer.concat([hex(r, 32), Buffer.alloc(32)]))}`;
-    cases.high_s = `${input}.${b64(Buffer.concat([hex(r, 32), hex(P256_N - s, 32)]))}`;
+  if (alg in ECDSA) {
+    const { n, bytes } = ECDSA[alg];
+    const r = BigInt(`0x${sig.subarray(0, bytes).toString("hex")}`);
+    const s = BigInt(`0x${sig.subarray(bytes).toString("hex")}`);
+    cases.r_equals_n = `${input}.${b64(Buffer.concat([hex(n, bytes), hex(s, bytes)]))}`;
+    cases.s_zero = `${input}.${b64(Buffer.concat([hex(r, bytes), Buffer.alloc(bytes)]))}`;
+    cases.high_s = `${input}.${b64(Buffer.concat([hex(r, bytes), hex(n - s, bytes)]))}`;
   }
   if (alg === "EdDSA") {
     const s = BigInt(`0x${Buffer.from(sig.subarray(32)).reverse().toString("hex")}`);

@@ -124,14 +124,17 @@ function policyOf(row) {
 
 // ---------------------------------------------------------------------------------------------
 // What a handler (or the Worker's origin) answers: the path it was given and the identity
-// headers it saw (any spelling edge-jwt owns: case-insensitive, `_` read as `-`), as one JSON
-// body, so a pass is byte-identical across hosts only if they hand on the same request.
+// headers it saw (any spelling edge-jwt owns: case-insensitive, `_` read as `-`), plus every
+// header a row names in `forwarded` (claim headers), as one JSON body, so a pass is
+// byte-identical across hosts only if they hand on the same request.
 
 const isIdentity = (name) => name.toLowerCase().replaceAll("_", "-").startsWith("x-edge-jwt-");
+const named = new Set(rows.flatMap((row) => Object.keys(row.expect?.forwarded ?? {}).map((n) => n.toLowerCase())));
+const isEchoed = (name) => isIdentity(name) || named.has(name.toLowerCase());
 function echo(pathSeen, headerPairs) {
   const identity = Object.fromEntries(
     headerPairs
-      .filter(([n]) => isIdentity(n))
+      .filter(([n]) => isEchoed(n))
       .map(([n, v]) => [n.toLowerCase(), v])
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
   );

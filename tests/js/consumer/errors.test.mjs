@@ -18,9 +18,12 @@ const policy = {
   issuer: h.ISSUER,
   audience: h.AUDIENCE,
   tracks: { unknown: "reject" },
+  gateway: { roles_claim: "realm_access.roles" },
   routes: [
     { path: "/ops/*", scopes: ["ops.write"] },
     { path: "/sessions/*", tracks: [4] },
+    { path: "/admin/*", roles: ["admin"] },
+    { path: "/ci/*", claims: { repository: { equals: "org/app" } } },
   ],
 };
 const validator = new E.Validator(policy);
@@ -186,6 +189,19 @@ describe("host-level codes", () => {
     record(track, "track_not_allowed");
     const ok = h.signHmac({ alg: "HS256" }, claims({ scope: "ops.read ops.write" }));
     assert.equal((await validator.checkRequest({ authorization: `Bearer ${ok}` }, { path: "/ops/deploy" })).ok, true);
+  });
+
+  test("insufficient_role and claim_mismatch (403) from the route's claim rules", async () => {
+    const t = h.signHmac({ alg: "HS256" }, claims({ realm_access: { roles: ["user"] }, repository: "org/fork" }));
+    const role = await validator.checkRequest({ headers: { authorization: `Bearer ${t}` } }, { path: "/admin/x" });
+    record(role, "insufficient_role");
+    assert.equal(role.error.status, 403);
+    const mismatch = await validator.checkRequest({ headers: { authorization: `Bearer ${t}` } }, { path: "/ci/x" });
+    record(mismatch, "claim_mismatch");
+    const good = h.signHmac({ alg: "HS256" }, claims({ realm_access: { roles: ["admin"] }, repository: "org/app" }));
+    for (const p of ["/admin/x", "/ci/x"]) {
+      assert.equal((await validator.checkRequest({ headers: { authorization: `Bearer ${good}` } }, { path: p })).ok, true, p);
+    }
   });
 
   test("jwks_unavailable (503): a remote JWKS that cannot be fetched", async () => {

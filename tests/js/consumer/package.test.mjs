@@ -119,7 +119,7 @@ describe("construction", () => {
       [{ algorithms: ["HS256"], secret: h.SECRET, tracks: { ttl_s: { 4: 0 } } }, /^tracks\.ttl_s\.4: /],
       [{ algorithms: ["HS256"], secret: h.SECRET, leeway_s: 301 }, /^leeway_s: /],
       [{ algorithms: ["HS256"], secret: h.SECRET, issuer: [] }, /^issuer: /],
-      [{ algorithms: ["ES384"], secret: h.SECRET }, /^algorithms\[0\]: /],
+      [{ algorithms: ["ES512"], secret: h.SECRET }, /^algorithms\[0\]: /],
       [{ algorithms: ["HS256"], secret: h.SECRET, tracks: { unknwon: "reject" } }, /^tracks\.unknwon: unknown field `unknwon`/],
       [{ algorithms: ["HS256"], secret: h.SECRET, revocation: { cache_ttl_s: 301 } }, /^revocation\.cache_ttl_s: /],
       [{ algorithms: ["HS256"] }, /key/],
@@ -349,7 +349,7 @@ describe("inspect, issue, keys", () => {
     assert.throws(() => E.issue(hsConfig, { ttl: -5 }), TypeError);
     assert.throws(() => E.issue(hsConfig, { track: 4.5 }), TypeError);
     assert.throws(() => new E.Issuer(hsConfig, { kty: "EC", crv: "P-256" }), E.ConfigError);
-    assert.throws(() => E.generateKey("ES384"), E.ConfigError);
+    assert.throws(() => E.generateKey("ES512"), E.ConfigError);
     assert.throws(() => E.generateKey("RS256"), (e) => e instanceof E.ConfigError && /edge-jwt keygen/.test(e.message));
   });
 
