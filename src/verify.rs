@@ -34,6 +34,13 @@ fn check<A: Algorithm>(alg: &A, key: &A::VerifyingKey, message: &[u8], signature
 /// Verifies a signature with `key` under `alg`. Returns `false` (never panics) when the key's
 /// family does not match the algorithm: keys are never reinterpreted across families.
 pub fn verify_signature(alg: Alg, key: &VerificationKey, message: &[u8], signature: &[u8]) -> bool {
+    // The rsa crate checks s < n for PKCS#1 v1.5 but not for PSS: s + n (when it still fits
+    // the modulus length) would pass as a second valid signature. Refused here for both.
+    if let KeyMaterial::Rsa(public) = &key.material {
+        if !rsa_below_modulus(public, signature) {
+            return false;
+        }
+    }
     match (&key.material, alg) {
         (KeyMaterial::Hmac(secret), Alg::HS256) => check(
             &Hs256,
@@ -111,11 +118,32 @@ pub fn is_well_formed(alg: Alg, key: &VerificationKey, signature: &[u8]) -> bool
     if !has_expected_length(alg, key, signature) {
         return false;
     }
+    if let KeyMaterial::Rsa(public) = &key.material {
+        return rsa_below_modulus(public, signature);
+    }
     match alg {
         Alg::ES256 => p256::ecdsa::Signature::from_slice(signature).is_ok(),
         Alg::ES384 => crate::es384::is_well_formed(signature),
         Alg::EdDSA => signature.get(32..).is_some_and(scalar_below_group_order),
         _ => true,
+    }
+}
+
+/// Whether the big-endian `signature` is a number below the RSA modulus (RFC 8017 §5.2.2,
+/// RSAVP1: "if s is not between 0 and n − 1, output 'signature representative out of range'").
+fn rsa_below_modulus(public: &rsa::RsaPublicKey, signature: &[u8]) -> bool {
+    use rsa::traits::PublicKeyParts;
+    let modulus = public.n().to_bytes_be();
+    // Leading zero bytes of the signature do not change its value.
+    let first = signature
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(signature.len());
+    let value = &signature[first..];
+    match value.len().cmp(&modulus.len()) {
+        std::cmp::Ordering::Less => true,
+        std::cmp::Ordering::Greater => false,
+        std::cmp::Ordering::Equal => value < modulus.as_slice(),
     }
 }
 

@@ -333,3 +333,56 @@ fn tampered_tokens_report_bad_signature_before_any_claim_problem() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// RSA signature representatives out of range (RFC 8017 §5.2.2).
+
+/// `s + n`, big-endian, in `len` bytes; `None` when it does not fit.
+fn plus_modulus(signature: &[u8], modulus: &[u8], len: usize) -> Option<Vec<u8>> {
+    let mut out = vec![0_u8; len];
+    let mut carry = 0_u16;
+    for i in (0..len).rev() {
+        let s = u16::from(signature.get(i).copied().unwrap_or(0));
+        let offset = len - modulus.len();
+        let n = if i >= offset {
+            u16::from(modulus[i - offset])
+        } else {
+            0
+        };
+        let sum = s + n + carry;
+        out[i] = (sum & 0xff).to_le_bytes()[0];
+        carry = sum >> 8;
+    }
+    (carry == 0).then_some(out)
+}
+
+#[test]
+fn rsa_signatures_at_or_above_the_modulus_are_bad_signature_for_pkcs1_and_pss() {
+    let modulus = unb64(public_jwk(RSA_PRIVATE_JWK)["n"].as_str().unwrap());
+    let v = validator(&policy_json(
+        &["RS256", "PS256"],
+        None,
+        &[public_jwk(RSA_PRIVATE_JWK)],
+        Value::Null,
+    ));
+    for alg in [Alg::RS256, Alg::PS256] {
+        // Sign distinct payloads until s + n still fits the modulus length (about one in six
+        // for this modulus, whose top byte is 0xd9).
+        let (good, twin) = (0..60)
+            .find_map(|i| {
+                let mut payload = claims();
+                payload["jti"] = json!(format!("twin-{i}"));
+                let good = token(&signer(RSA_PRIVATE_JWK, alg), &payload);
+                let sig = unb64(segments(&good)[2]);
+                let twin = plus_modulus(&sig, &modulus, sig.len())?;
+                Some((good, twin))
+            })
+            .expect("a signature with room for s + n");
+        assert_code(&v, &good, "ok", "control");
+        let parts = segments(&good);
+        let forged = format!("{}.{}.{}", parts[0], parts[1], b64(&twin));
+        assert_code(&v, &forged, "bad_signature", &format!("{alg}: s + n"));
+        let exactly_n = format!("{}.{}.{}", parts[0], parts[1], b64(&modulus));
+        assert_code(&v, &exactly_n, "bad_signature", &format!("{alg}: s = n"));
+    }
+}

@@ -2,8 +2,8 @@
 // workerd's WebCrypto, the rest stays the core's. The Worker (WebCrypto) and the CLI (the
 // core natively, jwt-compact) must give the same verdict, code for code, on valid tokens and
 // on hostile signatures — flipped bits, wrong lengths, another key, ECDSA r = n / s = 0 /
-// r = s = 0 (CVE-2022-21449) / high-s, Ed25519 S + L, PSS with a 0-byte salt — and the
-// health counters show which backend checked them.
+// r = s = 0 (CVE-2022-21449) / high-s, Ed25519 S + L, PSS with a 0-byte salt, RSA s + n and
+// s = n — and the health counters show which backend checked them.
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -85,6 +85,16 @@ function corpus(alg, keys, other) {
     cases.s_plus_l = `${input}.${b64(Buffer.concat([sig.subarray(0, 32), hex(s + ED25519_L, 32).reverse()]))}`;
   }
   if (alg.startsWith("PS")) cases.pss_salt_0 = `${input}.${b64(sign(alg, keys.privateKey, input, { saltLength: 0 }))}`;
+  if (alg.startsWith("RS") || alg.startsWith("PS")) {
+    // s + n and s = n (RFC 8017 §5.2.2): signed until s + n fits the modulus length.
+    const n = BigInt(`0x${Buffer.from(keys.jwk.n, "base64url").toString("hex")}`);
+    for (let i = 0; i < 64 && !cases.s_plus_n; i++) {
+      const other = mint(alg, keys.privateKey);
+      const twin = BigInt(`0x${Buffer.from(other.token.split(".")[2], "base64url").toString("hex")}`) + n;
+      if (twin < 1n << BigInt(8 * sig.length)) cases.s_plus_n = `${other.input}.${b64(hex(twin, sig.length))}`;
+    }
+    cases.s_equals_n = `${input}.${b64(hex(n, sig.length))}`;
+  }
   return cases;
 }
 
