@@ -101,6 +101,20 @@ impl VerificationKey {
         Some(jwk_value(&jwk, self.kid.as_deref(), self.alg))
     }
 
+    /// The public JWK as WebCrypto's `importKey("jwk", …)` takes it: without `kid`, and without
+    /// the members WebCrypto would check against the import algorithm (`alg`, `use`,
+    /// `key_ops`), since the core has matched the key to the algorithm already (an RS256-only
+    /// key is never asked for PS256). `None` for HMAC secrets.
+    pub fn importable_jwk_json(&self) -> Option<String> {
+        let mut jwk = self.public_jwk()?;
+        if let Value::Object(members) = &mut jwk {
+            for name in ["alg", "use", "key_ops", "kid"] {
+                members.remove(name);
+            }
+        }
+        Some(jwk.to_string())
+    }
+
     /// [`VerificationKey::public_jwk`] as JSON, computed once per key: a host that verifies
     /// with its own crypto imports the key from it (and caches the import under it).
     pub fn public_jwk_json(&self) -> Option<&str> {

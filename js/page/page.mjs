@@ -1,6 +1,7 @@
 // The introspection page: everything runs here, in the browser, on the edge-jwt package's browser
 // build. `inspect` decodes (UNVERIFIED) and gives times and the track verdict; a `Validator` built
-// from the pasted key and the chosen algorithms gives the verdict with the core's exact code.
+// from the pasted key and the chosen algorithms gives the verdict with the core's exact code
+// (`verify()`: RSA, ECDSA and Ed25519 signatures are checked by the browser's WebCrypto).
 // Nothing is fetched but the package's own files, nothing is stored; every value is written with
 // textContent, never as HTML.
 
@@ -231,7 +232,19 @@ function setVerdict(state, code, title, detail, message) {
   els.verdictMessage.hidden = !message;
 }
 
+/** Who checked the signature of the verification just made, from the validator's counters. */
+function checkedBy(before, after) {
+  if (after.host > before.host) return "Signature checked by the browser's WebCrypto.";
+  if (after.wasm > before.wasm) return "Signature checked in WebAssembly.";
+  return "";
+}
+
+// Verifications resolve asynchronously (WebCrypto): each render starts a new run, and only the
+// latest run's verdict is shown; `data-pending` stays on <body> while it is awaited.
+let verdictRun = 0;
+
 function renderVerdict(token, time) {
+  const run = verdictRun;
   const key = keyMaterial();
   const tracks = tracksSection();
   if (key) els.keyInfo.textContent = key.error ? key.error : `Read as ${key.kind}.${holdsPrivateKey(key.keys) ? PRIVATE_NOTE : ""}`;
@@ -273,7 +286,20 @@ function renderVerdict(token, time) {
     setVerdict("config", error?.code ?? "config_error", EXPLAIN.config_error, undefined, error?.message ?? String(error));
     return;
   }
-  const result = validator.verifySync(token, { now: time.now });
+  const before = validator.stats().signatures;
+  document.body.dataset.pending = "true";
+  const settle = (show) => {
+    if (run !== verdictRun) return;
+    if (pending === 0) delete document.body.dataset.pending;
+    show();
+  };
+  validator.verify(token, { now: time.now }).then(
+    (result) => settle(() => showResult(result, checkedBy(before, validator.stats().signatures), { issuer, audience })),
+    (error) => settle(() => setVerdict("config", error?.code ?? "error", "The check could not be made.", undefined, error?.message ?? String(error))),
+  );
+}
+
+function showResult(result, checked, { issuer, audience }) {
   if (result.ok) {
     const ceiling = `${duration(result.ttlCeiling)} (${result.ttlCeiling} s)`;
     const track = result.track === null ? "no track claim" : `track ${result.track}`;
@@ -283,13 +309,13 @@ function renderVerdict(token, time) {
       "valid",
       "valid",
       "Signature, claims and track check out.",
-      `${result.header.alg}${kid}; ${track}, ceiling ${ceiling}${scope ? `; ${scope} matched` : "; issuer and audience not checked (none given)"}.`,
+      `${result.header.alg}${kid}; ${track}, ceiling ${ceiling}${scope ? `; ${scope} matched` : "; issuer and audience not checked (none given)"}. ${checked}`.trim(),
     );
     return;
   }
   const { code, message, status } = result.error;
   const after = AFTER_SIGNATURE.has(code) ? "The signature verified; then: " : "";
-  setVerdict("invalid", code, `${after}${EXPLAIN[code] ?? ""}`, `A gateway would answer HTTP ${status}.`, message);
+  setVerdict("invalid", code, `${after}${EXPLAIN[code] ?? ""}`, `A gateway would answer HTTP ${status}. ${checked}`.trim(), message);
 }
 
 function renderTrack(track) {
@@ -354,6 +380,8 @@ let current = null; // { inspection, time } while a decoded token is shown, for 
 
 function render() {
   current = null;
+  verdictRun += 1; // a verification still under way is superseded
+  if (pending === 0) delete document.body.dataset.pending;
   const { token, strippedBearer } = tokenText();
   const time = checkTime();
   els.now.classList.toggle("bad", Boolean(time.error));
@@ -426,6 +454,7 @@ function schedule() {
   clearTimeout(pending);
   document.body.dataset.pending = "true";
   pending = setTimeout(() => {
+    pending = 0;
     delete document.body.dataset.pending;
     render();
   }, 40);

@@ -3,23 +3,32 @@
 // `await init()` (browsers, or any host, to load it ahead of time or from elsewhere).
 
 let loader = null;
-let nativeVerifier = null;
+let signatureCheck = null;
 let ready = false;
 let pending = null;
 
 /**
  * Called once by the host entry: `{ loadSync?(): void, load(input?): Promise<void>,
- * prepareNativeVerifier?(alg, jwkJson) }`; the last makes the host's native signature checks
- * (./native-crypto.mjs), where it has them.
+ * prepareNativeVerifier?(alg, jwkJson), prepareWebCryptoVerifier?(alg, jwkJson) }`; the last
+ * two make the host's signature checks: synchronous ones through node:crypto
+ * (./native-crypto.mjs: Node, Deno, Bun) or asynchronous ones through WebCrypto
+ * (./webcrypto.mjs: browsers, workerd).
  */
 export function setLoader(hostLoader) {
   loader = hostLoader;
-  nativeVerifier = hostLoader.prepareNativeVerifier ?? null;
+  if (hostLoader.prepareNativeVerifier) signatureCheck = { kind: "native", prepare: hostLoader.prepareNativeVerifier };
+  else if (hostLoader.prepareWebCryptoVerifier) signatureCheck = { kind: "webcrypto", prepare: hostLoader.prepareWebCryptoVerifier };
+  else signatureCheck = null;
 }
 
-/** The maker of the host's native signature checks, or null (browsers, workerd: the core's own). */
+/**
+ * The host's signature checks, `{ kind: "native" | "webcrypto", prepare(alg, jwkJson) }`, or
+ * null (the core's own everywhere). WebCrypto only where `crypto.subtle` is: browsers leave it
+ * out of pages that are not secure contexts (plain http other than loopback).
+ */
 export function hostSignatureCheck() {
-  return nativeVerifier;
+  if (signatureCheck?.kind === "webcrypto" && globalThis.crypto?.subtle === undefined) return null;
+  return signatureCheck;
 }
 
 export function ensureReady() {

@@ -69,14 +69,20 @@ export class Validator {
   /** Whether the policy has a remote JWKS (`jwks_url`). */
   #jwks = false;
   #signatureBackend;
+  /** Whether `verify()` checks signatures through WebCrypto (asynchronously). */
+  #webCrypto = false;
   /** The core's token input and result buffers. */
   #buffers;
   /** The last header read, by its serial in the core (0: none). */
   #lastHeader = { serial: 0, header: null };
+  /** Reads the result of a verification the moment the core has written it (see #checkAsync). */
+  #read = (outcome) => (outcome === VERIFIED ? this.#buffers.verified() : this.#buffers.refusal(outcome));
 
   /**
-   * Who checks asymmetric signatures: `"native"` (the host's OpenSSL through node:crypto) or
-   * `"wasm"` (the core's jwt-compact). HMAC is always checked in WebAssembly.
+   * Who checks asymmetric signatures: `"native"` (the host's OpenSSL through node:crypto: Node,
+   * Deno, Bun), `"webcrypto"` (the host's WebCrypto, browsers and workerd: in `verify()` and
+   * the other asynchronous methods; `verifySync()` uses the core's) or `"wasm"` (the core's
+   * jwt-compact). HMAC is always checked in WebAssembly.
    */
   get signatureBackend() {
     return this.#signatureBackend;
@@ -88,7 +94,8 @@ export class Validator {
    * Worker's revocation set, checked in memory); `options.tokenCache` bounds the
    * cache of verified tokens (default 1000, 0 turns it off); `options.fetch` replaces
    * `globalThis.fetch` for a `jwks_url`; `options.nativeCrypto: false` keeps the asymmetric
-   * signature checks in WebAssembly where the host offers native ones (Node, Deno, Bun).
+   * signature checks in WebAssembly where the host offers its own (node:crypto in Node, Deno
+   * and Bun; WebCrypto in browsers and workerd).
    */
   constructor(config, options = {}) {
     ensureReady();
@@ -103,9 +110,11 @@ export class Validator {
     this.#core = callCore(() => new core.CoreValidator(json, adapter, tokenCache));
     this.#settings = Object.freeze(JSON.parse(this.#core.settings()));
     this.#buffers = new VerifyBuffers(this.#core);
-    const native = nativeCrypto ? hostSignatureCheck() : null;
-    if (native) this.#core.setHostCrypto(hostVerifiers(native));
-    this.#signatureBackend = native ? "native" : "wasm";
+    const host = nativeCrypto ? hostSignatureCheck() : null;
+    if (host?.kind === "native") this.#core.setHostCrypto(hostVerifiers(host.prepare));
+    if (host?.kind === "webcrypto") this.#core.setWebCrypto(host.prepare);
+    this.#webCrypto = host?.kind === "webcrypto";
+    this.#signatureBackend = host?.kind ?? "wasm";
     settings.timeoutMs = this.#settings.revocation.timeoutMs;
     setPolicyCacheTtl(store, this.#settings.revocation.kvCacheTtl);
     this.#hasStore = adapter !== undefined;
@@ -127,25 +136,56 @@ export class Validator {
     return this.#hasStore;
   }
 
+  /** A verification this validator already holds: the cached entry when it still stands. */
+  #cached(token, now) {
+    const hit = this.#cache?.get(token);
+    if (hit === undefined) return undefined;
+    if (this.#core.recheck(hit.id, now)) return hit;
+    this.#cache.delete(token);
+    return undefined;
+  }
+
   /** Signature, claims and track, from the cache when the token was verified before. */
   #check(token, now) {
     if (typeof token !== "string") return failure("malformed", "the token must be a string");
-    const cache = this.#cache;
-    if (cache) {
-      const hit = cache.get(token);
-      if (hit !== undefined) {
-        if (this.#core.recheck(hit.id, now)) return hit;
-        cache.delete(token);
-      }
-    }
-    const outcome = this.#core.verifyInput(this.#buffers.writeToken(token), now, this.#lastHeader.serial);
-    if (outcome !== VERIFIED) return this.#buffers.refusal(outcome);
-    const { id, ttlCeiling, headerSerial, claimsText, headerText, track } = this.#buffers.verified();
+    const hit = this.#cached(token, now);
+    if (hit !== undefined) return hit;
+    const known = this.#lastHeader;
+    const outcome = this.#core.verifyInput(this.#buffers.writeToken(token), now, known.serial);
+    return this.#entry(token, this.#read(outcome), known);
+  }
+
+  /**
+   * `#check` with the signature checked through WebCrypto where this validator uses it: the
+   * entry, or a promise of it when the core had to wait for WebCrypto. The core hands the
+   * result to `#read` the moment it is written, before any other verification can overwrite
+   * it; `known`, the header held when this one started, stands for a header the core left out
+   * (others may have replaced `#lastHeader` meanwhile).
+   */
+  #checkAsync(token, now) {
+    if (!this.#webCrypto) return this.#check(token, now);
+    if (typeof token !== "string") return failure("malformed", "the token must be a string");
+    const hit = this.#cached(token, now);
+    if (hit !== undefined) return hit;
+    const known = this.#lastHeader;
+    const outcome = this.#core.verifyInputAsync(this.#buffers.writeToken(token), now, known.serial, this.#read);
+    if (typeof outcome === "number") return this.#entry(token, this.#read(outcome), known);
+    return outcome.then((result) => this.#entry(token, result, known));
+  }
+
+  /** The entry of a verification's result as `#read` took it (a refusal as it is). */
+  #entry(token, result, known) {
+    if (result.ok === false) return result;
+    const { id, ttlCeiling, headerSerial, claimsText, headerText, track } = result;
     const claims = deepFreeze(JSON.parse(claimsText));
     // The core leaves the header's text out when it is the one this side holds (by serial):
     // one JSON.parse and one freeze less per token of the same issuer and key.
-    if (headerText !== null) this.#lastHeader = { serial: headerSerial, header: deepFreeze(JSON.parse(headerText)) };
-    const header = this.#lastHeader.header;
+    let header = known.header;
+    if (headerText !== null) {
+      header = deepFreeze(JSON.parse(headerText));
+      this.#lastHeader = { serial: headerSerial, header };
+    }
+    const cache = this.#cache;
     const entry = {
       ok: true,
       id,
@@ -189,10 +229,13 @@ export class Validator {
   /** The full check in the Worker's order: token (signature, claims, track), then revocation. */
   async #verify(token, now) {
     if (this.#jwks && this.#core.jwksNeedsRefresh(now)) await this.#refreshJwks(now);
-    let entry = this.#check(token, now);
+    // Awaited only when it is a promise (a WebCrypto check): a token answered at once costs
+    // no extra turn of the event loop.
+    let entry = this.#checkAsync(token, now);
+    if (entry instanceof Promise) entry = await entry;
     if (entry.refetch) {
       await this.#refreshJwks(now);
-      entry = this.#check(token, now);
+      entry = await this.#checkAsync(token, now);
       if (entry.refetch) entry = { ok: false, error: entry.error };
     }
     if (!entry.ok) return entry;
@@ -203,10 +246,13 @@ export class Validator {
         refused = this.#core.revocationStatus(entry.id, now);
         if (refused === null) {
           // The cached entry was replaced meanwhile: verify again (same answer, fresh id).
+          // Synchronously (the core's own signature check where WebCrypto would be awaited):
+          // an await here would let other verifications replace the new entry too.
           this.#cache?.delete(token);
           entry = this.#check(token, now);
           if (!entry.ok) return entry;
           refused = this.#core.revocationStatus(entry.id, now);
+          if (refused === null) throw new Error("a fresh entry is never stale");
         }
         // Usually answered at once (from the revocation cache, a MemoryStore, or a fresh
         // snapshot of a SnapshotStore); a read from any other store makes it a promise.
@@ -354,16 +400,20 @@ export class Validator {
    * Counters: revocation store reads, verified tokens cached, remote JWKS fetches; with a
    * `SnapshotStore`, `snapshot` is the view of the edge's revocation set (`epoch`,
    * `published_at`, `age_s`, `loads`, `refused`, `reads`, `exact_lookups`, `pending_writes`, …),
-   * else null.
+   * else null; `signatures`: `{ host, wasm }`, the signatures checked so far by the host's
+   * crypto (node:crypto or WebCrypto) and by the core's jwt-compact (HMAC, and every signature
+   * without host crypto).
    */
   stats(options) {
     const view = this.#core.snapshotView(nowOf(options));
+    const [host, wasm] = this.#core.signatureCounts();
     return {
       storeReads: this.#core.storeReads(),
       cachedTokens: this.#cache?.size ?? 0,
       jwksFetches: this.#core.jwksFetches(),
       jwksLastError: this.#core.jwksLastError() ?? null,
       snapshot: view === undefined ? null : JSON.parse(view),
+      signatures: { host, wasm },
     };
   }
 }

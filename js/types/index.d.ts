@@ -228,8 +228,10 @@ export interface ValidatorOptions {
   /** Verified tokens remembered (time checks are redone at every use); default 1000, 0 = off. */
   tokenCache?: number;
   /**
-   * Asymmetric signatures checked by the host's native crypto (node:crypto: Node, Deno, Bun)
-   * where it has one; default true. `false` keeps them in WebAssembly (jwt-compact).
+   * Asymmetric signatures checked by the host's own crypto where it has one; default true:
+   * node:crypto in Node, Deno and Bun (every verification), WebCrypto in browsers and workerd
+   * (`verify()` and the other asynchronous methods; `verifySync()` stays in WebAssembly).
+   * `false` keeps them all in WebAssembly (jwt-compact).
    */
   nativeCrypto?: boolean;
   /** Replaces `globalThis.fetch` for `jwks_url`. */
@@ -303,8 +305,11 @@ export declare class Validator {
   constructor(config: Config | string, options?: ValidatorOptions);
   readonly settings: ValidatorSettings;
   readonly hasStore: boolean;
-  /** Who checks asymmetric signatures: the host's native crypto or the core's WebAssembly. */
-  readonly signatureBackend: "native" | "wasm";
+  /**
+   * Who checks asymmetric signatures: the host's node:crypto (`"native"`), its WebCrypto in
+   * `verify()` (`"webcrypto"`; `verifySync()` uses the core's), or the core's WebAssembly.
+   */
+  readonly signatureBackend: "native" | "webcrypto" | "wasm";
   /** Never rejects for a bad token: `{ ok: false, error }`. */
   verify(token: string, options?: VerifyOptions): Promise<VerifyResult>;
   /** Without a store only (throws a TypeError otherwise). */
@@ -326,7 +331,18 @@ export declare class Validator {
   revokeToken(token: string, options?: VerifyOptions & { reason?: string }): Promise<AppliedRevocation>;
   inspect(token: string, options?: VerifyOptions): Inspection;
   publicJwks(): Jwks;
-  stats(options?: VerifyOptions): { storeReads: number; cachedTokens: number; jwksFetches: number; jwksLastError: string | null; snapshot: SnapshotView | null };
+  /**
+   * Counters; `signatures`: checked so far by the host's crypto (node:crypto or WebCrypto) and
+   * by the core's jwt-compact in WebAssembly (HMAC, and every signature without host crypto).
+   */
+  stats(options?: VerifyOptions): {
+    storeReads: number;
+    cachedTokens: number;
+    jwksFetches: number;
+    jwksLastError: string | null;
+    snapshot: SnapshotView | null;
+    signatures: { host: number; wasm: number };
+  };
 }
 
 export declare class EdgeJwtError extends Error {

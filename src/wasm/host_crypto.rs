@@ -1,7 +1,8 @@
 //! Signature checks by the host's native crypto: the host's verifiers, prepared per key, read
 //! message and signature in place in wasm memory.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
@@ -22,6 +23,7 @@ use crate::verify::{self, JwtCompact, SignatureBackend};
 /// cannot import, say), leaves that key to jwt-compact; so does a verifier that throws.
 pub(super) struct HostCrypto {
     prepare: Function,
+    counts: Rc<SignatureCounts>,
     /// The host's verifier per (algorithm, [`VerificationKey::id`]); `None` where the host has
     /// none. Keys rebuilt from a refetched JWKS get new ids and are imported again; entries of
     /// dropped keys go when the list is cleared at [`MAX_HOST_VERIFIERS`].
@@ -51,9 +53,10 @@ extern "C" {
 const MAX_HOST_VERIFIERS: usize = 64;
 
 impl HostCrypto {
-    pub(super) fn new(prepare: Function) -> Self {
+    pub(super) fn new(prepare: Function, counts: Rc<SignatureCounts>) -> Self {
         Self {
             prepare,
+            counts,
             verifiers: RefCell::new(Vec::new()),
         }
     }
@@ -104,19 +107,61 @@ impl SignatureBackend for HostCrypto {
     fn verify(&self, alg: Alg, key: &VerificationKey, message: &[u8], signature: &[u8]) -> bool {
         let verdict = self.with_verifier(alg, key, |verifier| {
             if !verify::is_well_formed(alg, key, signature) {
-                return Ok(false);
+                return Ok(None);
             }
-            verifier.verify(
-                address_of(message),
-                wasm_u32(message.len()),
-                address_of(signature),
-                wasm_u32(signature.len()),
-            )
+            verifier
+                .verify(
+                    address_of(message),
+                    wasm_u32(message.len()),
+                    address_of(signature),
+                    wasm_u32(signature.len()),
+                )
+                .map(Some)
         });
         match verdict {
-            Some(Ok(verdict)) => verdict,
+            Some(Ok(Some(verdict))) => {
+                self.counts.host();
+                verdict
+            }
+            // Refused by its shape: no backend is asked.
+            Some(Ok(None)) => false,
             // No host verifier for this key, or it threw: jwt-compact decides.
-            None | Some(Err(_)) => JwtCompact.verify(alg, key, message, signature),
+            None | Some(Err(_)) => InWasm(&self.counts).verify(alg, key, message, signature),
         }
+    }
+}
+
+/// Signatures checked so far by the host's crypto and by jwt-compact in wasm (HMAC included),
+/// for `stats().signatures`; a signature refused by its shape ([`verify::is_well_formed`]) is
+/// checked by neither.
+#[derive(Default)]
+pub(super) struct SignatureCounts {
+    host: Cell<u64>,
+    wasm: Cell<u64>,
+}
+
+impl SignatureCounts {
+    pub(super) fn host(&self) {
+        self.host.set(self.host.get() + 1);
+    }
+
+    pub(super) fn wasm(&self) {
+        self.wasm.set(self.wasm.get() + 1);
+    }
+
+    /// `(host, wasm)`.
+    pub(super) fn get(&self) -> (u64, u64) {
+        (self.host.get(), self.wasm.get())
+    }
+}
+
+/// jwt-compact, counted: the backend of a validator without host crypto, and every backend's
+/// fallback.
+pub(super) struct InWasm<'a>(pub(super) &'a SignatureCounts);
+
+impl SignatureBackend for InWasm<'_> {
+    fn verify(&self, alg: Alg, key: &VerificationKey, message: &[u8], signature: &[u8]) -> bool {
+        self.0.wasm();
+        JwtCompact.verify(alg, key, message, signature)
     }
 }

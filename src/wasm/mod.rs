@@ -8,7 +8,8 @@
 //!
 //! The JS side wraps these exports into the public API: js/src/validator.mjs (the
 //! `CoreValidator`), js/src/abi.mjs (the buffers in wasm memory and the host's verifiers),
-//! js/src/jwks.mjs, js/src/issuer.mjs, js/src/errors.mjs, js/src/responses.mjs and
+//! js/src/native-crypto.mjs and js/src/webcrypto.mjs (the host's signature checks: node:crypto,
+//! WebCrypto), js/src/jwks.mjs, js/src/issuer.mjs, js/src/errors.mjs, js/src/responses.mjs and
 //! js/src/verified.mjs, re-exported by js/src/api.mjs.
 
 /// The buffers the host reads and writes in wasm memory: the token input and the verify result.
@@ -33,3 +34,5 @@ mod replica_host;
 mod revoke;
 /// `CoreValidator`: the policies, the verified-token cache, verification, the gateway's decision.
 mod validator;
+/// Signature checks by the host's WebCrypto, for the asynchronous verification.
+mod web_crypto;

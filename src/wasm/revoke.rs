@@ -82,22 +82,27 @@ impl CoreValidator {
                 RevocationRequest::from_json_form(value, now, leeway_s, "revoked")
             })
             .map_err(|e| type_error(&format!("revoke(): {}", e.message())));
-        apply(inner, request, now, "revoke()")
+        promise(Box::pin(apply(inner, request, now, "revoke()")))
     }
 
-    /// Revokes a presented token by its `jti` (logout): verifies it first (without revocation)
-    /// and rejects with the verification error, or `missing_claim` when it has no `jti`.
+    /// Revokes a presented token by its `jti` (logout): verifies it first (without revocation,
+    /// the signature through the host's WebCrypto where it is used) and rejects with the
+    /// verification error, or `missing_claim` when it has no `jti`.
     #[wasm_bindgen(js_name = revokeToken)]
-    pub fn revoke_token(&self, token: &str, reason: &str, now: f64) -> Promise {
+    pub fn revoke_token(&self, token: String, reason: String, now: f64) -> Promise {
         let inner = Rc::clone(&self.inner);
         let now = seconds(now);
-        let request = self
-            .inner
-            .verify_token(token, now)
-            .0
-            .and_then(|verified| RevocationRequest::for_token(&verified.revocation_facts(), reason))
-            .map_err(|e| error_value(&e));
-        apply(inner, request, now, "revokeToken()")
+        promise(Box::pin(async move {
+            let request = inner
+                .verify_token_async(&token, now)
+                .await
+                .0
+                .and_then(|verified| {
+                    RevocationRequest::for_token(&verified.revocation_facts(), &reason)
+                })
+                .map_err(|e| error_value(&e));
+            apply(inner, request, now, "revokeToken()").await
+        }))
     }
 
     /// Store reads made by this validator's revocation checker (with a `SnapshotStore`:
@@ -139,25 +144,23 @@ fn answer_now_or_later(mut lookup: BoxedAnswer) -> JsValue {
 /// Applies a revocation through the store, or at the edge for a `SnapshotStore`: resolves with
 /// the request as written, rejects with the request's error, a TypeError without a store, or
 /// `revocation_unavailable`.
-fn apply(
+async fn apply(
     inner: Rc<Inner>,
     request: Result<RevocationRequest, JsValue>,
     now: u64,
     what: &'static str,
-) -> Promise {
-    promise(Box::pin(async move {
-        let request = request?;
-        let applied = match (&inner.core.replica, &inner.replica_host) {
-            // A read replica writes at the edge: its authority applies the write.
-            (Some(replica), Some(host)) => host.revoke(replica, &request, now).await,
-            _ if inner.core.revocations.is_some() => inner.core.revoke(&request, now).await,
-            _ => {
-                return Err(type_error(&format!(
-                    "{what} needs a revocation store (new Validator(config, {{ store }}))"
-                )))
-            }
-        };
-        applied.map_err(|e| error_value(&e))?;
-        Ok(to_json(&request).into())
-    }))
+) -> Result<JsValue, JsValue> {
+    let request = request?;
+    let applied = match (&inner.core.replica, &inner.replica_host) {
+        // A read replica writes at the edge: its authority applies the write.
+        (Some(replica), Some(host)) => host.revoke(replica, &request, now).await,
+        _ if inner.core.revocations.is_some() => inner.core.revoke(&request, now).await,
+        _ => {
+            return Err(type_error(&format!(
+                "{what} needs a revocation store (new Validator(config, {{ store }}))"
+            )))
+        }
+    };
+    applied.map_err(|e| error_value(&e))?;
+    Ok(to_json(&request).into())
 }

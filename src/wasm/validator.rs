@@ -5,7 +5,10 @@
 //! in [`crate::wasm::jwks_refresh`].
 
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 
 use js_sys::{Array, Function};
 use serde_json::json;
@@ -13,20 +16,22 @@ use wasm_bindgen::prelude::*;
 
 use super::abi::{TokenInput, VerifyResult, REFUSED, REFUSED_REFETCH, RESULT_NUMBERS, VERIFIED};
 use super::convert::{
-    error_from_value, error_value, js_length, seconds, to_json, type_error, wasm_u32,
+    error_from_value, error_value, js_length, js_number, promise, seconds, to_json, type_error,
+    wasm_u32,
 };
 use super::functions::inspection_json;
-use super::host_crypto::HostCrypto;
+use super::host_crypto::{HostCrypto, InWasm, SignatureCounts};
 use super::js_store::JsStore;
 use super::jwks_host::JsJwksHost;
 use super::replica_host::JsReplicaHost;
+use super::web_crypto::WebCrypto;
 use crate::gateway::decision::{Pass, Pending, Plan, Refusal, RequestParts};
 use crate::gateway::edge::{Attempt, EdgeValidator};
 use crate::gateway::routes::Route;
 use crate::gateway::{self, EdgePolicy};
 use crate::inspect;
 use crate::policy::Verified;
-use crate::verify::{JwtCompact, SignatureBackend};
+use crate::verify::SignatureBackend;
 
 // ---------------------------------------------------------------------------------------------
 // Verified-token cache
@@ -85,26 +90,77 @@ pub(super) struct Inner {
     /// The host's I/O for the remote JWKS.
     pub(super) jwks_host: JsJwksHost,
     pub(super) cache: RefCell<VerifiedCache>,
-    /// The host's native signature check, when it has one.
+    /// The host's native signature check, when it has one (synchronous: node:crypto).
     host_crypto: RefCell<Option<HostCrypto>>,
+    /// The host's WebCrypto, when it has it and no native check: used by the asynchronous
+    /// verification only ([`Inner::verify_token_async`]).
+    web_crypto: RefCell<Option<Rc<WebCrypto>>>,
+    /// Signatures checked by the host's crypto and by jwt-compact.
+    pub(super) signatures: Rc<SignatureCounts>,
     token_input: TokenInput,
     result: VerifyResult,
 }
 
+/// A verification under way: the outcome [`Inner::publish`] gives.
+type PendingOutcome = Pin<Box<dyn Future<Output = u32>>>;
+
+/// An [`Attempt`] as a result and the refetch flag.
+fn attempted(attempt: Attempt) -> (crate::Result<Verified>, bool) {
+    match attempt {
+        Attempt::Verified(verified) => (Ok(verified), false),
+        Attempt::Refused(e) => (Err(e), false),
+        Attempt::RefetchDue(e) => (Err(e), true),
+    }
+}
+
 impl Inner {
-    /// The edge validator's verification with the keys held now (see [`Attempt`]). The flag
-    /// asks the host to refresh the remote set and verify again (an unknown kid, within the
-    /// refetch budget).
+    /// The edge validator's verification with the keys held now (see [`Attempt`]), signatures
+    /// checked synchronously (the host's native crypto, else jwt-compact). The flag asks the
+    /// host to refresh the remote set and verify again (an unknown kid, within the refetch
+    /// budget).
     pub(super) fn verify_token(&self, token: &str, now: u64) -> (crate::Result<Verified>, bool) {
         let host = self.host_crypto.borrow();
+        let in_wasm = InWasm(&self.signatures);
         let backend: &dyn SignatureBackend = match &*host {
             Some(host) => host,
-            None => &JwtCompact,
+            None => &in_wasm,
         };
-        match self.core.attempt(token, now, backend) {
-            Attempt::Verified(verified) => (Ok(verified), false),
-            Attempt::Refused(e) => (Err(e), false),
-            Attempt::RefetchDue(e) => (Err(e), true),
+        attempted(self.core.attempt(token, now, backend))
+    }
+
+    /// [`Self::verify_token`] with the signature checked by the host's WebCrypto when it has
+    /// it: the same steps in the same order, the signature awaited per candidate key.
+    pub(super) async fn verify_token_async(
+        &self,
+        token: &str,
+        now: u64,
+    ) -> (crate::Result<Verified>, bool) {
+        // Cloned out, so no borrow of the cell is held across the await.
+        let web_crypto = self.web_crypto.borrow().clone();
+        match web_crypto {
+            Some(check) => attempted(self.core.attempt_with(token, now, &*check).await),
+            None => self.verify_token(token, now),
+        }
+    }
+
+    /// Leaves a verification's result in the [`VerifyResult`] (a verified token goes into the
+    /// cache of verified tokens first) and returns its outcome for the host.
+    fn publish(&self, verified: (crate::Result<Verified>, bool), known_header: u64) -> u32 {
+        match verified {
+            (Ok(verified), _) => {
+                let mut cache = self.cache.borrow_mut();
+                let (id, verified) = cache.insert(verified);
+                self.result.verified(id, verified, known_header);
+                VERIFIED
+            }
+            (Err(error), refetch) => {
+                self.result.refused(&error);
+                if refetch {
+                    REFUSED_REFETCH
+                } else {
+                    REFUSED
+                }
+            }
         }
     }
 
@@ -169,6 +225,8 @@ impl CoreValidator {
                     usize::try_from(token_cache_size.min(1 << 20)).unwrap_or(1 << 20),
                 )),
                 host_crypto: RefCell::new(None),
+                web_crypto: RefCell::new(None),
+                signatures: Rc::default(),
             }),
         })
     }
@@ -177,7 +235,26 @@ impl CoreValidator {
     /// makes (see [`HostCrypto`]); `undefined` returns them to jwt-compact.
     #[wasm_bindgen(js_name = setHostCrypto)]
     pub fn set_host_crypto(&self, prepare: Option<Function>) {
-        *self.inner.host_crypto.borrow_mut() = prepare.map(HostCrypto::new);
+        let counts = &self.inner.signatures;
+        *self.inner.host_crypto.borrow_mut() =
+            prepare.map(|prepare| HostCrypto::new(prepare, Rc::clone(counts)));
+    }
+
+    /// Hands the asymmetric signature checks of [`Self::verify_input_async`] to the host's
+    /// WebCrypto through the verifiers `prepare(alg, jwkJson)` makes (see [`WebCrypto`]);
+    /// `undefined` returns them to jwt-compact. [`Self::verify_input`] is not affected.
+    #[wasm_bindgen(js_name = setWebCrypto)]
+    pub fn set_web_crypto(&self, prepare: Option<Function>) {
+        let counts = &self.inner.signatures;
+        *self.inner.web_crypto.borrow_mut() =
+            prepare.map(|prepare| Rc::new(WebCrypto::new(prepare, Rc::clone(counts))));
+    }
+
+    /// Signatures checked so far: `[by the host's crypto, by jwt-compact in wasm]`.
+    #[wasm_bindgen(js_name = signatureCounts)]
+    pub fn signature_counts(&self) -> Vec<f64> {
+        let (host, wasm) = self.inner.signatures.get();
+        vec![js_number(host), js_number(wasm)]
     }
 
     /// The settings hosts need: `{leeway, cookie, revocation: {cacheSize, cacheTtl, kvCacheTtl,
@@ -231,22 +308,50 @@ impl CoreValidator {
             Ok(token) => self.inner.verify_token(&token, seconds(now)),
             Err(error) => (Err(error), false),
         };
-        let result = &self.inner.result;
-        match verified {
-            (Ok(verified), _) => {
-                let mut cache = self.inner.cache.borrow_mut();
-                let (id, verified) = cache.insert(verified);
-                result.verified(id, verified, seconds(known_header));
-                VERIFIED
-            }
-            (Err(error), refetch) => {
-                result.refused(&error);
-                if refetch {
-                    REFUSED_REFETCH
-                } else {
-                    REFUSED
-                }
-            }
+        self.inner.publish(verified, seconds(known_header))
+    }
+
+    /// [`Self::verify_input`] with the signature checked by the host's WebCrypto (see
+    /// [`Self::set_web_crypto`]). Answers the outcome at once when nothing had to be awaited
+    /// (HMAC, a token refused before its signature); otherwise a Promise that resolves with
+    /// what `read(outcome)` returns, `read` being called the moment the result is in the
+    /// [`VerifyResult`], so that no other verification can overwrite it before the host has
+    /// read it. The token is copied out of the [`TokenInput`] first: the host may write the
+    /// next one while this one awaits.
+    #[wasm_bindgen(js_name = verifyInputAsync)]
+    pub fn verify_input_async(
+        &self,
+        len: u32,
+        now: f64,
+        known_header: f64,
+        read: Function,
+    ) -> JsValue {
+        let max_token_bytes = self.inner.policy().max_token_bytes;
+        let known_header = seconds(known_header);
+        let token = match self
+            .inner
+            .token_input
+            .read(usize::try_from(len).unwrap_or(usize::MAX), max_token_bytes)
+        {
+            Ok(token) => token.to_owned(),
+            Err(error) => return self.inner.publish((Err(error), false), known_header).into(),
+        };
+        let inner = Rc::clone(&self.inner);
+        let now = seconds(now);
+        let mut pending: PendingOutcome = Box::pin(async move {
+            let verified = inner.verify_token_async(&token, now).await;
+            inner.publish(verified, known_header)
+        });
+        match pending
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready(outcome) => outcome.into(),
+            Poll::Pending => promise(Box::pin(async move {
+                let outcome = pending.await;
+                read.call1(&JsValue::NULL, &outcome.into())
+            }))
+            .into(),
         }
     }
 

@@ -9,7 +9,6 @@
 use std::cell::RefCell;
 
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
-use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -106,18 +105,6 @@ fn algorithms(alg: Alg) -> Option<(JsValue, JsValue)> {
     }
 }
 
-/// The key's public JWK without the members WebCrypto would check against the import
-/// algorithm (`alg`, `use`, `key_ops`): the core has matched the key to the algorithm already.
-fn importable_jwk(key: &VerificationKey) -> Option<JsValue> {
-    let mut jwk = key.public_jwk()?;
-    if let Value::Object(members) = &mut jwk {
-        for name in ["alg", "use", "key_ops", "kid"] {
-            members.remove(name);
-        }
-    }
-    js_sys::JSON::parse(&jwk.to_string()).ok()
-}
-
 impl WebCrypto {
     /// The imported key for `alg` and `key`, importing it on first use.
     async fn crypto_key(
@@ -135,7 +122,10 @@ impl WebCrypto {
         if let Some(imported) = known {
             return imported;
         }
-        let imported = match importable_jwk(key) {
+        let jwk = key
+            .importable_jwk_json()
+            .and_then(|json| js_sys::JSON::parse(&json).ok());
+        let imported = match jwk {
             Some(jwk) => {
                 let usages = Array::of1(&JsValue::from_str("verify"));
                 match import_key("jwk", &jwk, import, false, &usages) {

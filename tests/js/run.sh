@@ -8,7 +8,8 @@
 #      revocation shared through a real redis-server (node-redis and ioredis), Hono and Express
 #      middleware over real HTTP, the shared case table (tests/cases/*.json) through the Worker
 #      in workerd, Hono and Express (cases.test.mjs), the TypeScript declarations (tsc --noEmit
-#      over js/examples/)
+#      over js/examples/), the host's signature checks against the core's own on one corpus of
+#      hostile signatures (signature-corpus.mjs: node:crypto here, WebCrypto in workerd)
 #
 # Usage (after `cargo build`, as CI runs it): bash tests/js/run.sh
 # EDGE_JWT names the CLI (default target/debug/edge-jwt; built when missing).

@@ -6,19 +6,16 @@
 // Screenshots: /tmp/page-*.png. Run: tests/page/run.sh (or `node --test tests/page/`).
 
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 
-import { chromium } from "playwright-core";
+import { CHROMIUM, launchChromium, ROOT, servePage } from "./chromium.mjs";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const CLI = path.join(ROOT, "target/debug/edge-jwt");
-const CHROMIUM = "/usr/bin/chromium";
 const TIMEZONE = "Asia/Kolkata"; // UTC+05:30 all year: local and UTC columns must differ
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "edge-jwt-page-"));
@@ -79,46 +76,15 @@ before(async () => {
   const esConfig = writeJson("es.json", { algorithms: ["ES256"], keys: esJwks, issuer: ISSUER, audience: AUDIENCE });
   es = cli(["issue", "--config", esConfig, "--key", privateFile, "--sub", "bob", "--track", "2", "--ttl", "2h"]);
 
-  server = spawn(process.execPath, [path.join(ROOT, "js/page/serve.mjs"), "--port", "0"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const url = await new Promise((resolve, reject) => {
-    let out = "";
-    server.stdout.on("data", (chunk) => {
-      out += chunk;
-      if (out.includes("\n")) resolve(out.split("\n")[0].trim());
-    });
-    server.once("exit", (code) => reject(new Error(`serve.mjs exited with ${code}`)));
-  });
-  origin = new URL(url).origin;
-
-  context = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(tmp, "profile-")), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    viewport: { width: 1280, height: 900 },
-    timezoneId: TIMEZONE,
-    locale: "en-GB",
-  });
+  server = await servePage();
+  origin = server.origin;
+  context = await launchChromium(fs.mkdtempSync(path.join(tmp, "profile-")), { timezoneId: TIMEZONE, locale: "en-GB" });
   context.on("request", (request) => requests.push(request.url()));
 });
 
 after(async () => {
   await context?.close();
-  if (server && server.exitCode === null) {
-    const exited = new Promise((resolve) => server.once("exit", resolve));
-    server.kill("SIGTERM");
-    await exited;
-  }
+  await server?.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -199,6 +165,7 @@ describe("introspection page in headless Chromium", () => {
     assert.equal(v.state, "valid");
     assert.match(v.text, /track 4, ceiling 1h 00m 00s/);
     assert.match(v.text, /issuer and audience matched/);
+    assert.match(v.text, /Signature checked in WebAssembly\./, "HMAC stays in the core");
     assert.match(await page.textContent("#key-info"), /HMAC secret of 48 bytes/);
     assert.equal(JSON.parse(await page.textContent("#claims")).jti, hs.jti);
     assert.equal(await page.getAttribute("#track-verdict", "data-verdict"), "within_ceiling");
@@ -258,13 +225,14 @@ describe("introspection page in headless Chromium", () => {
     await page.close();
   });
 
-  test("an ES256 token verifies with a pasted JWKS; another key under the same kid is bad_signature", async () => {
+  test("an ES256 token verifies with a pasted JWKS through WebCrypto; another key under the same kid is bad_signature", async () => {
     const page = await openPage();
     await fillVerify(page, { token: es.token, key: JSON.stringify(esJwks), algs: ["ES256"] });
     const ok = await verdict(page);
     assert.equal(ok.code, "valid");
     assert.match(ok.text, /ES256, kid k1; track 2, ceiling 8h 00m 00s/);
     assert.match(ok.text, /issuer and audience not checked/);
+    assert.match(ok.text, /Signature checked by the browser's WebCrypto\./);
     assert.match(await page.textContent("#key-info"), /a JWKS with 1 key/);
 
     // A single JWK works the same.
@@ -282,6 +250,7 @@ describe("introspection page in headless Chromium", () => {
     const bad = await verdict(page);
     assert.equal(cliVerdict({ algorithms: ["ES256"], keys: otherEsJwks, required_claims: [] }, es.token), "bad_signature");
     assert.equal(bad.code, "bad_signature");
+    assert.match(bad.text, /Signature checked by the browser's WebCrypto\./);
 
     // The same key under another kid is not chosen at all.
     await page.fill("#key", JSON.stringify({ keys: [{ ...esJwks.keys[0], kid: "k2" }] }));

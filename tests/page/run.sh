@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The introspection page (js/page/) in real headless Chromium. Installs what it needs and says so:
+# The introspection page (js/page/) and the package's browser build (WebCrypto signature checks
+# against the core's own) in real headless Chromium. Installs what it needs and says so:
 # Debian's chromium (apt-get, never a downloaded browser), playwright-core from the lockfile here,
 # the npm package's build (js/dist/) when it is missing, and the CLI that mints the test tokens.
 # Screenshots go to /tmp/page-*.png.

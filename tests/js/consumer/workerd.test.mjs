@@ -1,7 +1,9 @@
 // Cloudflare Workers: a Worker importing the installed package is bundled by wrangler (the
 // repository's devDependency) as a user would deploy it — the "workerd" export condition, the
 // .wasm import as a compiled module — and run in workerd through Miniflare with a real KV
-// namespace behind KvStore. Skipped when the repository's wrangler/miniflare are not installed.
+// namespace behind KvStore; asymmetric signatures of verify() and the middleware go to workerd's
+// WebCrypto and must agree with the core's own on the signature corpus. Skipped when the
+// repository's wrangler/miniflare are not installed.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -12,6 +14,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 import * as h from "./helpers.mjs";
+import { ASYMMETRIC, signatureCorpus } from "./signature-corpus.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = process.env.EDGE_JWT_ROOT ?? path.resolve(path.dirname(h.CLI), "../..");
@@ -79,3 +82,25 @@ test("in workerd: Hono middleware verifies, refuses like the Worker, and revokes
   assert.equal(revoked.status, 401);
   assert.equal(revoked.body.code, "revoked");
 });
+
+for (const alg of ASYMMETRIC) {
+  test(`in workerd: ${alg} through WebCrypto agrees with the core's own, code for code`, { skip }, async () => {
+    const { config, cases, expected, distinct } = signatureCorpus(alg);
+    const res = await mf.dispatchFetch("http://worker.test/signatures", { method: "POST", body: JSON.stringify({ config, cases, distinct }) });
+    assert.equal(res.status, 200);
+    const out = await res.json();
+    assert.deepEqual(out.backends, ["webcrypto", "wasm"]);
+    for (const [name, seen] of Object.entries(out.verdicts)) {
+      const want = expected[name];
+      assert.deepEqual(seen, { webcrypto: want, sync: want, wasm: want, request: want }, `${alg} ${name}`);
+    }
+    assert.deepEqual(Object.keys(out.verdicts), Object.keys(expected));
+    // WebCrypto really checked them: verify() and checkRequest() asked it, never jwt-compact;
+    // verifySync() and the nativeCrypto: false validator never asked it.
+    assert.ok(out.signatures.web.host >= 2 * 3, JSON.stringify(out.signatures));
+    assert.equal(out.signatures.wasm.host, 0);
+    assert.deepEqual(out.oneEach, { verify: { host: 1, wasm: 0 }, verifySync: { host: 0, wasm: 1 } });
+    assert.deepEqual(out.concurrent, expected, "verified all at once");
+    assert.deepEqual(out.revocation, [["ok", true], ["revoked", null], ["ok", true], ["revoked", null], ["ok", true], ["revoked", null], ["ok", true], ["revoked", null]]);
+  });
+}
