@@ -533,9 +533,10 @@ impl RevocationAuthority {
             // One entry as stored (operators and tests; the object is reachable only through
             // its binding).
             (Method::Get, "/entry") => {
-                let url = req.url().map_err(storage_failed)?;
-                let key = url
-                    .query_pairs()
+                let url = req.inner().url();
+                let query = url.split_once('?').map_or("", |(_, q)| q);
+                let query = query.split_once('#').map_or(query, |(q, _)| q);
+                let key = worker::url::form_urlencoded::parse(query.as_bytes())
                     .find(|(name, _)| name == "key")
                     .map(|(_, key)| key.into_owned())
                     .unwrap_or_default();

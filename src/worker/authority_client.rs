@@ -8,7 +8,8 @@ use std::time::Duration;
 use futures_util::future::{select, Either};
 use serde::de::DeserializeOwned;
 use worker::kv::KvStore;
-use worker::{Delay, Method, ObjectNamespace, Request, RequestInit, Stub};
+use worker::wasm_bindgen::JsValue;
+use worker::{web_sys, Delay, Method, ObjectNamespace, Request, Stub};
 
 use super::authority::{status_request, WriteOutcome, WriteRequest, OBJECT_NAME, SNAPSHOT_KV_KEY};
 use crate::error::{Error, ErrorCode, Result};
@@ -59,10 +60,15 @@ impl AuthorityClient {
 
     /// Sends `body` to `path` and returns the answer's bytes (a non-2xx answer is a failure).
     async fn call(&self, method: Method, path: &str, body: Option<String>) -> Result<Vec<u8>> {
-        let mut init = RequestInit::new();
-        init.with_method(method).with_body(body.map(Into::into));
-        let request = Request::new_with_init(&format!("https://authority{path}"), &init)
-            .map_err(|_| unavailable("request not buildable"))?;
+        let init = web_sys::RequestInit::new();
+        init.set_method(if method == Method::Get { "GET" } else { "POST" });
+        if let Some(body) = body {
+            init.set_body(&JsValue::from_str(&body));
+        }
+        let request =
+            web_sys::Request::new_with_str_and_init(&format!("https://authority{path}"), &init)
+                .map(Request::from)
+                .map_err(|_| unavailable("request not buildable"))?;
         let mut response = self
             .stub()?
             .fetch_with_request(request)

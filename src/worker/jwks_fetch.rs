@@ -9,8 +9,8 @@ use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use worker::kv::KvStore;
 use worker::{
-    console_log, AbortController, AbortSignal, Delay, Fetch, Method, Request, RequestInit,
-    RequestRedirect, Response, ResponseBody,
+    console_log, web_sys, AbortController, AbortSignal, Delay, Fetch, Request, Response,
+    ResponseBody,
 };
 
 use base64ct::{Base64UrlUnpadded, Encoding};
@@ -123,12 +123,14 @@ async fn fetch_document(
     url: &str,
     signal: AbortSignal,
 ) -> std::result::Result<(String, Option<String>), String> {
-    let mut init = RequestInit::new();
+    let init = web_sys::RequestInit::new();
     // A redirect is a failure: the set comes from the configured URL or not at all (it could
     // otherwise lead to another host, or from https to http).
-    init.with_method(Method::Get)
-        .with_redirect(RequestRedirect::Manual);
-    let request = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
+    init.set_method("GET");
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    let request = web_sys::Request::new_with_str_and_init(url, &init)
+        .map(Request::from)
+        .map_err(|e| worker::Error::from(e).to_string())?;
     let mut response = Fetch::Request(request)
         .send_with_signal(&signal)
         .await
