@@ -241,3 +241,28 @@ describe("staleness bounds are checked at start-up", () => {
     }
   });
 });
+
+describe("upgrading from per-key KV entries", () => {
+  const policy = h.basePolicy({ revocation: { snapshot_ttl_s: 1 } });
+  const mint = (opts = {}) => h.issue({ config: h.mintConfig(policy), ...opts });
+  let worker;
+  before(async () => {
+    worker = await h.startWorker({ policy });
+  });
+  after(() => worker?.dispose());
+
+  test("entries an older deployment wrote to KV are imported by the authority on its first start", async () => {
+    const byJti = mint({ sub: "old-jti" });
+    const bySub = mint({ sub: "old-sub", at: h.now() - 60 });
+    const kept = mint({ sub: "untouched" });
+    const kv = await worker.kv();
+    // What the per-key Worker wrote before the authority was bound (README "Revocation").
+    await kv.put(`jti:${byJti.jti}`, JSON.stringify({ reason: "admin", revoked_at: h.now() - 5, sub: "old-jti", exp: byJti.exp }), { expirationTtl: 3600 });
+    await kv.put("sub:old-sub", JSON.stringify({ before: h.now() - 10, revoked_at: h.now() - 10 }), { expirationTtl: 3600 });
+    // The first request starts the authority, which imports them before publishing.
+    h.assertRejected(await worker.get("/api", byJti.token), "revoked");
+    h.assertRejected(await worker.get("/api", bySub.token), "revoked");
+    assert.equal((await worker.get("/api", kept.token)).status, 200);
+    assert.equal((await worker.storeEntry(`jti:${byJti.jti}`)).reason, "admin", "now in the authority's storage");
+  });
+});
