@@ -57,6 +57,9 @@ pub struct ClaimRules {
     pub issuers: Option<Vec<String>>,
     /// Accepted audiences; `None` means `aud` is not checked.
     pub audiences: Option<Vec<String>>,
+    /// The claim holding the audience: `aud`, or an issuer's documented stand-in (Cognito
+    /// access tokens carry `client_id` instead).
+    pub audience_claim: String,
     /// Claims that must be present.
     pub required: Vec<String>,
 }
@@ -162,7 +165,7 @@ impl ClaimRules {
             }
         }
         if let Some(audiences) = &self.audiences {
-            check_audience(claims.member("aud"), audiences)?;
+            check_audience(claims, &self.audience_claim, audiences)?;
         }
         Ok(registered)
     }
@@ -198,28 +201,28 @@ impl ClaimRules {
 }
 
 /// `aud` is a string or an array of strings (RFC 7519 §4.1.3); one of them must be accepted.
-pub(crate) fn check_audience(aud: Option<&Value>, accepted: &[String]) -> Result<()> {
-    let matches = match aud {
-        None => return Err(missing("aud")),
+pub(crate) fn check_audience(claims: &dyn Object, name: &str, accepted: &[String]) -> Result<()> {
+    let matches = match claims.member(name) {
+        None => return Err(missing(name)),
         Some(Value::String(one)) => accepted.contains(one),
         Some(Value::Array(many)) => {
             let mut found = false;
             for item in many {
                 let Value::String(s) = item else {
-                    return Err(invalid("aud", "must be a string or an array of strings"));
+                    return Err(invalid(name, "must be a string or an array of strings"));
                 };
                 found |= accepted.contains(s);
             }
             found
         }
-        Some(_) => return Err(invalid("aud", "must be a string or an array of strings")),
+        Some(_) => return Err(invalid(name, "must be a string or an array of strings")),
     };
     if matches {
         Ok(())
     } else {
         Err(Error::new(
             ErrorCode::BadAudience,
-            "audience (aud) is not accepted",
+            format!("audience ({name}) is not accepted"),
         ))
     }
 }
@@ -238,6 +241,7 @@ mod tests {
             leeway_s: 0,
             issuers: None,
             audiences: None,
+            audience_claim: "aud".into(),
             required: vec![],
         }
     }
@@ -312,17 +316,21 @@ mod tests {
     #[test]
     fn audience_forms() {
         let accepted = vec!["api".to_owned(), "web".to_owned()];
-        assert!(check_audience(Some(&json!("api")), &accepted).is_ok());
-        assert!(check_audience(Some(&json!(["x", "web"])), &accepted).is_ok());
-        let code = |v: Value| check_audience(Some(&v), &accepted).unwrap_err().code();
+        let aud = |v: Value| check_audience(&map(json!({ "aud": v })), "aud", &accepted);
+        assert!(aud(json!("api")).is_ok());
+        assert!(aud(json!(["x", "web"])).is_ok());
+        let code = |v: Value| aud(v).unwrap_err().code();
         assert_eq!(code(json!([])), ErrorCode::BadAudience);
         assert_eq!(code(json!(["x"])), ErrorCode::BadAudience);
         assert_eq!(code(json!("x")), ErrorCode::BadAudience);
         assert_eq!(code(json!(5)), ErrorCode::InvalidClaim);
         assert_eq!(code(json!([5])), ErrorCode::InvalidClaim);
-        assert_eq!(
-            check_audience(None, &accepted).unwrap_err().code(),
-            ErrorCode::MissingClaim
-        );
+        let none = check_audience(&map(json!({})), "aud", &accepted).unwrap_err();
+        assert_eq!(none.code(), ErrorCode::MissingClaim);
+        // An issuer whose tokens carry the audience in another claim (Cognito's client_id).
+        let client = map(json!({ "aud": "web", "client_id": "x" }));
+        let e = check_audience(&client, "client_id", &accepted).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::BadAudience);
+        assert!(e.message().contains("client_id"), "{e}");
     }
 }

@@ -14,8 +14,9 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use crate::alg::Alg;
+use crate::claim_match::{ClaimMatch, MatchConfig};
 use crate::claims::{ClaimRules, DEFAULT_LEEWAY_S};
-use crate::error::{redact_quoted, Error, Result};
+use crate::error::{redact_quoted, Error, ErrorCode, Result};
 use crate::keys::{KeySet, KeySources};
 use crate::token::DEFAULT_MAX_TOKEN_BYTES;
 use crate::track::{TrackTable, UnknownTrack};
@@ -114,7 +115,7 @@ pub struct TracksConfig {
 
 /// The top-level fields of the token policy, as [`Config`] spells them (a unit test checks the
 /// list against serde's).
-pub const FIELDS: [&str; 10] = [
+pub const FIELDS: [&str; 11] = [
     "algorithms",
     "secret",
     "keys",
@@ -125,6 +126,7 @@ pub const FIELDS: [&str; 10] = [
     "tracks",
     "max_token_bytes",
     "typ",
+    "issuers",
 ];
 
 /// The config file as written, before validation. No `Debug`: `keys` may hold private members.
@@ -152,6 +154,8 @@ pub struct Config {
     pub max_token_bytes: Option<usize>,
     /// Required `typ` header, e.g. `"JWT"` or `"at+jwt"`.
     pub typ: Option<String>,
+    /// Further identity providers, each with its own keys and rules.
+    pub issuers: Option<Vec<IssuerConfig>>,
     /// Keys may also come from a remote JWKS (set by the edge policy's `jwks_url`, never read
     /// from the document itself): then a policy without inline keys is not an error.
     #[serde(skip)]
@@ -185,6 +189,51 @@ impl Config {
     }
 }
 
+/// One entry of `issuers`: an identity provider whose tokens the policy accepts, with its own
+/// keys and rules. A token's (unverified) `iss` selects the entry; nothing else in the token is
+/// trusted until that entry's key verifies it. Rules an entry leaves out (`leeway_s`,
+/// `required_claims`, `tracks`, `typ`) are the top level's; `audience` and `algorithms` are
+/// always its own.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// The exact `iss` of the provider's tokens.
+    pub issuer: String,
+    /// Inline keys: a list of JWKs or a JWKS object.
+    pub keys: Option<Value>,
+    /// The provider's JWKS URL: fetched by the host (read by the gateway layer).
+    pub jwks_url: Option<String>,
+    /// The provider's OpenID Connect discovery base (read by the gateway layer).
+    pub discovery: Option<String>,
+    /// Remote JWKS settings of this provider (read by the gateway layer).
+    pub jwks: Option<serde::de::IgnoredAny>,
+    /// Accepted audience(s). Required: without it any of the provider's tokens would pass.
+    pub audience: Option<OneOrMany>,
+    /// The claim holding the audience when the provider does not use `aud` (Cognito access
+    /// tokens: `client_id`).
+    pub audience_claim: Option<String>,
+    /// Algorithms this provider signs with. Required.
+    pub algorithms: Option<Vec<String>>,
+    /// Claims its tokens must carry (default: the top level's).
+    pub required_claims: Option<Vec<String>>,
+    /// Clock skew for its tokens (default: the top level's).
+    pub leeway_s: Option<u64>,
+    /// Track ceilings of its tokens (default: the top level's table).
+    pub tracks: Option<TracksConfig>,
+    /// Required `typ` header (default: the top level's).
+    pub typ: Option<String>,
+    /// Rules on its tokens' claims (`token_use`, `repository`, ...), all required; a token
+    /// breaking one is `invalid_claim`.
+    pub claims: Option<BTreeMap<String, MatchConfig>>,
+}
+
+impl IssuerConfig {
+    /// Whether keys come from the host (a JWKS URL or discovery).
+    fn remote(&self) -> bool {
+        self.jwks_url.is_some() || self.discovery.is_some()
+    }
+}
+
 /// Deserializes a config section; an error carries the path of the field at fault.
 pub fn parse_with_paths<'de, T: Deserialize<'de>>(de: impl serde::Deserializer<'de>) -> Result<T> {
     serde_path_to_error::deserialize(de).map_err(|e| {
@@ -208,6 +257,47 @@ pub struct Policy {
     pub max_token_bytes: usize,
     /// Required `typ` header.
     pub typ: Option<String>,
+    /// Whether the top-level rules have keys (inline or remote) and so accept tokens of their
+    /// own; a policy of `issuers` alone has none.
+    pub own_keys: bool,
+    /// The `issuers` entries, in config order.
+    pub issuers: Vec<IssuerProfile>,
+}
+
+/// One checked `issuers` entry.
+#[derive(Debug)]
+pub struct IssuerProfile {
+    /// The exact `iss` that selects it.
+    pub issuer: String,
+    /// Its algorithms.
+    pub algorithms: Vec<Alg>,
+    /// Its inline keys (a remote set is merged in by the host).
+    pub keys: KeySet,
+    /// Its claim rules (issuer fixed, audience required).
+    pub claims: ClaimRules,
+    /// Its track table.
+    pub tracks: TrackTable,
+    /// Its required `typ`.
+    pub typ: Option<String>,
+    /// Its rules on claims.
+    pub matches: Vec<ClaimMatch>,
+}
+
+/// The rules a token is checked under: the top level's or an issuer entry's.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules<'a> {
+    /// Allowed algorithms.
+    pub algorithms: &'a [Alg],
+    /// Inline keys.
+    pub keys: &'a KeySet,
+    /// Claim rules.
+    pub claims: &'a ClaimRules,
+    /// Track table.
+    pub tracks: &'a TrackTable,
+    /// Required `typ`.
+    pub typ: Option<&'a str>,
+    /// Rules on claims (`invalid_claim` when broken).
+    pub matches: &'a [ClaimMatch],
 }
 
 fn parse_algorithms(names: &[String]) -> Result<Vec<Alg>> {
@@ -329,6 +419,33 @@ fn tracks_from(config: Option<TracksConfig>) -> Result<TrackTable> {
     Ok(table)
 }
 
+fn checked_leeway(leeway_s: u64) -> Result<u64> {
+    if leeway_s > MAX_LEEWAY_S {
+        return Err(Error::config(
+            "leeway_s",
+            format!("must be at most {MAX_LEEWAY_S} seconds"),
+        ));
+    }
+    Ok(leeway_s)
+}
+
+fn checked_required(required: Vec<String>) -> Result<Vec<String>> {
+    if let Some(i) = required.iter().position(String::is_empty) {
+        return Err(Error::config(
+            &format!("required_claims[{i}]"),
+            "must not be empty",
+        ));
+    }
+    Ok(required)
+}
+
+fn checked_typ(typ: Option<String>) -> Result<Option<String>> {
+    if typ.as_deref() == Some("") {
+        return Err(Error::config("typ", "must not be empty"));
+    }
+    Ok(typ)
+}
+
 impl Policy {
     /// Whether `name` is a claim the issuer sets itself: a registered claim or the track claim
     /// (minting refuses them from callers; a refresh does not copy them).
@@ -339,30 +456,26 @@ impl Policy {
     /// Validates a config into a policy; every problem is reported here, never at a request.
     pub fn new(config: Config) -> Result<Policy> {
         let algorithms = parse_algorithms(&config.algorithms)?;
+        if config.issuers.as_ref().is_some_and(Vec::is_empty) {
+            return Err(Error::config("issuers", "must list at least one issuer"));
+        }
+        let entries = config.issuers.unwrap_or_default();
+        let own_keys = config.secret.is_some() || config.keys.is_some() || config.remote_keys;
         let keys = KeySet::build(
             KeySources {
                 secret: config.secret.as_ref().map(Secret::expose),
                 jwks: key_sources(config.keys.as_ref())?,
-                remote: config.remote_keys,
+                // A policy of `issuers` alone has no keys of its own, and needs none.
+                remote: config.remote_keys || !entries.is_empty(),
             },
             &algorithms,
         )?;
-        let leeway_s = config.leeway_s.unwrap_or(DEFAULT_LEEWAY_S);
-        if leeway_s > MAX_LEEWAY_S {
-            return Err(Error::config(
-                "leeway_s",
-                format!("must be at most {MAX_LEEWAY_S} seconds"),
-            ));
-        }
-        let required = config
-            .required_claims
-            .unwrap_or_else(|| DEFAULT_REQUIRED_CLAIMS.map(str::to_owned).to_vec());
-        if let Some(i) = required.iter().position(String::is_empty) {
-            return Err(Error::config(
-                &format!("required_claims[{i}]"),
-                "must not be empty",
-            ));
-        }
+        let leeway_s = checked_leeway(config.leeway_s.unwrap_or(DEFAULT_LEEWAY_S))?;
+        let required = checked_required(
+            config
+                .required_claims
+                .unwrap_or_else(|| DEFAULT_REQUIRED_CLAIMS.map(str::to_owned).to_vec()),
+        )?;
         let max_token_bytes = config.max_token_bytes.unwrap_or(DEFAULT_MAX_TOKEN_BYTES);
         if !TOKEN_BYTES_RANGE.contains(&max_token_bytes) {
             return Err(Error::config(
@@ -374,10 +487,7 @@ impl Policy {
                 ),
             ));
         }
-        if config.typ.as_deref() == Some("") {
-            return Err(Error::config("typ", "must not be empty"));
-        }
-        Ok(Policy {
+        let mut policy = Policy {
             algorithms,
             keys,
             claims: ClaimRules {
@@ -390,12 +500,178 @@ impl Policy {
                     .audience
                     .map(|a| a.into_checked("audience"))
                     .transpose()?,
+                audience_claim: "aud".to_owned(),
                 required,
             },
             tracks: tracks_from(config.tracks)?,
             max_token_bytes,
-            typ: config.typ,
+            typ: checked_typ(config.typ)?,
+            own_keys,
+            issuers: Vec::with_capacity(entries.len()),
+        };
+        if own_keys && !entries.is_empty() && policy.claims.issuers.is_none() {
+            return Err(Error::config(
+                "issuer",
+                "with issuers, the top-level keys need an issuer too, so that every token's iss \
+                 selects one set of keys",
+            ));
+        }
+        for (i, entry) in entries.into_iter().enumerate() {
+            let at = format!("issuers[{i}]");
+            let profile = policy.issuer_profile(entry).map_err(|e| e.within(&at))?;
+            let top = policy.claims.issuers.iter().flatten();
+            let earlier = policy.issuers.iter().map(|p| &p.issuer);
+            if top.chain(earlier).any(|name| *name == profile.issuer) {
+                return Err(Error::config(
+                    &format!("{at}.issuer"),
+                    "this issuer is already configured",
+                ));
+            }
+            policy.issuers.push(profile);
+        }
+        Ok(policy)
+    }
+
+    /// Checks one `issuers` entry; what it leaves out is the top level's (`self`).
+    fn issuer_profile(&self, entry: IssuerConfig) -> Result<IssuerProfile> {
+        if entry.issuer.is_empty() {
+            return Err(Error::config("issuer", "must not be empty"));
+        }
+        let names = entry.algorithms.as_deref().ok_or_else(|| {
+            Error::config(
+                "algorithms",
+                "required: the algorithms this issuer signs with",
+            )
+        })?;
+        let algorithms = parse_algorithms(names)?;
+        if entry.keys.is_none() && !entry.remote() {
+            return Err(Error::config("", "needs keys, jwks_url or discovery"));
+        }
+        let keys = KeySet::build(
+            KeySources {
+                secret: None,
+                jwks: key_sources(entry.keys.as_ref())?,
+                remote: entry.remote(),
+            },
+            &algorithms,
+        )?;
+        let audiences = entry
+            .audience
+            .ok_or_else(|| {
+                Error::config(
+                    "audience",
+                    "required: without it any token of this issuer, for any application, passes",
+                )
+            })?
+            .into_checked("audience")?;
+        let audience_claim = entry.audience_claim.unwrap_or_else(|| "aud".to_owned());
+        if audience_claim.is_empty() {
+            return Err(Error::config("audience_claim", "must not be empty"));
+        }
+        let tracks = match entry.tracks {
+            None => self.tracks.clone(),
+            Some(t) if t.max_staleness_s.is_some() || t.default_max_staleness_s.is_some() => {
+                return Err(Error::config(
+                    "tracks.max_staleness_s",
+                    "staleness bounds are set at the top level (the revocation view's, per track)",
+                ))
+            }
+            Some(t) => tracks_from(Some(t))?,
+        };
+        let matches = entry
+            .claims
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(path, rule)| ClaimMatch::new(&path, rule, &format!("claims.{path}")))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(IssuerProfile {
+            claims: ClaimRules {
+                leeway_s: entry
+                    .leeway_s
+                    .map_or(Ok(self.claims.leeway_s), checked_leeway)?,
+                issuers: Some(vec![entry.issuer.clone()]),
+                audiences: Some(audiences),
+                audience_claim,
+                required: entry
+                    .required_claims
+                    .map_or_else(|| Ok(self.claims.required.clone()), checked_required)?,
+            },
+            issuer: entry.issuer,
+            algorithms,
+            keys,
+            tracks,
+            typ: match entry.typ {
+                Some(typ) => checked_typ(Some(typ))?,
+                None => self.typ.clone(),
+            },
+            matches,
         })
+    }
+
+    /// The rules of profile `index`: 0 is the top level, `i` the `issuers` entry `i - 1`.
+    pub fn rules(&self, index: usize) -> Rules<'_> {
+        match index.checked_sub(1).and_then(|i| self.issuers.get(i)) {
+            Some(p) => Rules {
+                algorithms: &p.algorithms,
+                keys: &p.keys,
+                claims: &p.claims,
+                tracks: &p.tracks,
+                typ: p.typ.as_deref(),
+                matches: &p.matches,
+            },
+            None => Rules {
+                algorithms: &self.algorithms,
+                keys: &self.keys,
+                claims: &self.claims,
+                tracks: &self.tracks,
+                typ: self.typ.as_deref(),
+                matches: &[],
+            },
+        }
+    }
+
+    /// Every profile's rules, the top level's first.
+    pub fn all_rules(&self) -> impl Iterator<Item = Rules<'_>> {
+        (0..=self.issuers.len()).map(|i| self.rules(i))
+    }
+
+    /// The profile a token's unverified `iss` selects: an `issuers` entry naming it exactly,
+    /// else the top level when it has keys and accepts that issuer (or checks none, in a
+    /// policy without entries); any other `iss` is `bad_issuer`, before any key is fetched.
+    pub fn select(&self, iss: Option<&str>) -> Result<usize> {
+        if let Some(i) = iss.and_then(|iss| self.issuers.iter().position(|p| p.issuer == iss)) {
+            return Ok(i + 1);
+        }
+        let top_accepts = match (&self.claims.issuers, iss) {
+            _ if !self.own_keys => false,
+            (None, _) => true,
+            (Some(accepted), Some(iss)) => accepted.iter().any(|a| a == iss),
+            (Some(_), None) => true, // refused as a missing iss by the claim checks
+        };
+        if top_accepts {
+            return Ok(0);
+        }
+        Err(Error::new(
+            ErrorCode::BadIssuer,
+            "issuer (iss) is not one this policy accepts",
+        ))
+    }
+
+    /// The largest leeway of any profile.
+    pub fn longest_leeway_s(&self) -> u64 {
+        self.all_rules()
+            .map(|r| r.claims.leeway_s)
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// The longest any accepted token may live, leeway included (revocation entries must
+    /// outlive every token they cover).
+    pub fn longest_lifetime_s(&self) -> u64 {
+        self.all_rules()
+            .map(|r| r.tracks.longest_lifetime_s(r.claims.leeway_s))
+            .max()
+            .unwrap_or_default()
     }
 
     /// Parses and validates config JSON in one step.

@@ -179,8 +179,12 @@ pub(crate) fn parse_jwk(value: &Value, path: &str) -> Result<ParsedJwk> {
     };
     let kid = optional_member(object, "kid", path)?;
     let key_use = optional_member(object, "use", path)?;
+    // A key published for another use (Keycloak's `"use":"enc","alg":"RSA-OAEP"` beside its
+    // signing key) is skipped by every caller, whatever its alg names.
+    let for_signatures = key_use.as_deref().is_none_or(|u| u == "sig");
     let alg = match optional_member(object, "alg", path)? {
         None => None,
+        Some(_) if !for_signatures => None,
         Some(name) => Some(Alg::from_name(&name).ok_or_else(|| {
             Error::config(
                 &format!("{path}.alg"),

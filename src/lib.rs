@@ -23,6 +23,7 @@
 #![warn(missing_docs, clippy::all)]
 
 pub mod alg;
+pub mod claim_match;
 pub mod claims;
 pub mod config;
 pub mod error;

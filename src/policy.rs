@@ -6,7 +6,7 @@ use futures_util::FutureExt;
 use serde_json::{Map, Value};
 
 use crate::alg::Alg;
-use crate::claims::RegisteredClaims;
+use crate::claims::{ClaimRules, RegisteredClaims};
 use crate::config::Policy;
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::KeySet;
@@ -34,6 +34,9 @@ pub struct Verified {
     pub kid: Option<String>,
     /// The token's track and ceiling.
     pub track: TrackVerdict,
+    /// The rules it was checked under ([`Policy::rules`]): 0 for the top level, `i` for the
+    /// `issuers` entry `i - 1`.
+    pub profile: usize,
 }
 
 impl Verified {
@@ -77,6 +80,60 @@ fn same_media_type(a: &str, b: &str) -> bool {
     short(a).eq_ignore_ascii_case(short(b))
 }
 
+/// A token past [`Validator::select`]: structure and header checked, its rules chosen; not
+/// yet authenticated.
+#[derive(Debug)]
+pub struct Selected<'t> {
+    untrusted: token::UntrustedToken<'t>,
+    alg: Alg,
+    profile: usize,
+}
+
+impl Selected<'_> {
+    /// The rules chosen ([`Policy::rules`]).
+    pub fn profile(&self) -> usize {
+        self.profile
+    }
+}
+
+/// The `iss` of a payload not yet authenticated, read by the strict parser (which bounds
+/// depth and refuses duplicate names, so the claims checked later are the ones read here). It
+/// only selects an issuer's keys and rules: the selected rules check `iss` again once the
+/// signature holds.
+fn unverified_issuer(payload: &[u8]) -> Result<Option<String>> {
+    let members = json::parse_members(payload, &|name| name == "iss").map_err(|e| {
+        Error::new(
+            ErrorCode::Malformed,
+            format!("payload is not a valid JSON object ({e})"),
+        )
+    })?;
+    match json::Object::member(&members, "iss") {
+        None => Ok(None),
+        Some(Value::String(iss)) => Ok(Some(iss.clone())),
+        Some(_) => Err(Error::new(
+            ErrorCode::InvalidClaim,
+            "claim iss must be a string",
+        )),
+    }
+}
+
+/// Registered and required claims at `now`; `exp` is mandatory because every track has a
+/// ceiling.
+fn claim_checks(
+    rules: &ClaimRules,
+    claims: &dyn json::Object,
+    now: u64,
+) -> Result<RegisteredClaims> {
+    let registered = rules.check(claims, now)?;
+    if registered.exp.is_none() {
+        return Err(Error::new(
+            ErrorCode::MissingClaim,
+            "required claim exp is missing (every track has a maximum lifetime)",
+        ));
+    }
+    Ok(registered)
+}
+
 impl Validator {
     /// Wraps a validated policy.
     pub fn new(policy: Policy) -> Self {
@@ -96,27 +153,12 @@ impl Validator {
         &self.policy
     }
 
-    /// Checks a compact JWS at time `now` (seconds since the epoch), without revocation.
+    /// Checks a compact JWS at time `now` (seconds since the epoch), without revocation, with
+    /// the inline keys of the rules its `iss` selects.
     pub fn verify(&self, token: &str, now: u64) -> Result<Verified> {
-        self.verify_with_keys(token, now, &self.policy.keys)
-    }
-
-    /// As [`Validator::verify`], with a key set other than the policy's own (the policy's keys
-    /// merged with a remote JWKS, see [`crate::jwks`]).
-    pub fn verify_with_keys(&self, token: &str, now: u64, keys: &KeySet) -> Result<Verified> {
-        self.verify_using(token, now, keys, &verify::JwtCompact)
-    }
-
-    /// As [`Validator::verify_with_keys`], with signatures checked by `backend` (a host's
-    /// native crypto) instead of jwt-compact. Everything else stays the core's.
-    pub fn verify_using(
-        &self,
-        token: &str,
-        now: u64,
-        keys: &KeySet,
-        backend: &dyn verify::SignatureBackend,
-    ) -> Result<Verified> {
-        self.verify_checked(token, now, keys, &verify::Ready(backend))
+        let selected = self.select(token)?;
+        let keys = self.policy.rules(selected.profile).keys;
+        self.finish(selected, now, keys, &verify::Ready(&verify::JwtCompact))
             .now_or_never()
             .unwrap_or_else(|| {
                 // `Ready` never waits, so this is unreachable; refuse rather than panic.
@@ -127,25 +169,26 @@ impl Validator {
             })
     }
 
-    /// As [`Validator::verify_using`], with a signature check that may wait (WebCrypto): the
-    /// same steps in the same order, the check awaited per candidate key.
-    pub async fn verify_checked(
-        &self,
-        token: &str,
-        now: u64,
-        keys: &KeySet,
-        check: &impl verify::SignatureCheck,
-    ) -> Result<Verified> {
+    /// The first steps of a verification: size, structure and header, then the rules the
+    /// token's `iss` selects (with `issuers` entries; unverified, it only chooses which keys
+    /// and rules apply) and their `alg` and `typ`. The host then finds that profile's keys
+    /// (its remote JWKS) and calls [`Validator::finish`].
+    pub fn select<'t>(&self, token: &'t str) -> Result<Selected<'t>> {
         let policy = &self.policy;
         let untrusted = token::parse(token, policy.max_token_bytes, &self.headers)?;
-        let header = untrusted.header;
+        let profile = match policy.issuers.is_empty() {
+            true => 0,
+            false => policy.select(unverified_issuer(&untrusted.payload)?.as_deref())?,
+        };
+        let rules = policy.rules(profile);
+        let header = &untrusted.header;
         let alg = header
             .alg()
-            .filter(|alg| policy.algorithms.contains(alg))
+            .filter(|alg| rules.algorithms.contains(alg))
             .ok_or_else(|| {
                 Error::new(ErrorCode::AlgNotAllowed, "the token's alg is not allowed")
             })?;
-        if let Some(expected) = &policy.typ {
+        if let Some(expected) = rules.typ {
             if !header
                 .typ
                 .as_deref()
@@ -157,6 +200,30 @@ impl Validator {
                 ));
             }
         }
+        Ok(Selected {
+            untrusted,
+            alg,
+            profile,
+        })
+    }
+
+    /// The rest of a verification: key choice among `keys` (the selected profile's inline keys,
+    /// merged with its remote set by the host), the signature (checked by `check`, which may
+    /// wait: WebCrypto), then the claims, the issuer's claim rules and the track.
+    pub async fn finish(
+        &self,
+        selected: Selected<'_>,
+        now: u64,
+        keys: &KeySet,
+        check: &impl verify::SignatureCheck,
+    ) -> Result<Verified> {
+        let Selected {
+            untrusted,
+            alg,
+            profile,
+        } = selected;
+        let rules = self.policy.rules(profile);
+        let header = untrusted.header;
         let mut chosen = None;
         for key in keys.candidates(alg, header.kid.as_deref())? {
             let message = untrusted.signing_input.as_bytes();
@@ -168,7 +235,7 @@ impl Validator {
         let key = chosen
             .ok_or_else(|| Error::new(ErrorCode::BadSignature, "signature verification failed"))?;
 
-        // From here on the payload is authenticated; only now does a JSON parser see it.
+        // From here on the payload is authenticated; only now are its claims read.
         let claims =
             json::parse_members(&untrusted.payload, &|name| self.reads(name)).map_err(|e| {
                 Error::new(
@@ -177,9 +244,21 @@ impl Validator {
                 )
             })?;
         // Claims before the track (README "Order of checks", steps 7 and 8).
-        let registered = self.claim_checks(&claims, now)?;
-        let track = policy.tracks.resolve(&claims)?;
-        self.lifetime_check(&registered, &track, now)?;
+        let registered = claim_checks(rules.claims, &claims, now)?;
+        if let Some(broken) = rules.matches.iter().find(|m| !m.holds(&claims)) {
+            return Err(Error::new(
+                ErrorCode::InvalidClaim,
+                format!("claim {} does not satisfy the issuer's rule", broken.path()),
+            ));
+        }
+        let track = rules.tracks.resolve(&claims)?;
+        TrackTable::check_lifetime(
+            &track,
+            registered.exp.unwrap_or_default(),
+            registered.iat,
+            now,
+            rules.claims.leeway_s,
+        )?;
         drop(claims); // it borrows the payload, which moves into the result
         Ok(Verified {
             header,
@@ -189,37 +268,20 @@ impl Validator {
             alg,
             kid: key.kid.clone(),
             track,
+            profile,
         })
     }
 
     /// Whether verification reads the claim `name` (the rest of the payload is only checked):
     /// the registered and track claims, and the required ones.
     fn reads(&self, name: &str) -> bool {
-        let policy = &self.policy;
-        policy.is_issuer_claim(name) || policy.claims.required.iter().any(|r| r == name)
-    }
-
-    /// Registered and required claims at `now`; `exp` is mandatory because every track has a
-    /// ceiling.
-    fn claim_checks(&self, claims: &dyn json::Object, now: u64) -> Result<RegisteredClaims> {
-        let registered = self.policy.claims.check(claims, now)?;
-        if registered.exp.is_none() {
-            return Err(Error::new(
-                ErrorCode::MissingClaim,
-                "required claim exp is missing (every track has a maximum lifetime)",
-            ));
-        }
-        Ok(registered)
-    }
-
-    fn lifetime_check(
-        &self,
-        registered: &RegisteredClaims,
-        track: &TrackVerdict,
-        now: u64,
-    ) -> Result<()> {
-        let exp = registered.exp.unwrap_or_default();
-        TrackTable::check_lifetime(track, exp, registered.iat, now, self.policy.claims.leeway_s)
+        self.policy.is_issuer_claim(name)
+            || self.policy.all_rules().any(|rules| {
+                rules.claims.required.iter().any(|r| r == name)
+                    || rules.tracks.claim == name
+                    || rules.claims.audience_claim == name
+                    || rules.matches.iter().any(|m| m.claim() == name)
+            })
     }
 
     /// Repeats the time-dependent checks (exp, nbf, iat and the track lifetime) at `now` for a
@@ -227,9 +289,16 @@ impl Validator {
     /// at any time): hosts that cache verified tokens call this on a hit instead of verifying
     /// the signature again.
     pub fn recheck(&self, verified: &Verified, now: u64) -> Result<()> {
+        let rules = self.policy.rules(verified.profile);
         let registered = &verified.registered;
-        self.policy.claims.check_times(registered, now)?;
-        self.lifetime_check(registered, &verified.track, now)
+        rules.claims.check_times(registered, now)?;
+        TrackTable::check_lifetime(
+            &verified.track,
+            registered.exp.unwrap_or_default(),
+            registered.iat,
+            now,
+            rules.claims.leeway_s,
+        )
     }
 
     /// Checks a token, then its revocation status as looked up by `lookup` from its facts.
@@ -330,11 +399,10 @@ mod tests {
         let claims = json!({"iss":"https://issuer.test","aud":"api","sub":"a","jti":"j",
             "iat":1000,"nbf":1000,"exp":1500,"scope":"read","tier":1});
         let recording = Recording(claims.as_object().unwrap().clone(), RefCell::default());
-        let registered = validator.claim_checks(&recording, 1_000).unwrap();
+        let registered = super::claim_checks(&validator.policy.claims, &recording, 1_000).unwrap();
         let track = validator.policy.tracks.resolve(&recording).unwrap();
-        validator
-            .lifetime_check(&registered, &track, 1_000)
-            .unwrap();
+        let exp = registered.exp.unwrap();
+        crate::track::TrackTable::check_lifetime(&track, exp, registered.iat, 1_000, 30).unwrap();
         let asked = recording.1.into_inner();
         for name in [
             "exp", "nbf", "iat", "jti", "sub", "iss", "aud", "scope", "tier",

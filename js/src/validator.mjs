@@ -228,7 +228,7 @@ export class Validator {
 
   /** The full check in the Worker's order: token (signature, claims, track), then revocation. */
   async #verify(token, now) {
-    if (this.#jwks && this.#core.jwksNeedsRefresh(now)) await this.#refreshJwks(now);
+    if (this.#jwks && this.#core.jwksNeedsRefresh()) await this.#refreshJwks(now);
     // Awaited only when it is a promise (a WebCrypto check): a token answered at once costs
     // no extra turn of the event loop.
     let entry = this.#checkAsync(token, now);
@@ -376,7 +376,6 @@ export class Validator {
     if (typeof token !== "string") throw new EdgeJwtError("malformed", "the token must be a string", 401);
     const now = nowOf(options);
     const reason = options?.reason ?? "logout";
-    if (this.#jwks && this.#core.jwksNeedsRefresh(now)) await this.#refreshJwks(now);
     try {
       return JSON.parse(await this.#core.revokeToken(token, String(reason), now));
     } catch (error) {
@@ -397,7 +396,8 @@ export class Validator {
   }
 
   /**
-   * Counters: revocation store reads, verified tokens cached, remote JWKS fetches; with a
+   * Counters: revocation store reads, verified tokens cached, remote JWKS fetches (and, per
+   * remote set, `jwksSets`: `[{ url, issuer, fetched_at, fetches, last_error }]`); with a
    * `SnapshotStore`, `snapshot` is the view of the edge's revocation set (`epoch`,
    * `published_at`, `age_s`, `loads`, `refused`, `reads`, `exact_lookups`, `pending_writes`, …),
    * else null; `signatures`: `{ host, wasm }`, the signatures checked so far by the host's
@@ -412,6 +412,7 @@ export class Validator {
       cachedTokens: this.#cache?.size ?? 0,
       jwksFetches: this.#core.jwksFetches(),
       jwksLastError: this.#core.jwksLastError() ?? null,
+      jwksSets: JSON.parse(this.#core.jwksSets()),
       snapshot: view === undefined ? null : JSON.parse(view),
       signatures: { host, wasm },
     };

@@ -75,7 +75,7 @@ export interface Config {
   audience?: string | string[];
   /** Clock skew tolerated on exp, nbf, iat (default 30, at most 300). */
   leeway_s?: number;
-  /** Default `["exp", "jti"]`. */
+  /** Default `["exp", "iat", "jti"]`. */
   required_claims?: string[];
   tracks?: TracksConfig;
   /** 256–65536, default 8192. */
@@ -105,16 +105,9 @@ export interface Config {
   default_route?: { mode?: RouteMode };
   /** An identity provider's JWKS (https), fetched with `fetch` (README "Remote JWKS"). */
   jwks_url?: string;
-  jwks?: {
-    min_ttl_s?: number;
-    max_ttl_s?: number;
-    default_ttl_s?: number;
-    refetch_interval_s?: number;
-    max_stale_s?: number;
-    timeout_ms?: number;
-    /** Development only. */
-    allow_http?: boolean;
-  };
+  jwks?: JwksSettings;
+  /** Further identity providers, each with its own keys and rules (README "Several issuers"). */
+  issuers?: IssuerConfig[];
   revocation?: {
     /** Entries in the revocation cache (1–1 000 000, default 10 000). */
     cache_size?: number;
@@ -129,6 +122,46 @@ export interface Config {
     /** With a revocation authority: it republishes at least this often (1–3600, default 30). */
     publish_interval_s?: number;
   };
+}
+
+export interface JwksSettings {
+  min_ttl_s?: number;
+  max_ttl_s?: number;
+  default_ttl_s?: number;
+  refetch_interval_s?: number;
+  max_stale_s?: number;
+  timeout_ms?: number;
+  /** Development only. */
+  allow_http?: boolean;
+}
+
+/** A claim rule: the claim at a path equals a value, is one of several, or starts with a prefix. */
+export type ClaimMatch = { equals: string | number | boolean } | { one_of: (string | number | boolean)[] } | { prefix: string };
+
+/** One identity provider of `issuers`: the token's `iss` selects it, its key verifies the token. */
+export interface IssuerConfig {
+  /** The exact `iss` of its tokens. */
+  issuer: string;
+  /** Inline keys (a list of JWKs or a JWKS). */
+  keys?: Jwk[] | Jwks;
+  /** Its JWKS URL (https). */
+  jwks_url?: string;
+  /** Its OpenID Connect discovery base: `/.well-known/openid-configuration` is appended. */
+  discovery?: string;
+  /** This provider's remote JWKS settings (default: the top-level `jwks`). */
+  jwks?: JwksSettings;
+  /** Required. */
+  audience: string | string[];
+  /** The claim holding the audience when it is not `aud` (Cognito access tokens: `client_id`). */
+  audience_claim?: string;
+  /** Required. */
+  algorithms: Algorithm[];
+  required_claims?: string[];
+  leeway_s?: number;
+  tracks?: TracksConfig;
+  typ?: string;
+  /** Claim path → rule; all must hold (`invalid_claim` otherwise). */
+  claims?: Record<string, ClaimMatch>;
 }
 
 export type RouteMode = "required" | "optional" | "disabled";
@@ -146,7 +179,7 @@ export interface RouteConfig {
   /** Roles that must all be held (found at `gateway.roles_claim`), else 403 insufficient_role. */
   roles?: string[];
   /** Claim path → rule, all required, else 403 claim_mismatch. */
-  claims?: Record<string, { equals: string | number | boolean } | { one_of: Array<string | number | boolean> } | { prefix: string }>;
+  claims?: Record<string, ClaimMatch>;
 }
 
 export interface TracksConfig {
@@ -340,6 +373,8 @@ export declare class Validator {
     cachedTokens: number;
     jwksFetches: number;
     jwksLastError: string | null;
+    /** Each remote key set: where it comes from, when it was fetched, its last failure. */
+    jwksSets: { url: string; issuer: string | null; fetched_at: number | null; fetches: number; last_error: string | null }[];
     snapshot: SnapshotView | null;
     signatures: { host: number; wasm: number };
   };

@@ -22,6 +22,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::IDENTITY_HEADER_PREFIX;
+pub use crate::claim_match::{ClaimMatch, ClaimPath, MatchConfig};
 use crate::error::{Error, ErrorCode, Result};
 
 /// What joins the items of an array claim in a header (RFC 9110 §5.3 list syntax, without the
@@ -46,109 +47,6 @@ const RESERVED_HEADERS: [&str; 14] = [
     "cookie",
     "forwarded",
 ];
-
-/// A path to a claim inside the payload.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClaimPath {
-    written: String,
-    segments: Vec<String>,
-}
-
-impl ClaimPath {
-    /// Reads a dotted path or a JSON Pointer; `at` names the config field for errors.
-    pub fn parse(written: &str, at: &str) -> Result<ClaimPath> {
-        let segments: Vec<String> = if let Some(pointer) = written.strip_prefix('/') {
-            pointer
-                .split('/')
-                .map(|s| s.replace("~1", "/").replace("~0", "~"))
-                .collect()
-        } else {
-            written.split('.').map(str::to_owned).collect()
-        };
-        if written.is_empty() || segments.iter().any(String::is_empty) {
-            return Err(Error::config(
-                at,
-                "a claim path is dotted (realm_access.roles) or a JSON Pointer (/a~1b), with no empty segment",
-            ));
-        }
-        Ok(ClaimPath {
-            written: written.to_owned(),
-            segments,
-        })
-    }
-
-    /// The value at this path, if any (objects are walked; arrays are not indexed).
-    pub fn resolve<'c>(&self, claims: &'c Map<String, Value>) -> Option<&'c Value> {
-        let (first, rest) = self.segments.split_first()?;
-        rest.iter()
-            .try_fold(claims.get(first)?, |value, segment| value.get(segment))
-    }
-
-    /// The path as written in the config.
-    pub fn as_str(&self) -> &str {
-        &self.written
-    }
-}
-
-/// A route's rule on one claim, as written.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
-pub enum MatchConfig {
-    /// The claim equals this value.
-    Equals(Value),
-    /// The claim is one of these values.
-    OneOf(Vec<Value>),
-    /// The claim is a string starting with this.
-    Prefix(String),
-}
-
-/// A checked rule on one claim.
-#[derive(Debug, Clone)]
-pub struct ClaimMatch {
-    path: ClaimPath,
-    rule: MatchConfig,
-}
-
-/// A value a rule may compare against: no objects, arrays or nulls.
-fn is_scalar(v: &Value) -> bool {
-    matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_))
-}
-
-impl ClaimMatch {
-    /// Checks one `claims` entry of a route (`at`: its config path).
-    pub fn new(path: &str, rule: MatchConfig, at: &str) -> Result<ClaimMatch> {
-        let path = ClaimPath::parse(path, at)?;
-        let sound = match &rule {
-            MatchConfig::Equals(v) => is_scalar(v),
-            MatchConfig::OneOf(values) => !values.is_empty() && values.iter().all(is_scalar),
-            MatchConfig::Prefix(p) => !p.is_empty(),
-        };
-        if !sound {
-            return Err(Error::config(
-                at,
-                "equals takes a string, number or boolean; one_of a non-empty list of them; prefix a non-empty string",
-            ));
-        }
-        Ok(ClaimMatch { path, rule })
-    }
-
-    /// Whether the token's claims satisfy the rule.
-    pub fn holds(&self, claims: &Map<String, Value>) -> bool {
-        let Some(value) = self.path.resolve(claims) else {
-            return false;
-        };
-        match &self.rule {
-            MatchConfig::Equals(expected) => value == expected,
-            MatchConfig::OneOf(allowed) => allowed.contains(value),
-            MatchConfig::Prefix(prefix) => value.as_str().is_some_and(|s| s.starts_with(prefix)),
-        }
-    }
-
-    /// The claim path, for the refusal's message.
-    pub fn path(&self) -> &str {
-        self.path.as_str()
-    }
-}
 
 /// Where a token's roles are (`gateway.roles_claim`): one path or several.
 #[derive(Debug, Clone, Default, Deserialize)]

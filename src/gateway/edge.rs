@@ -12,11 +12,15 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::edge_policy::EdgePolicy;
-use super::jwks::{CachedJwks, RemoteJwks};
+use super::jwks::{
+    discovery_document_url, parse_discovery, CachedJwks, Discovered, RemoteJwks, RemoteSource,
+    SourceKind,
+};
 use super::token_cache::TokenCache;
+use crate::alg::Alg;
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::KeySet;
-use crate::policy::{Validator, Verified};
+use crate::policy::{Selected, Validator, Verified};
 use crate::revocation::replica::{Replica, ReplicaHost};
 use crate::revocation::{
     self, KeyValueStore, RevocationCache, RevocationChecker, RevocationFacts, RevocationRequest,
@@ -60,16 +64,22 @@ impl Drop for RefreshGuard<'_> {
     }
 }
 
-/// One identity provider's JWKS as an isolate holds it.
+/// One identity provider's JWKS as an isolate holds it: fetched from its `jwks_url`, or from
+/// the `jwks_uri` its discovery document names.
 pub struct RemoteKeySet {
-    url: String,
-    /// Where the copy is shared (`jwks:<sha256(url)>`).
+    source: RemoteSource,
+    /// Where the copy is shared (`jwks:<sha256(configured url)>`).
     shared_key: String,
     remote: RefCell<RemoteJwks>,
     /// Inline keys merged with the remote set, rebuilt when a new set arrives.
     merged: RefCell<Option<(u64, Rc<KeySet>)>>,
     refreshing: Cell<bool>,
     fetches: Cell<u64>,
+    /// A token of this provider found the set due, or named an unknown kid within the refetch
+    /// budget: the host refreshes it ([`EdgeValidator::refresh_wanted`]) and verifies again.
+    wanted: Cell<bool>,
+    /// Why the last refresh failed, until one succeeds.
+    last_error: RefCell<Option<String>>,
 }
 
 /// The keys to verify a token with now.
@@ -82,27 +92,44 @@ pub enum KeyChoice {
 }
 
 impl RemoteKeySet {
-    fn new(url: String, remote: RemoteJwks) -> Self {
-        let digest = Sha256::digest(url.as_bytes());
+    fn new(source: RemoteSource, algorithms: Vec<Alg>) -> Self {
+        let digest = Sha256::digest(source.url().as_bytes());
         let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         Self {
             shared_key: format!("jwks:{hex}"),
-            url,
-            remote: RefCell::new(remote),
+            remote: RefCell::new(RemoteJwks::new(source.settings.clone(), algorithms)),
+            source,
             merged: RefCell::new(None),
             refreshing: Cell::new(false),
             fetches: Cell::new(0),
+            wanted: Cell::new(false),
+            last_error: RefCell::new(None),
         }
     }
 
-    /// The `jwks_url`.
+    /// The configured URL (`jwks_url`, or the discovery base).
     pub fn url(&self) -> &str {
-        &self.url
+        self.source.url()
     }
 
-    /// Fetches made by this isolate so far.
+    /// The issuer whose keys these are (an `issuers` entry's), if configured.
+    pub fn issuer(&self) -> Option<&str> {
+        self.source.issuer.as_deref()
+    }
+
+    /// Fetches made by this isolate so far (a discovery document counts as one).
     pub fn fetches(&self) -> u64 {
         self.fetches.get()
+    }
+
+    /// When the held set was fetched.
+    pub fn fetched_at(&self) -> Option<u64> {
+        self.remote.borrow().fetched_at()
+    }
+
+    /// Why the last refresh failed, until one succeeds.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.borrow().clone()
     }
 
     /// Whether a set is held at all.
@@ -139,7 +166,8 @@ impl RemoteKeySet {
     /// Refreshes the set; true when a new set came into force (verdicts cached under the old
     /// one may rest on a key it dropped). One refresh at a time: a caller arriving during one
     /// waits for it only when no set is held at all, else goes on with the current set.
-    /// Another isolate's newer shared copy is taken before fetching.
+    /// Another isolate's newer shared copy is taken before fetching. With discovery, the
+    /// configuration document is fetched first and names the JWKS URL and the algorithms.
     pub async fn refresh(&self, host: &impl JwksHost, now: u64) -> bool {
         let timeout_ms = self.remote.borrow().settings().timeout_ms;
         if self.refreshing.replace(true) {
@@ -158,26 +186,66 @@ impl RemoteKeySet {
         {
             return true;
         }
-        self.fetches.set(self.fetches.get() + 1);
-        match host.fetch(&self.url, timeout_ms).await {
-            Ok((body, cache_control)) => {
-                let accepted = self
-                    .remote
-                    .borrow_mut()
-                    .accept(&body, cache_control.as_deref(), now)
-                    .map(|_| ());
-                match accepted {
-                    Ok(_) => self.write_shared(host, now, timeout_ms).await,
-                    Err(e) => host.log(&json!({
-                        "event": "edge_jwt_jwks_rejected", "url": self.url, "why": e.message(),
-                    })),
-                }
+        match self.fetch_set(host, now, timeout_ms).await {
+            Ok(()) => {
+                self.last_error.borrow_mut().take();
+                self.write_shared(host, now, timeout_ms).await;
             }
-            Err(why) => host.log(&json!({
-                "event": "edge_jwt_jwks_fetch_failed", "url": self.url, "why": why,
-            })),
+            Err((event, why)) => {
+                host.log(&json!({ "event": event, "url": self.url(), "why": why }));
+                *self.last_error.borrow_mut() = Some(why);
+            }
         }
         self.remote.borrow().fetched_at() != before
+    }
+
+    /// Fetches (with discovery: the document, then) the set and takes it; the failure's log
+    /// event and reason otherwise.
+    async fn fetch_set(
+        &self,
+        host: &impl JwksHost,
+        now: u64,
+        timeout_ms: u64,
+    ) -> std::result::Result<(), (&'static str, String)> {
+        let (url, advertised) = match &self.source.kind {
+            SourceKind::JwksUrl(url) => (url.clone(), None),
+            SourceKind::Discovery(base) => {
+                let found = self.discover(host, base, timeout_ms).await?;
+                (found.jwks_uri, Some(found.algorithms))
+            }
+        };
+        self.fetches.set(self.fetches.get() + 1);
+        let (body, cache_control) = host
+            .fetch(&url, timeout_ms)
+            .await
+            .map_err(|why| ("edge_jwt_jwks_fetch_failed", why))?;
+        self.remote
+            .borrow_mut()
+            .accept(&body, cache_control.as_deref(), now, advertised.as_deref())
+            .map(|_| ())
+            .map_err(|e| ("edge_jwt_jwks_rejected", e.message().to_owned()))
+    }
+
+    /// Fetches and reads the discovery document (see [`parse_discovery`]).
+    async fn discover(
+        &self,
+        host: &impl JwksHost,
+        base: &str,
+        timeout_ms: u64,
+    ) -> std::result::Result<Discovered, (&'static str, String)> {
+        self.fetches.set(self.fetches.get() + 1);
+        let (body, _) = host
+            .fetch(&discovery_document_url(base), timeout_ms)
+            .await
+            .map_err(|why| ("edge_jwt_discovery_failed", why))?;
+        let remote = self.remote.borrow();
+        parse_discovery(
+            &body,
+            self.issuer().unwrap_or_default(),
+            remote.algorithms(),
+            remote.settings().allow_http,
+        )
+        .map_err(|why| ("edge_jwt_discovery_rejected", why))
     }
 
     /// After an unknown kid: whether the budget allows a refetch now (once per interval).
@@ -218,7 +286,9 @@ pub enum Attempt {
     Verified(Verified),
     /// Refused for good.
     Refused(Error),
-    /// Refused with an unknown kid while a JWKS refetch is allowed: refresh, then try again.
+    /// The token's remote set is due for a refresh, or it named an unknown kid while a refetch
+    /// is allowed: refresh the wanted sets ([`EdgeValidator::refresh_wanted`]), then try again
+    /// (once). The error is the answer should the host not refresh.
     RefetchDue(Error),
 }
 
@@ -228,8 +298,9 @@ pub struct EdgeValidator<S> {
     pub validator: Validator,
     /// The edge policy.
     pub edge: EdgePolicy,
-    /// The remote JWKS, when the policy has a `jwks_url`.
-    pub jwks: Option<RemoteKeySet>,
+    /// Each profile's remote key set, when it has one (index as
+    /// [`crate::config::Policy::rules`]).
+    remote_sets: Vec<Option<RemoteKeySet>>,
     /// The revocation checker, when the host has a store.
     pub revocations: Option<RevocationChecker<S>>,
     /// The view of a revocation authority's snapshot, when the host has one: it then decides
@@ -243,25 +314,30 @@ impl<S: KeyValueStore> EdgeValidator<S> {
     /// Builds the JWKS state and the revocation checker the policies ask for.
     pub fn new(validator: Validator, edge: EdgePolicy, store: Option<S>) -> Self {
         let policy = validator.policy();
-        let jwks = edge.jwks.as_ref().map(|(url, settings)| {
-            RemoteKeySet::new(
-                url.clone(),
-                RemoteJwks::new(settings.clone(), policy.algorithms.clone()),
-            )
-        });
+        let remote_sets = edge
+            .remote_sources
+            .iter()
+            .enumerate()
+            .map(|(profile, source)| {
+                let algorithms = policy.rules(profile).algorithms.to_vec();
+                source
+                    .clone()
+                    .map(|source| RemoteKeySet::new(source, algorithms))
+            })
+            .collect();
         let revocations = store.map(|store| {
             RevocationChecker::new(
                 store,
                 RevocationCache::new(edge.revocation.cache_size, edge.revocation.cache_ttl_s),
-                policy.tracks.longest_lifetime_s(policy.claims.leeway_s),
-                policy.claims.leeway_s,
+                policy.longest_lifetime_s(),
+                policy.longest_leeway_s(),
             )
         });
         let tokens = RefCell::new(TokenCache::new(edge.gateway.token_cache_size));
         Self {
             validator,
             edge,
-            jwks,
+            remote_sets,
             revocations,
             replica: None,
             tokens,
@@ -300,9 +376,61 @@ impl<S: KeyValueStore> EdgeValidator<S> {
         }
     }
 
-    /// Verifies `token` (no revocation) with the keys held now: the inline keys merged with
-    /// the remote set, or the inline keys alone when the remote set is unusable (then any other
-    /// refusal is `jwks_unavailable`). Synchronous: `backend` answers at once.
+    /// Profile `profile`'s remote key set, if it has one.
+    fn remote(&self, profile: usize) -> Option<&RemoteKeySet> {
+        self.remote_sets.get(profile)?.as_ref()
+    }
+
+    /// Every remote key set (the top level's `jwks_url` first, then the issuers' in order).
+    pub fn remote_key_sets(&self) -> impl Iterator<Item = &RemoteKeySet> {
+        self.remote_sets.iter().flatten()
+    }
+
+    /// Remote fetches made by this isolate, when the policy has any remote key set.
+    pub fn jwks_fetches(&self) -> Option<u64> {
+        let mut sets = self.remote_key_sets().peekable();
+        sets.peek()?;
+        Some(sets.map(RemoteKeySet::fetches).sum())
+    }
+
+    /// What each remote set holds, for health pages and `stats()`: `[{url, issuer,
+    /// fetched_at, fetches, last_error}]`.
+    pub fn remote_key_set_report(&self) -> Value {
+        self.remote_key_sets()
+            .map(|set| {
+                json!({
+                    "url": set.url(),
+                    "issuer": set.issuer(),
+                    "fetched_at": set.fetched_at(),
+                    "fetches": set.fetches(),
+                    "last_error": set.last_error(),
+                })
+            })
+            .collect()
+    }
+
+    /// Whether a verification asked for a refresh ([`Attempt::RefetchDue`]).
+    pub fn refresh_wanted(&self) -> bool {
+        self.remote_key_sets().any(|set| set.wanted.get())
+    }
+
+    /// Refreshes the sets verifications asked for, and only those (a provider's rotation or
+    /// outage never costs another's tokens a fetch or a wait); true when a new set came into
+    /// force in any of them.
+    pub async fn refresh_wanted_sets(&self, host: &impl JwksHost, now: u64) -> bool {
+        let refreshes = self
+            .remote_key_sets()
+            .filter(|set| set.wanted.replace(false))
+            .map(|set| set.refresh(host, now));
+        futures_util::future::join_all(refreshes)
+            .await
+            .into_iter()
+            .any(|renewed| renewed)
+    }
+
+    /// Verifies `token` (no revocation) with the keys held now: its profile's inline keys
+    /// merged with its remote set, or the inline keys alone when the remote set is unusable
+    /// (then any other refusal is `jwks_unavailable`). Synchronous: `backend` answers at once.
     pub fn attempt(&self, token: &str, now: u64, backend: &dyn SignatureBackend) -> Attempt {
         self.attempt_with(token, now, &Ready(backend))
             .now_or_never()
@@ -322,39 +450,58 @@ impl<S: KeyValueStore> EdgeValidator<S> {
         now: u64,
         check: &impl SignatureCheck,
     ) -> Attempt {
+        match self.validator.select(token) {
+            Ok(selected) => self.attempt_selected(selected, now, check).await,
+            Err(e) => Attempt::Refused(e),
+        }
+    }
+
+    async fn attempt_selected(
+        &self,
+        selected: Selected<'_>,
+        now: u64,
+        check: &impl SignatureCheck,
+    ) -> Attempt {
         let validator = &self.validator;
-        let inline = &validator.policy().keys;
-        let Some(jwks) = &self.jwks else {
-            return match validator.verify_checked(token, now, inline, check).await {
+        let profile = selected.profile();
+        let inline = validator.policy().rules(profile).keys;
+        let Some(jwks) = self.remote(profile) else {
+            return match validator.finish(selected, now, inline, check).await {
                 Ok(verified) => Attempt::Verified(verified),
                 Err(e) => Attempt::Refused(e),
             };
         };
+        if jwks.needs_refresh(now) {
+            jwks.wanted.set(true);
+            return Attempt::RefetchDue(Error::new(
+                ErrorCode::JwksUnavailable,
+                "the remote JWKS is being refreshed",
+            ));
+        }
         match jwks.choose(inline, now) {
             KeyChoice::InlineOnly(unavailable) => {
-                match validator.verify_checked(token, now, inline, check).await {
+                match validator.finish(selected, now, inline, check).await {
                     Ok(verified) => Attempt::Verified(verified),
                     Err(_) => Attempt::Refused(unavailable),
                 }
             }
-            KeyChoice::Merged(keys) => {
-                match validator.verify_checked(token, now, &keys, check).await {
-                    Ok(verified) => Attempt::Verified(verified),
-                    Err(e)
-                        if e.code() == ErrorCode::UnknownKid
-                            && jwks.may_refetch_for_unknown_kid(now) =>
-                    {
-                        Attempt::RefetchDue(e)
-                    }
-                    Err(e) => Attempt::Refused(e),
+            KeyChoice::Merged(keys) => match validator.finish(selected, now, &keys, check).await {
+                Ok(verified) => Attempt::Verified(verified),
+                Err(e)
+                    if e.code() == ErrorCode::UnknownKid
+                        && jwks.may_refetch_for_unknown_kid(now) =>
+                {
+                    jwks.wanted.set(true);
+                    Attempt::RefetchDue(e)
                 }
-            }
+                Err(e) => Attempt::Refused(e),
+            },
         }
     }
 
-    /// Verifies `token` (no revocation), refreshing the remote set first when it is due and
+    /// Verifies `token` (no revocation), refreshing its remote set first when it is due and
     /// once more for an unknown kid when the refetch budget allows. A token verified before
-    /// under the same key set is answered from the token cache after its time checks.
+    /// under the same key sets is answered from the token cache after its time checks.
     pub async fn verify(
         &self,
         host: &impl JwksHost,
@@ -362,9 +509,6 @@ impl<S: KeyValueStore> EdgeValidator<S> {
         now: u64,
         check: &impl SignatureCheck,
     ) -> Result<Verified> {
-        if let Some(jwks) = self.jwks.as_ref().filter(|j| j.needs_refresh(now)) {
-            jwks.refresh(host, now).await;
-        }
         if let Some(cached) = self.cached(token, now) {
             return cached;
         }
@@ -372,9 +516,7 @@ impl<S: KeyValueStore> EdgeValidator<S> {
             Attempt::Verified(verified) => verified,
             Attempt::Refused(e) => return Err(e),
             Attempt::RefetchDue(_) => {
-                if let Some(jwks) = &self.jwks {
-                    jwks.refresh(host, now).await;
-                }
+                self.refresh_wanted_sets(host, now).await;
                 match self.attempt_with(token, now, check).await {
                     Attempt::Verified(verified) => verified,
                     Attempt::Refused(e) | Attempt::RefetchDue(e) => return Err(e),
@@ -387,23 +529,38 @@ impl<S: KeyValueStore> EdgeValidator<S> {
         Ok(verified)
     }
 
-    /// Which key set verifications are made under now: the remote set's fetch time (the
-    /// inline keys never change within an isolate).
+    /// Which key sets verifications are made under now: the sum of the remote sets' fetch
+    /// times, which grows whenever any set is replaced (the inline keys never change within an
+    /// isolate).
     fn keys_generation(&self) -> u64 {
-        self.jwks
-            .as_ref()
-            .and_then(|j| j.remote.borrow().fetched_at())
-            .unwrap_or(0)
+        self.remote_key_sets()
+            .filter_map(RemoteKeySet::fetched_at)
+            .fold(0, u64::wrapping_add)
     }
 
-    /// The cached verification of `token`, when there is one under the current key set and
-    /// the set is still usable: `Ok` when its time checks pass at `now`, their error when not.
-    fn cached(&self, token: &str, now: u64) -> Option<Result<Verified>> {
-        if self.jwks.as_ref().is_some_and(|j| !j.usable(now)) {
-            return None;
+    /// Whether a verification of profile `profile` made earlier still stands on its keys at
+    /// `now`: its remote set (if any) is usable and not due for a refresh. A due set is marked
+    /// wanted, so the token is verified again after the refresh.
+    fn keys_stand(&self, profile: usize, now: u64) -> bool {
+        let Some(jwks) = self.remote(profile) else {
+            return true;
+        };
+        if jwks.needs_refresh(now) {
+            jwks.wanted.set(true);
+            return false;
         }
+        jwks.usable(now)
+    }
+
+    /// The cached verification of `token`, when there is one under the current key sets and
+    /// its keys still stand: `Ok` when its time checks pass at `now`, their error when not.
+    fn cached(&self, token: &str, now: u64) -> Option<Result<Verified>> {
         let mut tokens = self.tokens.borrow_mut();
         let verified = tokens.get(token, self.keys_generation())?;
+        if !self.keys_stand(verified.profile, now) {
+            tokens.remove(token);
+            return None;
+        }
         match self.validator.recheck(verified, now) {
             Ok(()) => Some(Ok(verified.clone())),
             Err(e) => {
@@ -421,8 +578,7 @@ impl<S: KeyValueStore> EdgeValidator<S> {
     /// Whether a token verified earlier still stands at `now` without verifying it again: its
     /// times, and a remote set still usable. Revocation is checked apart, every time.
     pub fn recheck(&self, verified: &Verified, now: u64) -> bool {
-        self.jwks.as_ref().is_none_or(|j| j.usable(now))
-            && self.validator.recheck(verified, now).is_ok()
+        self.keys_stand(verified.profile, now) && self.validator.recheck(verified, now).is_ok()
     }
 
     /// The revocation verdict for a verified token (the snapshot, or the checker's cache);

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use super::claim_rules::{claim_headers, role_paths, ClaimPath};
-use super::jwks::{check_settings, JwksSettings};
+use super::jwks::{check_url, JwksSettings, RemoteSource, SourceKind};
 use super::routes::{DefaultRouteConfig, RouteConfig, RouteTable};
 use super::GatewaySettings;
 use crate::config::{parse_with_paths, Config, Policy};
@@ -44,6 +44,24 @@ pub struct EdgeConfig {
     /// Remote JWKS caching and refetch settings.
     #[serde(default)]
     pub jwks: JwksSettings,
+    /// The remote key sources of the token policy's `issuers` entries (the core reads, and
+    /// refuses unknown names in, the rest of each entry).
+    #[serde(default)]
+    pub issuers: Vec<IssuerSources>,
+}
+
+/// The gateway's fields of one `issuers` entry: where its keys come from.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IssuerSources {
+    /// The entry's `issuer` (what a discovery document must name).
+    #[serde(default)]
+    pub issuer: String,
+    /// Its JWKS URL.
+    pub jwks_url: Option<String>,
+    /// Its OpenID Connect discovery base.
+    pub discovery: Option<String>,
+    /// Its remote JWKS settings (default: the top-level `jwks` section).
+    pub jwks: Option<JwksSettings>,
 }
 
 /// The `revocation` section: how hosts cache and read the revocation store.
@@ -148,6 +166,28 @@ impl RevocationSettings {
     }
 }
 
+impl IssuerSources {
+    /// The entry's checked remote source, if it has one.
+    fn remote_source(&self, defaults: &JwksSettings) -> Result<Option<RemoteSource>> {
+        let settings = self.jwks.clone().unwrap_or_else(|| defaults.clone());
+        let kind = match (&self.jwks_url, &self.discovery) {
+            (Some(_), Some(_)) => {
+                return Err(Error::config(
+                    "discovery",
+                    "jwks_url and discovery are alternatives: give one",
+                ))
+            }
+            (Some(url), None) => SourceKind::JwksUrl(url.clone()),
+            (None, Some(base)) => {
+                check_url("discovery", base, settings.allow_http)?;
+                SourceKind::Discovery(base.clone())
+            }
+            (None, None) => return Ok(None),
+        };
+        RemoteSource::new(kind, Some(self.issuer.clone()), settings).map(Some)
+    }
+}
+
 /// A validated edge policy.
 #[derive(Debug)]
 pub struct EdgePolicy {
@@ -157,8 +197,9 @@ pub struct EdgePolicy {
     pub revocation: RevocationSettings,
     /// Route policies.
     pub routes: RouteTable,
-    /// Remote JWKS URL and its settings, when configured.
-    pub jwks: Option<(String, JwksSettings)>,
+    /// Where each profile's remote keys come from (index as [`crate::config::Policy::rules`]:
+    /// 0 is the top level's `jwks_url`, `i` the `issuers` entry `i - 1`), when it has any.
+    pub remote_sources: Vec<Option<RemoteSource>>,
     /// Where roles are (`gateway.roles_claim`), checked.
     pub role_paths: Vec<ClaimPath>,
     /// Claims forwarded as headers (`gateway.claim_headers`), checked: name → path.
@@ -168,8 +209,20 @@ pub struct EdgePolicy {
 impl EdgePolicy {
     /// Validates the edge's sections; every problem is reported here, never at a request.
     pub fn new(config: EdgeConfig) -> Result<EdgePolicy> {
-        if let Some(url) = &config.jwks_url {
-            check_settings(url, &config.jwks)?;
+        let mut remote_sources = Vec::with_capacity(config.issuers.len() + 1);
+        remote_sources.push(match &config.jwks_url {
+            Some(url) => Some(RemoteSource::new(
+                SourceKind::JwksUrl(url.clone()),
+                None,
+                config.jwks.clone(),
+            )?),
+            None => None,
+        });
+        for (i, entry) in config.issuers.iter().enumerate() {
+            let source = entry
+                .remote_source(&config.jwks)
+                .map_err(|e| e.within(&format!("issuers[{i}]")))?;
+            remote_sources.push(source);
         }
         config.revocation.check()?;
         if config.gateway.cookie.as_deref() == Some("") {
@@ -204,7 +257,7 @@ impl EdgePolicy {
             gateway: config.gateway,
             revocation: config.revocation,
             routes,
-            jwks: config.jwks_url.map(|url| (url, config.jwks)),
+            remote_sources,
             role_paths,
             claim_headers,
         })

@@ -57,11 +57,11 @@ impl Default for JwksSettings {
     }
 }
 
-/// Checks `jwks_url` and the `jwks` settings at load.
-pub fn check_settings(url: &str, settings: &JwksSettings) -> Result<()> {
+/// Checks a remote URL of the config (`field`): https, or http with `allow_http`.
+pub fn check_url(field: &str, url: &str, allow_http: bool) -> Result<()> {
     let rest = url
         .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://").filter(|_| settings.allow_http));
+        .or_else(|| url.strip_prefix("http://").filter(|_| allow_http));
     let host = rest
         .and_then(|r| r.split(['/', '?', '#']).next())
         .unwrap_or("");
@@ -71,27 +71,158 @@ pub fn check_settings(url: &str, settings: &JwksSettings) -> Result<()> {
         } else {
             "must be an https URL"
         };
-        return Err(Error::config("jwks_url", why));
-    }
-    if settings.min_ttl_s > settings.max_ttl_s {
-        return Err(Error::config(
-            "jwks.min_ttl_s",
-            "must not exceed jwks.max_ttl_s",
-        ));
-    }
-    if settings.refetch_interval_s == 0 {
-        return Err(Error::config(
-            "jwks.refetch_interval_s",
-            "must be at least 1",
-        ));
-    }
-    if !(1..=30_000).contains(&settings.timeout_ms) {
-        return Err(Error::config(
-            "jwks.timeout_ms",
-            "must be between 1 and 30000",
-        ));
+        return Err(Error::config(field, why));
     }
     Ok(())
+}
+
+/// Checks `jwks_url` and the `jwks` settings at load.
+pub fn check_settings(url: &str, settings: &JwksSettings) -> Result<()> {
+    check_url("jwks_url", url, settings.allow_http)?;
+    settings.check()
+}
+
+impl JwksSettings {
+    /// Checks the settings at load (error paths `jwks.*`).
+    pub fn check(&self) -> Result<()> {
+        let settings = self;
+        if settings.min_ttl_s > settings.max_ttl_s {
+            return Err(Error::config(
+                "jwks.min_ttl_s",
+                "must not exceed jwks.max_ttl_s",
+            ));
+        }
+        if settings.refetch_interval_s == 0 {
+            return Err(Error::config(
+                "jwks.refetch_interval_s",
+                "must be at least 1",
+            ));
+        }
+        if !(1..=30_000).contains(&settings.timeout_ms) {
+            return Err(Error::config(
+                "jwks.timeout_ms",
+                "must be between 1 and 30000",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Where a profile's remote keys come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceKind {
+    /// A JWKS URL (`jwks_url`).
+    JwksUrl(String),
+    /// An OpenID Connect discovery base (`discovery`): its configuration document names the
+    /// JWKS URL and the algorithms.
+    Discovery(String),
+}
+
+/// A checked remote key source: what to fetch, the issuer a discovery document must name,
+/// and the caching settings.
+#[derive(Debug, Clone)]
+pub struct RemoteSource {
+    /// JWKS URL or discovery base.
+    pub kind: SourceKind,
+    /// The configured issuer (an `issuers` entry's); a discovery document must name it exactly.
+    pub issuer: Option<String>,
+    /// Caching and refetch settings.
+    pub settings: JwksSettings,
+}
+
+impl RemoteSource {
+    /// Checks the URL and the settings (error paths as in the config: `jwks_url`, `discovery`,
+    /// `jwks.*`).
+    pub fn new(kind: SourceKind, issuer: Option<String>, settings: JwksSettings) -> Result<Self> {
+        match &kind {
+            SourceKind::JwksUrl(url) => check_settings(url, &settings)?,
+            SourceKind::Discovery(base) => {
+                check_url("discovery", base, settings.allow_http)?;
+                settings.check()?;
+                if issuer.as_deref().is_none_or(str::is_empty) {
+                    return Err(Error::config("issuer", "discovery needs the issuer"));
+                }
+            }
+        }
+        Ok(Self {
+            kind,
+            issuer,
+            settings,
+        })
+    }
+
+    /// The configured URL (the JWKS URL, or the discovery base): names the source in logs and
+    /// in the key the copy is shared under.
+    pub fn url(&self) -> &str {
+        match &self.kind {
+            SourceKind::JwksUrl(url) | SourceKind::Discovery(url) => url,
+        }
+    }
+}
+
+/// The configuration document's URL of a discovery base: `/.well-known/openid-configuration`
+/// appended (OpenID Connect Discovery §4), unless the base already ends with it.
+pub fn discovery_document_url(base: &str) -> String {
+    const WELL_KNOWN: &str = "/.well-known/openid-configuration";
+    if base.ends_with(WELL_KNOWN) {
+        return base.to_owned();
+    }
+    format!("{}{WELL_KNOWN}", base.trim_end_matches('/'))
+}
+
+/// What a discovery document says that the gateway uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discovered {
+    /// Where the signing keys are.
+    pub jwks_uri: String,
+    /// The advertised signing algorithms within the allow-list (all of it when the document
+    /// advertises none).
+    pub algorithms: Vec<Alg>,
+}
+
+/// Reads a discovery document: its `issuer` must equal `issuer` exactly (OpenID Connect
+/// Discovery §4.3: otherwise the document may be another tenant's, or an attacker's), its
+/// `jwks_uri` must be https (http only with `allow_http`), and the algorithms it advertises
+/// (`id_token_signing_alg_values_supported`) are intersected with `allowed`.
+pub fn parse_discovery(
+    body: &str,
+    issuer: &str,
+    allowed: &[Alg],
+    allow_http: bool,
+) -> std::result::Result<Discovered, String> {
+    if body.len() > MAX_DOCUMENT_BYTES {
+        return Err("discovery document too large".into());
+    }
+    let document: Value =
+        serde_json::from_str(body).map_err(|_| "discovery document is not JSON".to_owned())?;
+    let named = document.get("issuer").and_then(Value::as_str);
+    if named != Some(issuer) {
+        let named: String = named.unwrap_or("").chars().take(200).collect();
+        return Err(format!(
+            "the discovery document's issuer {named:?} is not the configured {issuer:?} \
+             (OpenID Connect Discovery 4.3)"
+        ));
+    }
+    let jwks_uri = document
+        .get("jwks_uri")
+        .and_then(Value::as_str)
+        .ok_or("the discovery document has no jwks_uri")?;
+    check_url("jwks_uri", jwks_uri, allow_http).map_err(|e| e.message().to_owned())?;
+    let algorithms = match document.get("id_token_signing_alg_values_supported") {
+        Some(Value::Array(names)) => allowed
+            .iter()
+            .copied()
+            .filter(|alg| names.iter().any(|n| n.as_str() == Some(alg.name())))
+            .collect(),
+        _ => allowed.to_vec(),
+    };
+    if algorithms.is_empty() {
+        return Err("the discovery document advertises none of the allowed algorithms".into());
+    }
+    Ok(Discovered {
+        jwks_uri: jwks_uri.to_owned(),
+        algorithms,
+    })
 }
 
 /// `max-age` from a `Cache-Control` header, if any (`no-store`/`no-cache` count as 0).
@@ -119,6 +250,10 @@ pub struct CachedJwks {
     pub fetched_at: u64,
     /// Until when it is fresh.
     pub fresh_until: u64,
+    /// With discovery: the algorithms the provider advertises within the allow-list (names);
+    /// keys are taken for these only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithms: Option<Vec<String>>,
 }
 
 /// The remote key set and when to refresh it.
@@ -146,6 +281,11 @@ impl RemoteJwks {
     /// The settings in force.
     pub fn settings(&self) -> &JwksSettings {
         &self.settings
+    }
+
+    /// The algorithms keys are taken for (the profile's allow-list).
+    pub fn algorithms(&self) -> &[Alg] {
+        &self.algorithms
     }
 
     /// When the held set was fetched.
@@ -194,11 +334,14 @@ impl RemoteJwks {
     /// Takes a fetched document. Keys that cannot serve an allowed algorithm, are not for
     /// signatures, or are of an unsupported type are skipped; a set with no usable key is an
     /// error and the last good set stays in force.
+    /// `advertised`: with discovery, the algorithms the provider advertises (within the
+    /// allow-list).
     pub fn accept(
         &mut self,
         body: &str,
         cache_control: Option<&str>,
         now: u64,
+        advertised: Option<&[Alg]>,
     ) -> Result<&CachedJwks> {
         let ttl = max_age(cache_control)
             .unwrap_or(self.settings.default_ttl_s)
@@ -207,6 +350,7 @@ impl RemoteJwks {
             body: body.to_owned(),
             fetched_at: now,
             fresh_until: now.saturating_add(ttl),
+            algorithms: advertised.map(|algs| algs.iter().map(|a| a.name().to_owned()).collect()),
         };
         self.install(cached)
     }
@@ -224,7 +368,16 @@ impl RemoteJwks {
     }
 
     fn install(&mut self, cached: CachedJwks) -> Result<&CachedJwks> {
-        let keys = parse_remote(&cached.body, &self.algorithms)?;
+        let algorithms: Vec<Alg> = match &cached.algorithms {
+            Some(names) => self
+                .algorithms
+                .iter()
+                .copied()
+                .filter(|alg| names.iter().any(|n| n == alg.name()))
+                .collect(),
+            None => self.algorithms.clone(),
+        };
+        let keys = parse_remote(&cached.body, &algorithms)?;
         Ok(&self.current.insert((keys, cached)).1)
     }
 
@@ -303,6 +456,55 @@ mod tests {
         assert!(check_settings("http://127.0.0.1:8080/jwks", &settings).is_ok());
     }
 
+    #[test]
+    fn discovery_names_its_issuer_exactly_and_its_algorithms_narrow_the_allow_list() {
+        assert_eq!(
+            discovery_document_url("https://id.example/tenant/"),
+            "https://id.example/tenant/.well-known/openid-configuration"
+        );
+        assert_eq!(
+            discovery_document_url("https://id.example/.well-known/openid-configuration"),
+            "https://id.example/.well-known/openid-configuration"
+        );
+        let allowed = [Alg::RS256, Alg::ES256];
+        let doc = |iss: &str, uri: &str, algs: Value| {
+            serde_json::json!({"issuer": iss, "jwks_uri": uri,
+                "id_token_signing_alg_values_supported": algs})
+            .to_string()
+        };
+        let iss = "https://id.example/tenant/";
+        let good = doc(
+            iss,
+            "https://id.example/keys",
+            serde_json::json!(["RS256", "HS256"]),
+        );
+        let found = parse_discovery(&good, iss, &allowed, false).unwrap();
+        assert_eq!(found.jwks_uri, "https://id.example/keys");
+        assert_eq!(found.algorithms, vec![Alg::RS256]);
+        // Another tenant's document, or the issuer without its trailing slash: refused.
+        for other in ["https://id.example/other/", "https://id.example/tenant"] {
+            let e = parse_discovery(
+                &doc(other, "https://id.example/keys", Value::Null),
+                iss,
+                &allowed,
+                false,
+            )
+            .unwrap_err();
+            assert!(e.contains("is not the configured"), "{e}");
+        }
+        let e = parse_discovery(
+            &doc(iss, "http://id.example/keys", Value::Null),
+            iss,
+            &allowed,
+            false,
+        )
+        .unwrap_err();
+        assert!(e.contains("https"), "{e}");
+        let none = doc(iss, "https://id.example/keys", serde_json::json!(["PS512"]));
+        assert!(parse_discovery(&none, iss, &allowed, false).is_err());
+        assert!(parse_discovery("[]", iss, &allowed, false).is_err());
+    }
+
     /// A 32-byte HMAC secret as a JWK `k`, enough for HS256.
     const OCT_K: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY";
 
@@ -318,13 +520,13 @@ mod tests {
         let oct = serde_json::json!({"kty": "oct", "k": OCT_K, "kid": "sym", "alg": "HS256", "use": "sig"});
         let only_oct = serde_json::json!({"keys": [oct]}).to_string();
         let err = remote
-            .accept(&only_oct, None, 1_000)
+            .accept(&only_oct, None, 1_000, None)
             .expect_err("a set of only oct keys has no usable key");
         assert_eq!(err.code(), ErrorCode::JwksUnavailable);
 
         let mixed = serde_json::json!({"keys": [oct, es256_public_jwk("k1")]}).to_string();
         remote
-            .accept(&mixed, None, 1_000)
+            .accept(&mixed, None, 1_000, None)
             .expect("the EC key is usable");
         let keys = remote.keys(1_000).expect("a set is held");
         assert_eq!(keys.keys().len(), 1, "only the EC key was taken");
@@ -347,6 +549,7 @@ mod tests {
             body,
             fetched_at: 1_000,
             fresh_until: 2_000,
+            algorithms: None,
         };
         assert!(remote.accept_shared(shared).is_err());
         assert!(!remote.has_keys());
@@ -357,18 +560,20 @@ mod tests {
         let mut remote = RemoteJwks::new(JwksSettings::default(), vec![Alg::ES256]);
         let key = es256_public_jwk("k1");
         let small = serde_json::json!({"keys": [key]}).to_string();
-        remote.accept(&small, None, 1_000).expect("a small set");
+        remote
+            .accept(&small, None, 1_000, None)
+            .expect("a small set");
         let padding = " ".repeat(MAX_DOCUMENT_BYTES + 1 - small.len());
         let large = format!("{small}{padding}");
         assert_eq!(large.len(), MAX_DOCUMENT_BYTES + 1);
         let err = remote
-            .accept(&large, None, 2_000)
+            .accept(&large, None, 2_000, None)
             .expect_err("one byte too many");
         assert_eq!(err.code(), ErrorCode::JwksUnavailable);
         assert_eq!(remote.fetched_at(), Some(1_000), "the last good set stays");
         let exact = format!("{small}{}", &padding[1..]);
         assert!(
-            remote.accept(&exact, None, 3_000).is_ok(),
+            remote.accept(&exact, None, 3_000, None).is_ok(),
             "exactly the limit is accepted"
         );
     }

@@ -292,7 +292,7 @@ impl Route {
     /// `role_paths`), then claim rules.
     pub fn authorize(&self, verified: &Verified, role_paths: &[ClaimPath]) -> Result<()> {
         if let Some(audiences) = &self.audiences {
-            check_audience(verified.claims().get("aud"), audiences)?;
+            check_audience(verified.claims(), "aud", audiences)?;
         }
         if let Some(tracks) = &self.tracks {
             if !verified

@@ -74,6 +74,7 @@ pub fn rejection_log(
             track,
             ttl_ceiling_s: 0,
         },
+        profile: 0,
     });
     gateway::rejection_log(&error, token.as_deref(), verified.as_ref(), path).to_string()
 }

@@ -1,5 +1,5 @@
-//! The remote JWKS's I/O through the host: its fetch function, `setTimeout`, and the last
-//! failure it reported.
+//! The remote JWKS's I/O through the host: its fetch function and `setTimeout` (each set's
+//! last failure is the core's, [`crate::gateway::edge::RemoteKeySet::last_error`]).
 
 use std::cell::RefCell;
 
@@ -13,12 +13,11 @@ use super::convert::js_number;
 use crate::gateway::edge::JwksHost;
 
 /// The host's I/O for the remote JWKS ([`JwksHost`]): the fetch function it set
-/// (`setJwksFetch`), `setTimeout`, and the last failure kept for `stats()`. No store is shared
-/// between processes, so there is no shared copy.
+/// (`setJwksFetch`) and `setTimeout`. No store is shared between processes, so there is no
+/// shared copy.
 #[derive(Default)]
 pub(super) struct JsJwksHost {
     pub(super) fetch: RefCell<Option<Function>>,
-    pub(super) last_error: RefCell<Option<String>>,
 }
 
 fn js_text(value: &JsValue) -> String {
@@ -73,9 +72,7 @@ impl JwksHost for JsJwksHost {
         js_sleep(ms).await;
     }
 
-    fn log(&self, event: &Value) {
-        if let Some(why) = event.get("why").and_then(Value::as_str) {
-            *self.last_error.borrow_mut() = Some(why.to_owned());
-        }
-    }
+    /// Nothing to do: the core keeps each set's last failure for `stats()`, and the package
+    /// logs nothing on its users' behalf.
+    fn log(&self, _event: &Value) {}
 }

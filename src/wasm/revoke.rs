@@ -94,9 +94,8 @@ impl CoreValidator {
         let now = seconds(now);
         promise(Box::pin(async move {
             let request = inner
-                .verify_token_async(&token, now)
+                .verify_token_refreshing(&token, now)
                 .await
-                .0
                 .and_then(|verified| {
                     RevocationRequest::for_token(&verified.revocation_facts(), &reason)
                 })

@@ -143,6 +143,23 @@ impl Inner {
         }
     }
 
+    /// [`Self::verify_token_async`], refreshing the remote sets it asks for and verifying once
+    /// more, as `verify()` does on the JS side (for the calls that verify inside the core:
+    /// `revokeToken`).
+    pub(super) async fn verify_token_refreshing(
+        &self,
+        token: &str,
+        now: u64,
+    ) -> crate::Result<Verified> {
+        match self.verify_token_async(token, now).await {
+            (Err(_), true) => {
+                self.core.refresh_wanted_sets(&self.jwks_host, now).await;
+                self.verify_token_async(token, now).await.0
+            }
+            (verified, _) => verified,
+        }
+    }
+
     /// Leaves a verification's result in the [`VerifyResult`] (a verified token goes into the
     /// cache of verified tokens first) and returns its outcome for the host.
     fn publish(&self, verified: (crate::Result<Verified>, bool), known_header: u64) -> u32 {
@@ -273,9 +290,7 @@ impl CoreValidator {
                 "cacheSize": r.cache_size, "cacheTtl": r.cache_ttl_s,
                 "kvCacheTtl": r.kv_cache_ttl_s, "timeoutMs": r.timeout_ms,
             },
-            "jwks": edge.jwks.as_ref().map(|(url, settings)| json!({
-                "url": url, "timeoutMs": settings.timeout_ms,
-            })),
+            "jwks": edge.remote_sources.iter().any(Option::is_some),
         }))
     }
 

@@ -33,6 +33,7 @@ pub fn health(state: &State, requests: u64) -> worker::Result<Response> {
                     "misses": state.core.token_cache_counts().1,
                 },
                 "jwks_fetches": state.jwks_fetches(),
+                "jwks": state.core.remote_key_set_report(),
             },
         }),
         200,

@@ -262,8 +262,8 @@ impl State {
             request: request.clone(),
             consume,
             now,
-            longest_lifetime_s: policy.tracks.longest_lifetime_s(policy.claims.leeway_s),
-            leeway_s: policy.claims.leeway_s,
+            longest_lifetime_s: policy.longest_lifetime_s(),
+            leeway_s: policy.longest_leeway_s(),
         };
         let learn = |receipt: &Receipt| {
             if let Some(replica) = &self.core.replica {
@@ -293,9 +293,10 @@ impl State {
         self.authority.is_some()
     }
 
-    /// Remote JWKS fetches made by this isolate, when the policy has a `jwks_url`.
+    /// Remote fetches (JWKS and discovery) made by this isolate, when the policy has any
+    /// remote key set.
     pub fn jwks_fetches(&self) -> Option<u64> {
-        self.core.jwks.as_ref().map(|j| j.fetches())
+        self.core.jwks_fetches()
     }
 
     /// Constant-time comparison with `ADMIN_TOKEN` (digests first, so length does not leak).
