@@ -65,11 +65,30 @@ pub enum ErrorCode {
     InsufficientRole,
     /// (gateways) A claim does not satisfy the route's `claims` rule (HTTP 403).
     ClaimMismatch,
+    /// (DPoP) The DPoP proof is missing, duplicated or fails an RFC 9449 §4.3 check.
+    InvalidDpopProof,
+    /// (DPoP) The proof carries no server nonce, or a stale or unknown one (RFC 9449 §8).
+    UseDpopNonce,
+    /// (DPoP) The token is DPoP-bound or the route requires DPoP, and the request did not use
+    /// the `DPoP` scheme (the bearer downgrade).
+    DpopRequired,
+    /// (DPoP) The proof's key is not the key the token is bound to (`cnf.jkt`).
+    DpopBindingMismatch,
+    /// (mTLS) The client certificate is absent, unverified, or not the one the token is bound
+    /// to (`cnf["x5t#S256"]`, RFC 8705 §3).
+    MtlsBindingMismatch,
+    /// The route requires a sender-constrained token and the token carries no such binding.
+    BindingRequired,
+    /// (DPoP) The proof's `jti` was already used with this key within its window.
+    DpopReplayed,
+    /// (DPoP) The replay memory is full of proofs still inside their window: new proofs are
+    /// refused rather than old ones forgotten (HTTP 503).
+    DpopReplayUnavailable,
 }
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 27] = [
+    pub const ALL: [ErrorCode; 35] = [
         ErrorCode::Malformed,
         ErrorCode::TooLarge,
         ErrorCode::UnsupportedHeader,
@@ -97,6 +116,14 @@ impl ErrorCode {
         ErrorCode::CrossSiteRequest,
         ErrorCode::InsufficientRole,
         ErrorCode::ClaimMismatch,
+        ErrorCode::InvalidDpopProof,
+        ErrorCode::UseDpopNonce,
+        ErrorCode::DpopRequired,
+        ErrorCode::DpopBindingMismatch,
+        ErrorCode::MtlsBindingMismatch,
+        ErrorCode::BindingRequired,
+        ErrorCode::DpopReplayed,
+        ErrorCode::DpopReplayUnavailable,
     ];
 
     /// The stable machine-readable code.
@@ -139,6 +166,14 @@ impl ErrorCode {
             ErrorCode::CrossSiteRequest => ("cross_site_request", 403),
             ErrorCode::InsufficientRole => ("insufficient_role", 403),
             ErrorCode::ClaimMismatch => ("claim_mismatch", 403),
+            ErrorCode::InvalidDpopProof => ("invalid_dpop_proof", 401),
+            ErrorCode::UseDpopNonce => ("use_dpop_nonce", 401),
+            ErrorCode::DpopRequired => ("dpop_required", 401),
+            ErrorCode::DpopBindingMismatch => ("dpop_binding_mismatch", 401),
+            ErrorCode::MtlsBindingMismatch => ("mtls_binding_mismatch", 401),
+            ErrorCode::BindingRequired => ("binding_required", 401),
+            ErrorCode::DpopReplayed => ("dpop_replayed", 401),
+            ErrorCode::DpopReplayUnavailable => ("dpop_replay_unavailable", 503),
         }
     }
 }

@@ -83,6 +83,39 @@ impl VerificationKey {
         }
     }
 
+    /// A key from a public JWK that arrives with a message rather than from a configuration
+    /// (a DPoP proof's `jwk` header, RFC 9449 §4.2): refused when it has a private member,
+    /// is symmetric (`oct`: a secret sent in the clear is no key), is published for another
+    /// use than `sig`, or fails the checks configured keys get (RSA modulus size, curve,
+    /// point on the curve). Errors name the member, never a key value.
+    pub fn from_public_jwk(value: &Value) -> Result<VerificationKey> {
+        if let Some(member) = private_member(value) {
+            return Err(Error::config(
+                &format!("jwk.{member}"),
+                "holds a private key member: only the public key may be sent",
+            ));
+        }
+        let kty = value.get("kty").and_then(Value::as_str);
+        if kty == Some("oct") || value.get("k").is_some() {
+            return Err(Error::config(
+                "jwk.kty",
+                "a symmetric key (oct) is never a public key",
+            ));
+        }
+        let parsed = parse_jwk(value, "jwk")?;
+        if parsed.key_use.as_deref().is_some_and(|u| u != "sig") {
+            return Err(Error::config("jwk.use", "the key is not for signatures"));
+        }
+        let material = material_from_jwk(&parsed.jwk, "jwk")?;
+        if matches!(material, KeyMaterial::Hmac(_)) {
+            return Err(Error::config(
+                "jwk.kty",
+                "a symmetric key is never a public key",
+            ));
+        }
+        Ok(VerificationKey::new(parsed.kid, parsed.alg, material))
+    }
+
     /// A number no other key built in this process has (its clones share it): what a host
     /// crypto backend keeps its imported key under, cheaper to compare than the JWK.
     pub fn id(&self) -> u64 {

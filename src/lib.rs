@@ -26,6 +26,7 @@ pub mod alg;
 pub mod claim_match;
 pub mod claims;
 pub mod config;
+pub mod dpop;
 pub mod error;
 pub mod es384;
 pub mod gateway;

@@ -328,6 +328,8 @@ fn every_error_code_is_produced_by_some_input() {
             None,
         )),
     ));
+    // Sender-constrained tokens (src/dpop/).
+    produced.extend(dpop_refusals());
     for (expected, got) in &produced {
         assert_eq!(got, expected);
     }
@@ -337,4 +339,114 @@ fn every_error_code_is_produced_by_some_input() {
     documented.sort_unstable();
     seen.sort_unstable();
     assert_eq!(seen, documented, "a documented code has no test input here");
+}
+
+/// One input per code of `edge_jwt::dpop`.
+fn dpop_refusals() -> Vec<(&'static str, &'static str)> {
+    use edge_jwt::dpop::{
+        check_certificate_binding, create_proof, decide, BindingRequirement, ClientCertificate,
+        Confirmation, DpopMode, NonceKey, NonceRequirement, ProofChecker, ProofFor, ProofRequest,
+        ReplayMemory, Scheme,
+    };
+    let client = signer(P256_PRIVATE_JWK, Alg::ES256);
+    let url = "https://api.test/x";
+    let proof = create_proof(
+        &client,
+        &ProofFor {
+            method: "GET",
+            url,
+            access_token: None,
+            nonce: None,
+        },
+        NOW,
+        &mut rand_core::OsRng,
+    )
+    .unwrap();
+    let headers = [proof.as_str()];
+    let request = ProofRequest {
+        dpop_headers: &headers,
+        method: "GET",
+        uri: url,
+        access_token: None,
+        jkt: None,
+        nonce: None,
+    };
+    let checker = ProofChecker::default();
+    let nonces = NonceKey::new(&[7; 32], 300).unwrap();
+    let bound = Confirmation {
+        jkt: Some("jkt".into()),
+        x5t_s256: None,
+    };
+    let checked = checker.check(&request, NOW).unwrap();
+    let full = ReplayMemory::new(1);
+    full.check_and_remember(&checked, NOW).unwrap();
+    let mut other = checked.clone();
+    other.jti.push('2');
+    let absent = ClientCertificate {
+        presented: false,
+        verified: false,
+        fingerprint: None,
+    };
+    let none = BindingRequirement::None;
+    vec![
+        (
+            "invalid_dpop_proof",
+            code(&checker.check(
+                &ProofRequest {
+                    method: "POST",
+                    ..request
+                },
+                NOW,
+            )),
+        ),
+        (
+            "use_dpop_nonce",
+            code(&checker.check(
+                &ProofRequest {
+                    nonce: Some(NonceRequirement {
+                        key: &nonces,
+                        binding: None,
+                    }),
+                    ..request
+                },
+                NOW,
+            )),
+        ),
+        (
+            "dpop_binding_mismatch",
+            code(&checker.check(
+                &ProofRequest {
+                    jkt: Some("other"),
+                    ..request
+                },
+                NOW,
+            )),
+        ),
+        (
+            "dpop_required",
+            code(&decide(DpopMode::Off, none, Scheme::Bearer, 0, &bound)),
+        ),
+        (
+            "binding_required",
+            code(&decide(
+                DpopMode::Off,
+                BindingRequirement::Any,
+                Scheme::Bearer,
+                0,
+                &Confirmation::default(),
+            )),
+        ),
+        (
+            "mtls_binding_mismatch",
+            code(&check_certificate_binding("x5t", &absent)),
+        ),
+        (
+            "dpop_replayed",
+            code(&full.check_and_remember(&checked, NOW)),
+        ),
+        (
+            "dpop_replay_unavailable",
+            code(&full.check_and_remember(&other, NOW)),
+        ),
+    ]
 }

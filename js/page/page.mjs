@@ -52,6 +52,14 @@ const EXPLAIN = {
   cross_site_request: "A refresh or logout authenticated by cookie was sent from another site.",
   insufficient_role: "The route needs a role the token does not hold.",
   claim_mismatch: "A claim of the token does not satisfy the route's rule (or is missing).",
+  invalid_dpop_proof: "The DPoP proof is missing, duplicated, or fails a check: typ, alg, public jwk, signature, jti, htm, htu, iat window or ath.",
+  use_dpop_nonce: "The route requires a server nonce in the DPoP proof: retry with the DPoP-Nonce of the answer.",
+  dpop_required: "The token is DPoP-bound (cnf.jkt) or the route requires DPoP, and it was presented as a Bearer token.",
+  dpop_binding_mismatch: "The DPoP proof was made with another key than the one the token is bound to (cnf.jkt).",
+  mtls_binding_mismatch: "The token is bound to a client certificate (cnf x5t#S256) that was not presented, not verified, or not the same.",
+  binding_required: "The route requires a sender-constrained token (DPoP or certificate-bound) and this token is not.",
+  dpop_replayed: "This DPoP proof was already used: each request needs a fresh proof.",
+  dpop_replay_unavailable: "Too many recent DPoP proofs to check this one for replay; retry shortly.",
 };
 const TRACK_VERDICT = {
   within_ceiling: "lifetime within the track's ceiling",

@@ -28,7 +28,15 @@ export type ErrorCode =
   | "session_expired"
   | "cross_site_request"
   | "insufficient_role"
-  | "claim_mismatch";
+  | "claim_mismatch"
+  | "invalid_dpop_proof"
+  | "use_dpop_nonce"
+  | "dpop_required"
+  | "dpop_binding_mismatch"
+  | "mtls_binding_mismatch"
+  | "binding_required"
+  | "dpop_replayed"
+  | "dpop_replay_unavailable";
 
 export type Algorithm =
   | "HS256"
