@@ -348,6 +348,15 @@ pub fn reissue(
     rng: &mut (impl RngCore + CryptoRng),
 ) -> Result<Issued> {
     check_signer_allowed(policy, signer)?;
+    if verified.profile != 0 {
+        // The successor would carry the provider's iss under this gateway's key: a token no
+        // one could verify, and not this gateway's to extend.
+        return Err(Error::new(
+            ErrorCode::InvalidClaim,
+            "only tokens this gateway issued can be refreshed; an identity provider's tokens are \
+             renewed by that provider",
+        ));
+    }
     let ceiling = verified.track.ttl_ceiling_s;
     // Without auth_time or iat the token can still not be older than its ceiling allows.
     let exp_before = verified.registered.exp.unwrap_or(now);

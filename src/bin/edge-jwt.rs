@@ -8,12 +8,20 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand};
+use edge_jwt::gateway::edge::EdgeValidator;
 use edge_jwt::inspect::inspect;
 use edge_jwt::keygen::generate;
+use edge_jwt::revocation::KeyValueStore;
 use edge_jwt::track::TrackTable;
+use edge_jwt::verify::{JwtCompact, Ready};
 use edge_jwt::{issue, Alg, Error, ErrorCode, IssueRequest, RevocationList, Signer, Validator};
+use futures_util::FutureExt;
 use rand_core::OsRng;
 use serde_json::{json, Map, Value};
+
+#[path = "edge-jwt/remote_keys.rs"]
+mod remote_keys;
+use remote_keys::CliJwksHost;
 
 #[derive(Parser)]
 #[command(
@@ -182,13 +190,30 @@ fn load_validator(path: &str) -> Result<Validator, Failure> {
     Ok(edge_jwt::gateway::edge_policy::load(&read_file(path, "config")?)?.0)
 }
 
+/// The CLI reads revocations from a file (`--revocations`), never from a store: the edge
+/// validator is built without one, and this type only names that (it refuses, should it ever be
+/// asked).
+struct NoStore;
+
+impl KeyValueStore for NoStore {
+    async fn get(&self, _key: &str) -> edge_jwt::Result<Option<String>> {
+        Err(Error::new(ErrorCode::RevocationUnavailable, "no store"))
+    }
+    async fn put(&self, _key: &str, _value: &str, _ttl_s: u64) -> edge_jwt::Result<()> {
+        Err(Error::new(ErrorCode::RevocationUnavailable, "no store"))
+    }
+}
+
 fn verify(
     config: &str,
     now: Option<u64>,
     revocations: Option<&str>,
     token: &str,
 ) -> Result<Value, Failure> {
-    let validator = load_validator(config)?;
+    let (validator, edge) = edge_jwt::gateway::edge_policy::load(&read_file(config, "config")?)?;
+    // The gateway's own validator: remote key sets (jwks_url, discovery) are fetched as the
+    // Worker fetches them.
+    let core = EdgeValidator::<NoStore>::new(validator, edge, None);
     let revocations = match revocations {
         Some(path) => Some(RevocationList::from_json(&read_file(
             path,
@@ -198,12 +223,21 @@ fn verify(
     };
     let token = read_token(token)?;
     let now = now.unwrap_or_else(system_now);
-    let verified = validator.verify_with_revocation(&token, now, |facts| {
-        Ok(revocations
-            .as_ref()
-            .map(|list| list.status_for(facts))
-            .unwrap_or_default())
-    })?;
+    let verified = core
+        .verify(&CliJwksHost, &token, now, &Ready(&JwtCompact))
+        .now_or_never()
+        .unwrap_or_else(|| {
+            Err(Error::new(
+                ErrorCode::JwksUnavailable,
+                "the remote key set could not be fetched",
+            ))
+        })?;
+    let facts = verified.revocation_facts();
+    let status = revocations
+        .as_ref()
+        .map(|list| list.status_for(&facts))
+        .unwrap_or_default();
+    edge_jwt::revocation::check(&facts, &status)?;
     Ok(json!({
         "ok": true,
         "claims": verified.claims(),

@@ -11,7 +11,8 @@
 #      over js/examples/), the host's signature checks against the core's own on one corpus of
 #      hostile signatures (signature-corpus.mjs: node:crypto here, WebCrypto in workerd)
 #
-# Usage (after `cargo build`, as CI runs it): bash tests/js/run.sh
+# Usage (after `cargo build`, as CI runs it): bash tests/js/run.sh [TEST FILE…]
+# (file names as in tests/js/consumer/, e.g. providers.test.mjs; default: every test)
 # EDGE_JWT names the CLI (default target/debug/edge-jwt; built when missing).
 # EDGE_JWT_SKIP_BUILD=1 reuses an existing js/dist/. Installs Debian's redis-server when missing.
 set -euo pipefail
@@ -79,4 +80,8 @@ npm install --no-save --no-audit --no-fund --loglevel=error "$tarball"
 export EDGE_JWT_TSC="$root/js/node_modules/.bin/tsc" EDGE_JWT_ROOT="$root"
 
 say "consumer tests (node --test)"
-node --test --test-concurrency=1 ./*.test.mjs ./*.test.cjs
+if [[ $# -gt 0 ]]; then
+  node --test --test-concurrency=1 "$@"
+else
+  node --test --test-concurrency=1 ./*.test.mjs ./*.test.cjs
+fi

@@ -4,15 +4,29 @@
 // and forwards its mapped claims; the same token is checked by the CLI with the provider's JWKS
 // inline. A token's `iss` only selects whose keys apply: another provider's key never verifies,
 // an unknown `iss` is bad_issuer before any fetch, a discovery document naming another issuer is
-// refused, and one provider's rotation or outage costs the others nothing.
+// refused, and one provider's rotation or outage costs the others nothing. The CLI fetches
+// the same documents (`edge-jwt verify` with discovery / jwks_url) and gives the same verdicts.
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+
+import { execFile } from "node:child_process";
 
 import * as h from "./harness.mjs";
 import { PROVIDERS, providersPolicy, startProviderServer, tokenOf } from "../providers/providers.mjs";
 
 const byName = (name) => PROVIDERS.find((p) => p.name === name);
+
+/**
+ * `edge-jwt verify` run without blocking this process, whose loopback server the CLI fetches
+ * from: `{ json, stderr }`.
+ */
+function cliFetching(config, token) {
+  const args = ["verify", "--config", h.writeTemp("policy.json", config), token];
+  return new Promise((resolve) => {
+    execFile(h.CLI, args, (_error, stdout, stderr) => resolve({ json: JSON.parse(stdout), stderr }));
+  });
+}
 
 describe("identity providers as issuers entries", () => {
   let server, origin, worker, policy;
@@ -47,9 +61,11 @@ describe("identity providers as issuers entries", () => {
         assert.equal(forwarded[name], value, `${name} for ${provider.name}`);
       }
       assert.equal(forwarded["x-edge-jwt-sub"], provider.claims(provider.issuer, 0).sub);
-      const cli = h.cliVerify(providersPolicy({ inline: true }), token);
-      assert.equal(cli.ok, true, JSON.stringify(cli));
-      assert.equal(cli.claims.iss, provider.issuer);
+      // The CLI: with the provider's JWKS inline, and fetching it as the Worker does.
+      for (const cli of [h.cliVerify(providersPolicy({ inline: true }), token), (await cliFetching(policy, token)).json]) {
+        assert.equal(cli.ok, true, JSON.stringify(cli));
+        assert.equal(cli.claims.iss, provider.issuer);
+      }
     });
   }
 
@@ -112,6 +128,9 @@ describe("identity providers as issuers entries", () => {
       header: byName("auth0").header, claims: (iss, now) => ({ iss, aud: "x", sub: "s", iat: now, exp: now + 60, jti: "j" }) };
     const r = await worker.get("/api/orders", tokenOf(impostor));
     h.assertRejected(r, "jwks_unavailable", 503);
+    const cli = await cliFetching(policy, tokenOf(impostor));
+    assert.equal(cli.json.error.code, "jwks_unavailable");
+    assert.match(cli.stderr, /edge_jwt_discovery_rejected/);
     const health = await worker.health();
     const set = health.isolate.jwks.find((s) => s.issuer === "https://impostor.example.com/");
     assert.match(set.last_error, /is not the configured "https:\/\/impostor\.example\.com\/"/);
