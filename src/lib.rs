@@ -8,7 +8,8 @@
 //! - **Order of checks:** size → structure (three strict base64url segments) → header (JSON
 //!   object, `alg`, `crit`, `b64`, `typ`) → key choice → signature → payload JSON → claims →
 //!   track ceiling → revocation. A tampered token therefore always reports `bad_signature`, and
-//!   the JSON parser only ever sees authenticated payload bytes.
+//!   the JSON parser only ever sees authenticated payload bytes, except for one member: with
+//!   several issuers (`issuers`), the unverified `iss` selects whose keys and rules apply.
 //! - **The header picks among configured keys; it never picks the algorithm family.** A key's
 //!   type fixes what it can verify, so an RSA public key can never act as an HMAC secret.
 //! - **One error enum** ([`ErrorCode`]) with stable codes and HTTP statuses for every host.
