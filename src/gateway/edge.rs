@@ -359,18 +359,22 @@ impl<S: KeyValueStore> EdgeValidator<S> {
         now: u64,
         exact: bool,
     ) -> Result<RevocationStatus> {
+        let bound = self
+            .validator
+            .policy()
+            .tracks
+            .max_staleness(facts.track.as_deref());
         if let Some(replica) = &self.replica {
             return match exact {
                 true => replica.exact(host, facts).await,
-                false => {
-                    let tracks = &self.validator.policy().tracks;
-                    let bound = tracks.max_staleness(facts.track.as_deref());
-                    replica.status(host, facts, now, bound).await
-                }
+                false => replica.status(host, facts, now, bound).await,
             };
         }
+        // Without an authority, a track that allows no staleness reads the store every time
+        // rather than this isolate's cache (KV's own propagation still applies: README
+        // "Revocation").
         let checker = self.checker()?;
-        match exact {
+        match exact || bound == 0 {
             true => checker.status_uncached(facts, now).await,
             false => checker.status(facts, now).await,
         }
@@ -902,5 +906,69 @@ mod tests {
         let e = verify_counted(&v, &host, &t, later, &check).unwrap_err();
         assert_eq!(e.code(), ErrorCode::UnknownKid, "not served from the cache");
         assert_eq!(host.fetches.get(), 2);
+    }
+
+    /// A store counting its reads.
+    #[derive(Default)]
+    struct CountingStore(Cell<u32>);
+
+    impl KeyValueStore for &CountingStore {
+        async fn get(&self, _key: &str) -> Result<Option<String>> {
+            self.0.set(self.0.get() + 1);
+            Ok(None)
+        }
+        async fn put(&self, _key: &str, _value: &str, _ttl_s: u64) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    /// No revocation authority.
+    struct NoAuthority;
+
+    impl ReplicaHost for NoAuthority {
+        async fn snapshot(&self, _from_authority: bool) -> Result<Option<Vec<u8>>> {
+            Err(Error::new(ErrorCode::RevocationUnavailable, "none"))
+        }
+        async fn exact_status(&self, _facts: &RevocationFacts) -> Result<RevocationStatus> {
+            Err(Error::new(ErrorCode::RevocationUnavailable, "none"))
+        }
+        async fn sleep(&self, _ms: u64) {}
+    }
+
+    #[test]
+    fn a_track_allowing_no_staleness_reads_the_store_every_time_without_an_authority() {
+        let store = CountingStore::default();
+        let (validator, edge) = load(&format!(
+            r#"{{"algorithms":["HS256"],"secret":"{SECRET}","tracks":{{"max_staleness_s":{{"4":0}}}}}}"#
+        ))
+        .unwrap();
+        let v = EdgeValidator::new(validator, edge, Some(&store));
+        let hmac = Signer::from_secret(SECRET, Alg::HS256).unwrap();
+        let mint = |track: &str| {
+            let request = IssueRequest {
+                sub: Some("ada".into()),
+                track: Some(track.into()),
+                ..IssueRequest::default()
+            };
+            let policy = v.validator.policy();
+            issue(policy, &hmac, request, NOW, &mut rand_core::OsRng)
+                .unwrap()
+                .token
+        };
+        let reads_of = |token: &str| {
+            let verified = v.validator.verify(token, NOW).unwrap();
+            let before = store.0.get();
+            v.check_revocation(&NoAuthority, &verified, NOW)
+                .now_or_never()
+                .unwrap()
+                .unwrap();
+            store.0.get() - before
+        };
+        let (strict, lenient) = (mint("4"), mint("1"));
+        let first = reads_of(&strict);
+        assert!(first > 0);
+        assert_eq!(reads_of(&strict), first, "read again, not from the cache");
+        assert!(reads_of(&lenient) > 0);
+        assert_eq!(reads_of(&lenient), 0, "a track with a bound uses the cache");
     }
 }
