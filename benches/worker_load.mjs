@@ -6,7 +6,14 @@
 //                                [--tokens 1000] [--revocation snapshot,per-key]
 //                                [--strict-share F] [--rate R] [--cache-ttl-s N]
 //                                [--snapshot-ttl-s N] [--kv-window S] [--prime N] [--skip-dev]
+//                                [--alg HS256|RS256|PS256|ES256|ES384|EdDSA] [--keys inline|remote]
 //                                [--out F]
+//
+// Algorithms (`--alg`, default HS256): the tokens are signed with a key made for the run
+// (node:crypto), the policy allows that algorithm only. `--keys inline` puts the public key in
+// the policy; `--keys remote` serves it as a JWKS from the loopback origin's process
+// (`/.well-known/jwks.json`, max-age 3600) and the policy names it as `jwks_url`: the remote-JWKS
+// shape of the identity providers (fetched once per isolate, then shared through KV).
 //
 // Revocation designs (`--revocation`, a comma list; default both, measured in ONE run):
 //   snapshot  the Worker with the REVOCATION_AUTHORITY Durable Object bound (as wrangler.toml
@@ -86,15 +93,31 @@ const DEFAULT_PUBLISH_INTERVAL_S = 30;
 const CACHE_SIZE = 10_000;
 const STRICT_TRACK = "4";
 const PROBE_REQUESTS = 200;
+/** How node:crypto signs each algorithm (JOSE's raw r||s for ECDSA). */
+const SIGNERS = {
+  HS256: null,
+  RS256: (data, key) => crypto.sign("sha256", data, key),
+  PS256: (data, key) => crypto.sign("sha256", data, { key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }),
+  ES256: (data, key) => crypto.sign("sha256", data, { key, dsaEncoding: "ieee-p1363" }),
+  ES384: (data, key) => crypto.sign("sha384", data, { key, dsaEncoding: "ieee-p1363" }),
+  EdDSA: (data, key) => crypto.sign(null, data, key),
+};
+
 
 // ------------------------------------------------------------------------------------------
 // Child mode: the loopback origin, in its own process so it does not share the load
-// generator's event loop.
+// generator's event loop; it also serves the run's JWKS (`--keys remote`), given in BENCH_JWKS.
 if (process.argv[2] === "--origin-child") {
   const body = '{"origin":"ok"}';
+  const jwks = process.env.BENCH_JWKS ?? '{"keys":[]}';
   const server = http.createServer((req, res) => {
     req.resume();
     req.on("end", () => {
+      if (req.url === "/.well-known/jwks.json") {
+        res.writeHead(200, { "content-type": "application/json", "cache-control": "public, max-age=3600" });
+        res.end(jwks);
+        return;
+      }
       res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
       res.end(body);
     });
@@ -122,6 +145,8 @@ async function main() {
       "kv-window": { type: "string", default: "60" },
       prime: { type: "string", default: "10000" },
       "skip-dev": { type: "boolean", default: false },
+      alg: { type: "string", default: "HS256" },
+      keys: { type: "string", default: "inline" },
       out: { type: "string" },
     },
   });
@@ -145,6 +170,9 @@ async function main() {
   if (!(strictShare >= 0 && strictShare <= 0.5)) throw new Error("--strict-share must be 0..0.5");
   if (!(rate === undefined || (rate > 0 && rate <= 100_000))) throw new Error("--rate must be 0 < R <= 100000");
   if (!(Number.isInteger(primeLimit) && primeLimit >= 1)) throw new Error("--prime must be a positive integer");
+  if (!Object.hasOwn(SIGNERS, args.alg)) throw new Error(`--alg must be one of ${Object.keys(SIGNERS).join(", ")}`);
+  if (!["inline", "remote"].includes(args.keys)) throw new Error("--keys must be inline or remote");
+  if (args.alg === "HS256" && args.keys === "remote") throw new Error("--keys remote needs an asymmetric --alg");
 
   h.ensureBuilt();
   const log = (msg) => process.stderr.write(`[worker_load] ${new Date().toISOString().slice(11, 19)} ${msg}\n`);
@@ -162,19 +190,34 @@ async function main() {
   const meanEntryLifetime = cacheTtl - Math.floor(cacheTtl / 4) / 2 - 0.5;
 
   const strictEvery = strictShare > 0 ? Math.max(2, Math.round(1 / strictShare)) : 0;
-  log(`minting ${tokenCount} tokens (templates from ${h.CLI}, the rest signed in-process)${strictEvery ? `, every ${strictEvery}th on track ${STRICT_TRACK}` : ""} …`);
+  log(`minting ${tokenCount} ${args.alg} tokens (templates from ${h.CLI}, the rest signed in-process)${strictEvery ? `, every ${strictEvery}th on track ${STRICT_TRACK}` : ""} …`);
   const mintStart = performance.now();
-  const set = mintTokens(policy, tokenCount, strictEvery);
+  const signing = args.alg === "HS256" ? null : signingKey(args.alg);
+  const set = mintTokens(policy, tokenCount, strictEvery, signing);
+  let secret = h.SECRET;
+  if (signing) {
+    // The run's key only: the HMAC secret is left out, so every token needs the asymmetric key.
+    policy.algorithms = [args.alg];
+    secret = null;
+    if (args.keys === "inline") policy.keys = signing.jwks;
+  }
   const mintSeconds = (performance.now() - mintStart) / 1000;
   log(`minted in ${mintSeconds.toFixed(1)} s (heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB)`);
 
   // Origin in a child process.
-  const originChild = fork(new URL(import.meta.url).pathname, ["--origin-child"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const originChild = fork(new URL(import.meta.url).pathname, ["--origin-child"], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    env: { ...process.env, BENCH_JWKS: JSON.stringify(signing?.jwks ?? { keys: [] }) },
+  });
   const { port } = await new Promise((resolve, reject) => {
     originChild.once("message", resolve);
     originChild.once("error", reject);
   });
   const origin = `http://127.0.0.1:${port}`;
+  if (signing && args.keys === "remote") {
+    policy.jwks_url = `${origin}/.well-known/jwks.json`;
+    policy.jwks = { allow_http: true };
+  }
 
   const results = {
     machine: machineInfo(),
@@ -184,6 +227,8 @@ async function main() {
       warmup,
       connections,
       tokens: tokenCount,
+      alg: args.alg,
+      keys: args.alg === "HS256" ? "secret" : args.keys,
       designs,
       strict_share: strictEvery ? 1 / strictEvery : 0,
       strict_tokens: set.strictCount,
@@ -213,7 +258,7 @@ async function main() {
     // Prepared in reverse, so the first gateway's cache is the freshest when the rounds start.
     for (const sc of scenarios.slice().reverse()) {
       log(`scenario ${sc.name}: starting workerd, sending ${Math.min(tokenCount, primeLimit)} tokens once, ${warmup} s warm-up`);
-      const mf = new Miniflare(miniflareOptions(policy, sc));
+      const mf = new Miniflare(miniflareOptions(policy, sc, secret));
       running.push(mf);
       sc.url = (await mf.ready).href.replace(/\/$/, "");
       sc.cursor = { next: Math.min(tokenCount, primeLimit) % tokenCount };
@@ -317,19 +362,31 @@ async function main() {
   }
 }
 
-function miniflareOptions(policy, sc) {
+function miniflareOptions(policy, sc, secret) {
   const workers = sc.script
     ? [{ name: "pass-through", modules: true, script: sc.script, compatibilityDate: h.COMPATIBILITY_DATE, bindings: { ORIGIN: sc.origin } }]
-    : h.workerOptions({ policy, authority: sc.design === "snapshot", ...(sc.origin ? { origin: sc.origin } : {}) }).workers;
+    : h.workerOptions({ policy, secret, authority: sc.design === "snapshot", ...(sc.origin ? { origin: sc.origin } : {}) }).workers;
   return { workers, cf: false, log: new Log(LogLevel.WARN), handleRuntimeStdio(out, err) { out.resume(); err.pipe(process.stderr); } };
 }
 
+/** A key pair for `alg`: the private key, a signing function and the public JWKS. */
+function signingKey(alg) {
+  const kinds = {
+    RS256: ["rsa", { modulusLength: 2048 }], PS256: ["rsa", { modulusLength: 2048 }],
+    ES256: ["ec", { namedCurve: "P-256" }], ES384: ["ec", { namedCurve: "P-384" }], EdDSA: ["ed25519", {}],
+  };
+  const { privateKey, publicKey } = crypto.generateKeyPairSync(...kinds[alg]);
+  const jwk = { ...publicKey.export({ format: "jwk" }), kid: "bench-1", alg, use: "sig" };
+  return { alg, sign: (data) => SIGNERS[alg](data, privateKey), jwks: { keys: [jwk] } };
+}
+
 /**
- * `n` distinct HS256 tokens, one subject each: a template per track from the CLI, the rest
- * signed here (a fresh sub and jti, every other claim and the claim order the CLI's). Every
- * `strictEvery`-th token (0: none) is on the strict track.
+ * `n` distinct tokens, one subject each: a template per track from the CLI, the rest signed
+ * here (a fresh sub and jti, every other claim and the claim order the CLI's) with HMAC, or
+ * with `signing`'s key (its alg and kid in the header). Every `strictEvery`-th token (0: none)
+ * is on the strict track.
  */
-function mintTokens(policy, n, strictEvery) {
+function mintTokens(policy, n, strictEvery, signing) {
   const templates = {};
   for (const track of strictEvery ? ["1", STRICT_TRACK] : ["1"]) {
     const minted = h.issue({ config: h.mintConfig(policy), sub: "user-0000000", track, claims: { scope: "read" } });
@@ -338,7 +395,9 @@ function mintTokens(policy, n, strictEvery) {
     if (h.signSegments(headerB64, h.b64json(claims)) !== minted.token) {
       throw new Error("re-signing the CLI's claims does not reproduce its token: the in-process minting would differ");
     }
-    templates[track] = { headerB64, claims };
+    templates[track] = signing
+      ? { headerB64: h.b64json({ alg: signing.alg, typ: "JWT", kid: "bench-1" }), claims }
+      : { headerB64, claims };
   }
   const ids = crypto.randomBytes(16 * n);
   const tokens = new Array(n);
@@ -348,7 +407,10 @@ function mintTokens(policy, n, strictEvery) {
     const isStrict = strictEvery > 0 && i % strictEvery === 0;
     const t = templates[isStrict ? STRICT_TRACK : "1"];
     const claims = { ...t.claims, jti: ids.toString("hex", 16 * i, 16 * i + 16), sub: `user-${String(i).padStart(7, "0")}` };
-    tokens[i] = h.signSegments(t.headerB64, h.b64json(claims));
+    const payloadB64 = h.b64json(claims);
+    tokens[i] = signing
+      ? `${t.headerB64}.${payloadB64}.${signing.sign(Buffer.from(`${t.headerB64}.${payloadB64}`)).toString("base64url")}`
+      : h.signSegments(t.headerB64, payloadB64);
     if (isStrict) {
       strict[i] = 1;
       strictCount++;
@@ -531,7 +593,7 @@ function summarize(windows, edgeJwt) {
 function printTable(r) {
   const s = r.settings;
   const lines = [
-    `Worker load test: ${s.tokens} distinct tokens${s.strict_tokens ? ` (${s.strict_tokens} strict, track ${STRICT_TRACK} with max_staleness_s 0)` : ""}, ${s.connections} connections${s.rate ? `, capped at ${s.rate} req/s` : ""}, ${s.duration} s per scenario in ${s.rounds} interleaved window(s), after ${s.warmup} s warm-up; designs ${s.designs.join(", ")}; cache_ttl_s ${s.cache_ttl_s}, snapshot_ttl_s ${s.snapshot_ttl_s}`,
+    `Worker load test: ${s.tokens} distinct ${s.alg} tokens (keys: ${s.keys})${s.strict_tokens ? ` (${s.strict_tokens} strict, track ${STRICT_TRACK} with max_staleness_s 0)` : ""}, ${s.connections} connections${s.rate ? `, capped at ${s.rate} req/s` : ""}, ${s.duration} s per scenario in ${s.rounds} interleaved window(s), after ${s.warmup} s warm-up; designs ${s.designs.join(", ")}; cache_ttl_s ${s.cache_ttl_s}, snapshot_ttl_s ${s.snapshot_ttl_s}`,
     `machine: ${r.machine.cpus} × ${r.machine.cpu_model}; load average at start ${r.machine.loadavg_start.join(" ")}, at end ${r.machine.loadavg_end.join(" ")}; minting ${s.mint_seconds} s`,
     "",
     "| scenario | requests/s | p50 ms | p99 ms | non-2xx | store reads/request (windows) |",
