@@ -103,6 +103,16 @@ describe("identity providers as issuers entries", () => {
     h.assertRejected(r, "missing_claim");
     const idWithClient = tokenOf(cognito, { edit: (c) => ({ ...c, token_use: "id" }) });
     h.assertRejected(await worker.get("/api/orders", idWithClient), "invalid_claim");
+    // A policy for Cognito ID tokens (a web app's own session, not an API's): aud is the client.
+    const idPolicy = { algorithms: ["RS256"], issuers: [{ issuer: cognito.issuer, keys: { keys: cognito.jwks() },
+      audience: cognito.entry.audience, algorithms: ["RS256"], claims: { token_use: { equals: "id" } } }] };
+    const idShaped = tokenOf(cognito, { edit: (c) => ({
+      sub: c.sub, aud: c.client_id, "cognito:groups": c["cognito:groups"], email_verified: true, iss: c.iss,
+      "cognito:username": "ada", origin_jti: c.origin_jti, event_id: c.event_id, token_use: "id",
+      auth_time: c.auth_time, exp: c.exp, iat: c.iat, jti: c.jti, email: "ada@example.com" }) });
+    assert.equal(h.cliVerify(idPolicy, idShaped).ok, true);
+    assert.equal(h.cliVerify(idPolicy, tokenOf(cognito)).error.code, "missing_claim", "an access token has no aud");
+    h.assertRejected(await worker.get("/api/orders", idShaped), "missing_claim");
     const otherClient = tokenOf(cognito, { edit: (c) => ({ ...c, client_id: "another-app-client" }) });
     h.assertRejected(await worker.get("/api/orders", otherClient), "bad_audience");
     const otherApi = tokenOf(byName("auth0"), { edit: (c) => ({ ...c, aud: "https://other-api.example.com" }) });
