@@ -39,6 +39,7 @@ pub fn generate(
                 None,
             )
         }
+        #[cfg(feature = "rust-asym")]
         Family::EcP256 => {
             let key = p256::ecdsa::SigningKey::random(rng);
             let private = JsonWebKey::from(&key).into_owned_key()?;
@@ -47,6 +48,7 @@ pub fn generate(
                 Some(JsonWebKey::from(key.verifying_key()).into_owned_key()?),
             )
         }
+        #[cfg(feature = "rust-asym")]
         Family::EcP384 => {
             let key = p384::ecdsa::SigningKey::random(rng);
             (
@@ -54,6 +56,7 @@ pub fn generate(
                 Some(crate::es384::public_jwk(key.verifying_key())),
             )
         }
+        #[cfg(feature = "rust-asym")]
         Family::Ed25519 => {
             let (secret, public) = jwt_compact::alg::Ed25519::generate(rng);
             (
@@ -70,6 +73,15 @@ pub fn generate(
                 JsonWebKey::from(&key).into_owned_key()?,
                 Some(JsonWebKey::from(&public).into_owned_key()?),
             )
+        }
+        // The Worker's build carries no asymmetric RustCrypto (feature `rust-asym`).
+        #[cfg(not(feature = "rust-asym"))]
+        Family::EcP256 | Family::EcP384 | Family::Ed25519 => {
+            return Err(Error::config(
+                "alg",
+                "asymmetric keys are not generated in this build: use `edge-jwt keygen`, or \
+                 WebCrypto's generateKey and export the JWK",
+            ))
         }
         // Prime generation is a fifth of the package's wasm and takes seconds there.
         #[cfg(not(feature = "rsa-keygen"))]
@@ -93,10 +105,12 @@ pub fn generate(
 }
 
 /// jwt-compact's JWKs borrow from the key; generation hands out owned copies.
+#[cfg(feature = "rust-asym")]
 trait IntoOwnedKey {
     fn into_owned_key(self) -> Result<JsonWebKey<'static>>;
 }
 
+#[cfg(feature = "rust-asym")]
 impl IntoOwnedKey for JsonWebKey<'_> {
     fn into_owned_key(self) -> Result<JsonWebKey<'static>> {
         // Round-tripping through JSON is the crate's own owned form. It does not fail for a JWK

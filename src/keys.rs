@@ -5,10 +5,10 @@
 //! token header only ever picks among configured keys: `jku`, `x5u`, `jwk` and `x5c` are never
 //! consulted.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use jwt_compact::jwk::JsonWebKey;
-use rsa::traits::PublicKeyParts;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
@@ -22,14 +22,52 @@ pub const MAX_KEYS_WITHOUT_KID: usize = 4;
 /// Smallest RSA modulus accepted (RFC 7518 §3.3: "a key of size 2048 bits or larger MUST be used").
 pub const MIN_RSA_BITS: usize = 2048;
 
+/// The parsed public keys of RustCrypto, where the build carries it (feature `rust-asym`);
+/// without it, nothing: the Worker's WebCrypto imports the JWK components instead.
+#[cfg(feature = "rust-asym")]
+pub(crate) mod native {
+    pub type Rsa = rsa::RsaPublicKey;
+    pub type P256 = p256::ecdsa::VerifyingKey;
+    pub type P384 = p384::ecdsa::VerifyingKey;
+    pub type Ed25519 = ed25519_compact::PublicKey;
+}
+/// See the `rust-asym` version: no parsed keys in this build.
+#[cfg(not(feature = "rust-asym"))]
+pub(crate) mod native {
+    pub type Rsa = ();
+    pub type P256 = ();
+    pub type P384 = ();
+    pub type Ed25519 = ();
+}
+
+/// A public key as its JWK components (RSA `n` and `e` as minimal big-endian bytes, EC `x` and
+/// `y`, OKP `x`: what is published and what a host imports, and what the range checks of
+/// [`crate::verify::is_well_formed`] compare against), with RustCrypto's parsed key when built.
+#[derive(Clone)]
+pub(crate) struct Public<K> {
+    pub jwk: JsonWebKey<'static>,
+    #[cfg_attr(not(feature = "rust-asym"), allow(dead_code))]
+    pub native: K,
+}
+
+impl Public<native::Rsa> {
+    /// The modulus n, big-endian, without leading zero bytes.
+    pub fn modulus(&self) -> &[u8] {
+        match &self.jwk {
+            JsonWebKey::Rsa { modulus, .. } => modulus,
+            _ => &[],
+        }
+    }
+}
+
 /// Public (or shared) key material, one variant per family.
 #[derive(Clone)]
 pub(crate) enum KeyMaterial {
     Hmac(Zeroizing<Vec<u8>>),
-    Rsa(rsa::RsaPublicKey),
-    EcP256(p256::ecdsa::VerifyingKey),
-    EcP384(p384::ecdsa::VerifyingKey),
-    Ed25519(ed25519_compact::PublicKey),
+    Rsa(Public<native::Rsa>),
+    EcP256(Public<native::P256>),
+    EcP384(Public<native::P384>),
+    Ed25519(Public<native::Ed25519>),
 }
 
 impl KeyMaterial {
@@ -40,6 +78,17 @@ impl KeyMaterial {
             KeyMaterial::EcP256(_) => Family::EcP256,
             KeyMaterial::EcP384(_) => Family::EcP384,
             KeyMaterial::Ed25519(_) => Family::Ed25519,
+        }
+    }
+
+    /// The public JWK components; `None` for HMAC.
+    fn public(&self) -> Option<&JsonWebKey<'static>> {
+        match self {
+            KeyMaterial::Hmac(_) => None,
+            KeyMaterial::Rsa(key) => Some(&key.jwk),
+            KeyMaterial::EcP256(key) => Some(&key.jwk),
+            KeyMaterial::EcP384(key) => Some(&key.jwk),
+            KeyMaterial::Ed25519(key) => Some(&key.jwk),
         }
     }
 }
@@ -124,14 +173,8 @@ impl VerificationKey {
 
     /// The public JWK to publish (`/.well-known/jwks.json`); `None` for HMAC secrets.
     pub fn public_jwk(&self) -> Option<Value> {
-        let jwk = match &self.material {
-            KeyMaterial::Hmac(_) => return None,
-            KeyMaterial::Rsa(key) => JsonWebKey::from(key),
-            KeyMaterial::EcP256(key) => JsonWebKey::from(key),
-            KeyMaterial::EcP384(key) => crate::es384::public_jwk(key),
-            KeyMaterial::Ed25519(key) => JsonWebKey::from(key),
-        };
-        Some(jwk_value(&jwk, self.kid.as_deref(), self.alg))
+        let jwk = self.material.public()?;
+        Some(jwk_value(jwk, self.kid.as_deref(), self.alg))
     }
 
     /// The public JWK as WebCrypto's `importKey("jwk", …)` takes it: without `kid`, and without
@@ -262,12 +305,53 @@ fn jwk_error(path: &str, e: impl fmt::Display) -> Error {
     Error::config(path, format!("unusable key: {e}"))
 }
 
+/// The public components of an asymmetric JWK, owned: `n` and `e` without leading zero bytes
+/// (as RustCrypto and every host read them, and as they are published), EC and OKP members
+/// as given. `None` for other JWKs.
+pub(crate) fn public_components(jwk: &JsonWebKey<'_>) -> Option<JsonWebKey<'static>> {
+    fn minimal(bytes: &[u8]) -> Cow<'static, [u8]> {
+        let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+        Cow::Owned(bytes[first..].to_vec())
+    }
+    let owned = |bytes: &[u8]| Cow::Owned(bytes.to_vec());
+    Some(match jwk {
+        JsonWebKey::Rsa {
+            modulus,
+            public_exponent,
+            ..
+        } => JsonWebKey::Rsa {
+            modulus: minimal(modulus),
+            public_exponent: minimal(public_exponent),
+            private_parts: None,
+        },
+        JsonWebKey::EllipticCurve { curve, x, y, .. } => JsonWebKey::EllipticCurve {
+            curve: Cow::Owned(curve.to_string()),
+            x: owned(x),
+            y: owned(y),
+            secret: None,
+        },
+        JsonWebKey::KeyPair { curve, x, .. } => JsonWebKey::KeyPair {
+            curve: Cow::Owned(curve.to_string()),
+            x: owned(x),
+            secret: None,
+        },
+        _ => return None,
+    })
+}
+
 fn material_from_jwk(jwk: &JsonWebKey<'_>, path: &str) -> Result<KeyMaterial> {
+    if let JsonWebKey::Symmetric { secret } = jwk {
+        return Ok(KeyMaterial::Hmac(Zeroizing::new(secret.to_vec())));
+    }
+    let public =
+        public_components(jwk).ok_or_else(|| Error::config(path, "unsupported key type"))?;
     Ok(match jwk {
-        JsonWebKey::Symmetric { secret } => KeyMaterial::Hmac(Zeroizing::new(secret.to_vec())),
         JsonWebKey::Rsa { .. } => {
-            let key = rsa::RsaPublicKey::try_from(jwk).map_err(|e| jwk_error(path, e))?;
-            let bits = key.n().bits();
+            let key = Public {
+                native: native_rsa(jwk).map_err(|e| jwk_error(path, e))?,
+                jwk: public,
+            };
+            let bits = bit_length(key.modulus());
             if bits < MIN_RSA_BITS {
                 return Err(Error::config(
                     path,
@@ -277,10 +361,10 @@ fn material_from_jwk(jwk: &JsonWebKey<'_>, path: &str) -> Result<KeyMaterial> {
             KeyMaterial::Rsa(key)
         }
         JsonWebKey::EllipticCurve { curve, .. } if curve == crate::es384::CURVE => {
-            KeyMaterial::EcP384(
-                crate::es384::verifying_key(jwk)
-                    .ok_or_else(|| jwk_error(path, "not a point on P-384"))?,
-            )
+            KeyMaterial::EcP384(Public {
+                native: native_p384(jwk).ok_or_else(|| jwk_error(path, "not a point on P-384"))?,
+                jwk: public,
+            })
         }
         JsonWebKey::EllipticCurve { curve, .. } => {
             if curve != "P-256" {
@@ -289,9 +373,10 @@ fn material_from_jwk(jwk: &JsonWebKey<'_>, path: &str) -> Result<KeyMaterial> {
                     format!("curve {curve:?} is not supported by this build (P-256, P-384)"),
                 ));
             }
-            KeyMaterial::EcP256(
-                p256::ecdsa::VerifyingKey::try_from(jwk).map_err(|e| jwk_error(path, e))?,
-            )
+            KeyMaterial::EcP256(Public {
+                native: native_p256(jwk).map_err(|e| jwk_error(path, e))?,
+                jwk: public,
+            })
         }
         JsonWebKey::KeyPair { curve, .. } => {
             if curve != "Ed25519" {
@@ -300,12 +385,129 @@ fn material_from_jwk(jwk: &JsonWebKey<'_>, path: &str) -> Result<KeyMaterial> {
                     format!("curve {curve:?} is not supported by this build (Ed25519 only)"),
                 ));
             }
-            KeyMaterial::Ed25519(
-                ed25519_compact::PublicKey::try_from(jwk).map_err(|e| jwk_error(path, e))?,
-            )
+            KeyMaterial::Ed25519(Public {
+                native: native_ed25519(jwk).map_err(|e| jwk_error(path, e))?,
+                jwk: public,
+            })
         }
         _ => return Err(Error::config(path, "unsupported key type")),
     })
+}
+
+/// The family of an asymmetric public key, after every check a configured verification key
+/// gets (for a signing key's public half in builds without RustCrypto: src/mint.rs).
+#[cfg(not(feature = "rust-asym"))]
+pub(crate) fn checked_family(public: &JsonWebKey<'_>, path: &str) -> Result<Family> {
+    material_from_jwk(public, path).map(|material| material.family())
+}
+
+/// Bits of a big-endian number without leading zero bytes.
+fn bit_length(minimal: &[u8]) -> usize {
+    minimal.first().map_or(0, |top| {
+        let top_bits = 8 - usize::try_from(top.leading_zeros()).unwrap_or(8);
+        (minimal.len() - 1) * 8 + top_bits
+    })
+}
+
+#[cfg(feature = "rust-asym")]
+fn native_rsa(jwk: &JsonWebKey<'_>) -> std::result::Result<native::Rsa, impl fmt::Display> {
+    rsa::RsaPublicKey::try_from(jwk)
+}
+
+#[cfg(feature = "rust-asym")]
+fn native_p256(jwk: &JsonWebKey<'_>) -> std::result::Result<native::P256, impl fmt::Display> {
+    p256::ecdsa::VerifyingKey::try_from(jwk)
+}
+
+#[cfg(feature = "rust-asym")]
+fn native_p384(jwk: &JsonWebKey<'_>) -> Option<native::P384> {
+    crate::es384::verifying_key(jwk)
+}
+
+#[cfg(feature = "rust-asym")]
+fn native_ed25519(jwk: &JsonWebKey<'_>) -> std::result::Result<native::Ed25519, impl fmt::Display> {
+    ed25519_compact::PublicKey::try_from(jwk)
+}
+
+/// The checks of RustCrypto's `RsaPublicKey::new` (rsa 0.9, `check_public_with_max_size`), in
+/// its order and with its messages, so that a key refused natively is refused here too.
+#[cfg(not(feature = "rust-asym"))]
+fn native_rsa(jwk: &JsonWebKey<'_>) -> std::result::Result<native::Rsa, &'static str> {
+    /// rsa 0.9's `RsaPublicKey::MAX_SIZE` and `MAX_PUB_EXPONENT`.
+    const MAX_BITS: usize = 4096;
+    const MAX_EXPONENT: u64 = (1 << 33) - 1;
+    let Some(JsonWebKey::Rsa {
+        modulus: n,
+        public_exponent: e,
+        ..
+    }) = public_components(jwk)
+    else {
+        return Err("unexpected key type");
+    };
+    if bit_length(&n) > MAX_BITS {
+        return Err("modulus too large");
+    }
+    if e.len() > 8 {
+        return Err("public exponent too large");
+    }
+    let exponent = e.iter().fold(0_u64, |acc, b| (acc << 8) | u64::from(*b));
+    // e ≥ n compares the minimal big-endian forms: longer is larger, else bytewise.
+    let e_not_below_n = (e.len(), e.as_ref()) >= (n.len(), n.as_ref());
+    if e_not_below_n || n.last().is_none_or(|low| low & 1 == 0) {
+        return Err("invalid modulus");
+    }
+    if exponent & 1 == 0 {
+        return Err("invalid exponent");
+    }
+    if exponent < 2 {
+        return Err("public exponent too small");
+    }
+    if exponent > MAX_EXPONENT {
+        return Err("public exponent too large");
+    }
+    Ok(())
+}
+
+/// The length checks of jwt-compact's P-256 conversion, then the point on the curve.
+#[cfg(not(feature = "rust-asym"))]
+fn native_p256(jwk: &JsonWebKey<'_>) -> std::result::Result<native::P256, String> {
+    let JsonWebKey::EllipticCurve { x, y, .. } = jwk else {
+        return Err("unexpected key type".into());
+    };
+    for (field, value) in [("x", x), ("y", y)] {
+        if value.len() != 32 {
+            return Err(format!(
+                "field `{field}` has unexpected length (expected: 32, got: {})",
+                value.len()
+            ));
+        }
+    }
+    curve::P256
+        .contains(x, y)
+        .then_some(())
+        .ok_or_else(|| "not a point on P-256".into())
+}
+
+#[cfg(not(feature = "rust-asym"))]
+fn native_p384(jwk: &JsonWebKey<'_>) -> Option<native::P384> {
+    let JsonWebKey::EllipticCurve { x, y, .. } = jwk else {
+        return None;
+    };
+    let sizes = x.len() == 48 && y.len() == 48;
+    (sizes && curve::P384.contains(x, y)).then_some(())
+}
+
+/// jwt-compact's Ed25519 conversion checks the length only (ed25519-compact's too).
+#[cfg(not(feature = "rust-asym"))]
+fn native_ed25519(jwk: &JsonWebKey<'_>) -> std::result::Result<native::Ed25519, String> {
+    match jwk {
+        JsonWebKey::KeyPair { x, .. } if x.len() == 32 => Ok(()),
+        JsonWebKey::KeyPair { x, .. } => Err(format!(
+            "field `x` has unexpected length (expected: 32, got: {})",
+            x.len()
+        )),
+        _ => Err("unexpected key type".into()),
+    }
 }
 
 /// The configured keys, checked against the algorithm allow-list.
@@ -529,4 +731,254 @@ fn check_serves_something(key: &VerificationKey, algorithms: &[Alg], path: &str)
         path,
         "this key serves none of the allowed algorithms",
     ))
+}
+
+/// The NIST curves' constants, big-endian, and what the core checks with them without a bigint
+/// crate: signature scalars below the group order ([`crate::verify::is_well_formed`]) and, in
+/// builds without RustCrypto, public points on their curve.
+pub(crate) mod curve {
+    /// A short Weierstrass curve y² = x³ − 3x + b over the prime field p, with group order n.
+    pub struct Curve {
+        #[cfg_attr(all(not(test), feature = "rust-asym"), allow(dead_code))]
+        pub p: &'static [u8],
+        #[cfg_attr(all(not(test), feature = "rust-asym"), allow(dead_code))]
+        pub b: &'static [u8],
+        pub n: &'static [u8],
+    }
+
+    /// P-256 (SEC 2 secp256r1; FIPS 186-4 D.1.2.3).
+    pub const P256: Curve = Curve {
+        p: &[
+            0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xff, 0xff, 0xff,
+        ],
+        b: &[
+            0x5a, 0xc6, 0x35, 0xd8, 0xaa, 0x3a, 0x93, 0xe7, 0xb3, 0xeb, 0xbd, 0x55, 0x76, 0x98,
+            0x86, 0xbc, 0x65, 0x1d, 0x06, 0xb0, 0xcc, 0x53, 0xb0, 0xf6, 0x3b, 0xce, 0x3c, 0x3e,
+            0x27, 0xd2, 0x60, 0x4b,
+        ],
+        n: &[
+            0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2,
+            0xfc, 0x63, 0x25, 0x51,
+        ],
+    };
+
+    /// P-384 (SEC 2 secp384r1; FIPS 186-4 D.1.2.4).
+    pub const P384: Curve = Curve {
+        p: &[
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0x00, 0x00, 0xff, 0xff, 0xff, 0xff,
+        ],
+        b: &[
+            0xb3, 0x31, 0x2f, 0xa7, 0xe2, 0x3e, 0xe7, 0xe4, 0x98, 0x8e, 0x05, 0x6b, 0xe3, 0xf8,
+            0x2d, 0x19, 0x18, 0x1d, 0x9c, 0x6e, 0xfe, 0x81, 0x41, 0x12, 0x03, 0x14, 0x08, 0x8f,
+            0x50, 0x13, 0x87, 0x5a, 0xc6, 0x56, 0x39, 0x8d, 0x8a, 0x2e, 0xd1, 0x9d, 0x2a, 0x85,
+            0xc8, 0xed, 0xd3, 0xec, 0x2a, 0xef,
+        ],
+        n: &[
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xc7, 0x63, 0x4d, 0x81,
+            0xf4, 0x37, 0x2d, 0xdf, 0x58, 0x1a, 0x0d, 0xb2, 0x48, 0xb0, 0xa7, 0x7a, 0xec, 0xec,
+            0x19, 0x6a, 0xcc, 0xc5, 0x29, 0x73,
+        ],
+    };
+
+    impl Curve {
+        /// Whether the big-endian `scalar`, as long as the order, is in [1, n − 1]: what an
+        /// ECDSA signature's r and s must be (SEC 1 §4.1.4 step 1).
+        pub fn is_scalar(&self, scalar: &[u8]) -> bool {
+            scalar.len() == self.n.len() && scalar.iter().any(|b| *b != 0) && scalar < self.n
+        }
+
+        /// Whether (x, y), big-endian coordinates as long as p, is a point of the curve: both
+        /// below p and y² = x³ − 3x + b (mod p). Public data, so not constant-time.
+        #[cfg(any(test, not(feature = "rust-asym")))]
+        pub fn contains(&self, x: &[u8], y: &[u8]) -> bool {
+            let size = self.p.len();
+            if x.len() != size || y.len() != size || x >= self.p || y >= self.p {
+                return false;
+            }
+            let field = Field::new(self.p);
+            let (x, y, b) = (limbs(x), limbs(y), limbs(self.b));
+            let x3 = field.mul(&field.mul(&x, &x), &x);
+            let three_x = field.add(&field.add(&x, &x), &x);
+            let rhs = field.add(&field.sub(&x3, &three_x), &b);
+            field.mul(&y, &y) == rhs
+        }
+    }
+
+    /// Big-endian bytes (a multiple of 4 long) as little-endian 32-bit limbs.
+    #[cfg(any(test, not(feature = "rust-asym")))]
+    fn limbs(bytes: &[u8]) -> Vec<u32> {
+        bytes
+            .rchunks(4)
+            .map(|c| c.iter().fold(0_u32, |acc, b| (acc << 8) | u32::from(*b)))
+            .collect()
+    }
+
+    /// Arithmetic modulo p on numbers below p, by double-and-add: a few thousand limb
+    /// operations per product, for a check made once per configured key.
+    #[cfg(any(test, not(feature = "rust-asym")))]
+    struct Field {
+        p: Vec<u32>,
+    }
+
+    #[cfg(any(test, not(feature = "rust-asym")))]
+    impl Field {
+        fn new(p: &[u8]) -> Field {
+            Field { p: limbs(p) }
+        }
+
+        /// a + b (wrapping), and whether it carried out.
+        fn add_raw(a: &[u32], b: &[u32]) -> (Vec<u32>, bool) {
+            let mut carry = 0_u64;
+            let sum = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| {
+                    let s = u64::from(*x) + u64::from(*y) + carry;
+                    carry = s >> 32;
+                    #[allow(clippy::cast_possible_truncation, clippy::as_conversions)]
+                    let low = s as u32; // the low 32 bits, by design
+                    low
+                })
+                .collect();
+            (sum, carry != 0)
+        }
+
+        /// a − b (wrapping), and whether it borrowed.
+        fn sub_raw(a: &[u32], b: &[u32]) -> (Vec<u32>, bool) {
+            let mut borrow = false;
+            let difference = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| {
+                    let (d, b1) = x.overflowing_sub(*y);
+                    let (d, b2) = d.overflowing_sub(u32::from(borrow));
+                    borrow = b1 || b2;
+                    d
+                })
+                .collect();
+            (difference, borrow)
+        }
+
+        /// Little-endian limbs compared as numbers.
+        fn at_least(a: &[u32], b: &[u32]) -> bool {
+            a.iter().rev().cmp(b.iter().rev()) != std::cmp::Ordering::Less
+        }
+
+        fn add(&self, a: &[u32], b: &[u32]) -> Vec<u32> {
+            let (sum, carried) = Self::add_raw(a, b);
+            // a + b < 2p: one subtraction of p at most (wrapping when the sum carried out).
+            if carried || Self::at_least(&sum, &self.p) {
+                Self::sub_raw(&sum, &self.p).0
+            } else {
+                sum
+            }
+        }
+
+        fn sub(&self, a: &[u32], b: &[u32]) -> Vec<u32> {
+            let (difference, borrowed) = Self::sub_raw(a, b);
+            if borrowed {
+                Self::add_raw(&difference, &self.p).0
+            } else {
+                difference
+            }
+        }
+
+        fn mul(&self, a: &[u32], b: &[u32]) -> Vec<u32> {
+            let mut product = vec![0_u32; self.p.len()];
+            for limb in b.iter().rev() {
+                for bit in (0..32).rev() {
+                    product = self.add(&product, &product);
+                    if (limb >> bit) & 1 == 1 {
+                        product = self.add(&product, a);
+                    }
+                }
+            }
+            product
+        }
+    }
+
+    #[cfg(all(test, feature = "rust-asym"))]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn points_on_the_curves_agree_with_rustcrypto() {
+            for _ in 0..20 {
+                let key = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+                let point = key.verifying_key().to_encoded_point(false);
+                let (x, y) = (point.x().unwrap().to_vec(), point.y().unwrap().to_vec());
+                assert!(P256.contains(&x, &y));
+                let mut bent = y.clone();
+                bent[31] ^= 1;
+                assert!(!P256.contains(&x, &bent));
+                let mut sec1 = vec![4];
+                sec1.extend_from_slice(&x);
+                sec1.extend_from_slice(&bent);
+                assert!(p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).is_err());
+
+                let key = p384::ecdsa::SigningKey::random(&mut rand_core::OsRng);
+                let point = key.verifying_key().to_encoded_point(false);
+                let (x, y) = (point.x().unwrap().to_vec(), point.y().unwrap().to_vec());
+                assert!(P384.contains(&x, &y));
+                let mut bent = x.clone();
+                bent[0] ^= 0x40;
+                assert!(!P384.contains(&bent, &y));
+            }
+            // −y is on the curve too; y + p is not a field element.
+            assert!(!P256.contains(&[0; 32], &[0; 32]));
+            assert!(!P256.contains(P256.p, &[0; 32]));
+        }
+
+        #[test]
+        fn scalars_agree_with_rustcrypto_signature_decoding() {
+            let one_below = |n: &[u8]| {
+                let mut v = n.to_vec();
+                *v.last_mut().unwrap() -= 1;
+                v
+            };
+            let one_above = |n: &[u8]| {
+                let mut v = n.to_vec();
+                *v.last_mut().unwrap() += 1;
+                v
+            };
+            let cases = |n: &[u8]| {
+                let size = n.len();
+                let mut one = vec![0; size];
+                one[size - 1] = 1;
+                vec![
+                    vec![0; size],
+                    one,
+                    one_below(n),
+                    n.to_vec(),
+                    one_above(n),
+                    vec![0xff; size],
+                ]
+            };
+            for r in cases(P256.n) {
+                for s in cases(P256.n) {
+                    let sig = [r.as_slice(), s.as_slice()].concat();
+                    assert_eq!(
+                        P256.is_scalar(&r) && P256.is_scalar(&s),
+                        p256::ecdsa::Signature::from_slice(&sig).is_ok()
+                    );
+                }
+            }
+            for r in cases(P384.n) {
+                for s in cases(P384.n) {
+                    let sig = [r.as_slice(), s.as_slice()].concat();
+                    assert_eq!(
+                        P384.is_scalar(&r) && P384.is_scalar(&s),
+                        p384::ecdsa::Signature::from_slice(&sig).is_ok()
+                    );
+                }
+            }
+        }
+    }
 }

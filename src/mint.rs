@@ -5,7 +5,9 @@
 use std::fmt;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use jwt_compact::alg::{Ed25519, Es256, Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key, Rsa};
+#[cfg(feature = "rust-asym")]
+use jwt_compact::alg::{Ed25519, Es256, Rsa};
+use jwt_compact::alg::{Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key};
 use jwt_compact::jwk::JsonWebKey;
 use jwt_compact::{Algorithm, AlgorithmSignature};
 use rand_core::{CryptoRng, RngCore};
@@ -21,10 +23,40 @@ use crate::track::TrackTable;
 
 enum SigningMaterial {
     Hmac(Zeroizing<Vec<u8>>),
+    #[cfg(feature = "rust-asym")]
     Rsa(Box<rsa::RsaPrivateKey>),
+    #[cfg(feature = "rust-asym")]
     EcP256(p256::ecdsa::SigningKey),
+    #[cfg(feature = "rust-asym")]
     EcP384(p384::ecdsa::SigningKey),
+    #[cfg(feature = "rust-asym")]
     Ed25519(ed25519_compact::SecretKey),
+    /// Without RustCrypto (the Worker): a private JWK that the host's crypto signs with
+    /// ([`Signer::host_signing_jwk`]), its public half, and its family.
+    #[cfg(not(feature = "rust-asym"))]
+    Host {
+        family: Family,
+        public: JsonWebKey<'static>,
+        private_jwk: Zeroizing<String>,
+    },
+}
+
+impl SigningMaterial {
+    fn family(&self) -> Family {
+        match self {
+            SigningMaterial::Hmac(_) => Family::Hmac,
+            #[cfg(feature = "rust-asym")]
+            SigningMaterial::Rsa(_) => Family::Rsa,
+            #[cfg(feature = "rust-asym")]
+            SigningMaterial::EcP256(_) => Family::EcP256,
+            #[cfg(feature = "rust-asym")]
+            SigningMaterial::EcP384(_) => Family::EcP384,
+            #[cfg(feature = "rust-asym")]
+            SigningMaterial::Ed25519(_) => Family::Ed25519,
+            #[cfg(not(feature = "rust-asym"))]
+            SigningMaterial::Host { family, .. } => *family,
+        }
+    }
 }
 
 /// A private key (or HMAC secret) with the one algorithm it signs with.
@@ -96,15 +128,20 @@ impl Signer {
             JsonWebKey::Symmetric { secret } => {
                 SigningMaterial::Hmac(Zeroizing::new(secret.to_vec()))
             }
+            #[cfg(not(feature = "rust-asym"))]
+            jwk => host_material(&value, jwk)?,
+            #[cfg(feature = "rust-asym")]
             JsonWebKey::Rsa { .. } => SigningMaterial::Rsa(Box::new(
                 rsa::RsaPrivateKey::try_from(&parsed.jwk).map_err(key_error)?,
             )),
+            #[cfg(feature = "rust-asym")]
             JsonWebKey::EllipticCurve { curve, .. } if curve == crate::es384::CURVE => {
                 SigningMaterial::EcP384(
                     crate::es384::signing_key(&parsed.jwk)
                         .ok_or_else(|| key_error("not a P-384 key whose d matches x and y"))?,
                 )
             }
+            #[cfg(feature = "rust-asym")]
             JsonWebKey::EllipticCurve { curve, secret, .. } => {
                 if curve != "P-256" {
                     return Err(Error::config(
@@ -120,18 +157,14 @@ impl Signer {
                 }
                 SigningMaterial::EcP256(key)
             }
+            #[cfg(feature = "rust-asym")]
             JsonWebKey::KeyPair { .. } => SigningMaterial::Ed25519(
                 ed25519_compact::SecretKey::try_from(&parsed.jwk).map_err(key_error)?,
             ),
+            #[cfg(feature = "rust-asym")]
             _ => return Err(key_error("unsupported key type")),
         };
-        let family = match material {
-            SigningMaterial::Hmac(_) => Family::Hmac,
-            SigningMaterial::Rsa(_) => Family::Rsa,
-            SigningMaterial::EcP256(_) => Family::EcP256,
-            SigningMaterial::EcP384(_) => Family::EcP384,
-            SigningMaterial::Ed25519(_) => Family::Ed25519,
-        };
+        let family = material.family();
         let alg = parsed.alg.or(alg).unwrap_or_else(|| default_alg(family));
         if alg.family() != family {
             return Err(Error::config(
@@ -196,18 +229,35 @@ impl Signer {
         self.kid.as_deref()
     }
 
+    /// Signs `message` (the JWS signing input) in-process; `None` for a key this build leaves
+    /// to the host's crypto ([`Signer::host_signing_jwk`]).
+    pub fn try_sign(&self, message: &[u8]) -> Option<Vec<u8>> {
+        match &self.material {
+            #[cfg(not(feature = "rust-asym"))]
+            SigningMaterial::Host { .. } => None,
+            #[cfg(not(feature = "rust-asym"))]
+            SigningMaterial::Hmac(k) => Some(hmac_sign(self.alg, k, message)),
+            #[cfg(feature = "rust-asym")]
+            _ => Some(self.sign(message)),
+        }
+    }
+
+    /// In a build without RustCrypto's asymmetric algorithms (the Worker): the private JWK to
+    /// sign with through the host (WebCrypto's `importKey("jwk", …)`: key members only, no
+    /// `kid`, `alg`, `use` or `key_ops`). `None` for HMAC and wherever the core signs itself.
+    pub fn host_signing_jwk(&self) -> Option<&str> {
+        match &self.material {
+            #[cfg(not(feature = "rust-asym"))]
+            SigningMaterial::Host { private_jwk, .. } => Some(private_jwk.as_str()),
+            _ => None,
+        }
+    }
+
     /// Signs `message` (the JWS signing input).
+    #[cfg(feature = "rust-asym")]
     pub fn sign(&self, message: &[u8]) -> Vec<u8> {
         match (&self.material, self.alg) {
-            (SigningMaterial::Hmac(k), Alg::HS384) => {
-                sign_with(&Hs384, &Hs384Key::new(k.as_slice()), message)
-            }
-            (SigningMaterial::Hmac(k), Alg::HS512) => {
-                sign_with(&Hs512, &Hs512Key::new(k.as_slice()), message)
-            }
-            (SigningMaterial::Hmac(k), _) => {
-                sign_with(&Hs256, &Hs256Key::new(k.as_slice()), message)
-            }
+            (SigningMaterial::Hmac(k), alg) => hmac_sign(alg, k, message),
             (SigningMaterial::Rsa(k), alg) => sign_with(&Rsa::with_name(alg.name()), k, message),
             (SigningMaterial::EcP256(k), _) => sign_with(&Es256, k, message),
             (SigningMaterial::EcP384(k), _) => crate::es384::sign(k, message),
@@ -220,14 +270,92 @@ impl Signer {
         let (kid, alg) = (self.kid.as_deref(), Some(self.alg));
         Some(match &self.material {
             SigningMaterial::Hmac(_) => return None,
+            #[cfg(feature = "rust-asym")]
             SigningMaterial::Rsa(k) => jwk_value(&JsonWebKey::from(&k.to_public_key()), kid, alg),
+            #[cfg(feature = "rust-asym")]
             SigningMaterial::EcP256(k) => jwk_value(&JsonWebKey::from(k.verifying_key()), kid, alg),
+            #[cfg(feature = "rust-asym")]
             SigningMaterial::EcP384(k) => {
                 jwk_value(&crate::es384::public_jwk(k.verifying_key()), kid, alg)
             }
+            #[cfg(feature = "rust-asym")]
             SigningMaterial::Ed25519(k) => jwk_value(&JsonWebKey::from(&k.public_key()), kid, alg),
+            #[cfg(not(feature = "rust-asym"))]
+            SigningMaterial::Host { public, .. } => jwk_value(public, kid, alg),
         })
     }
+}
+
+/// HS256 unless `alg` names HS384 or HS512.
+fn hmac_sign(alg: Alg, secret: &[u8], message: &[u8]) -> Vec<u8> {
+    match alg {
+        Alg::HS384 => sign_with(&Hs384, &Hs384Key::new(secret), message),
+        Alg::HS512 => sign_with(&Hs512, &Hs512Key::new(secret), message),
+        _ => sign_with(&Hs256, &Hs256Key::new(secret), message),
+    }
+}
+
+/// The members WebCrypto imports from a private JWK: the key's own, nothing that names a use.
+#[cfg(not(feature = "rust-asym"))]
+const KEY_MEMBERS: [&str; 12] = [
+    "kty", "crv", "x", "y", "d", "n", "e", "p", "q", "dp", "dq", "qi",
+];
+
+/// Without RustCrypto: what can be checked of a private JWK before the host imports it (the
+/// public half as a verification key is checked, `d` has the curve's length, an RSA key has
+/// its CRT members, which WebCrypto requires); whether `d` belongs to the public half is
+/// checked by the host on first use (the Worker signs and verifies once).
+#[cfg(not(feature = "rust-asym"))]
+fn host_material(value: &Value, jwk: &JsonWebKey<'_>) -> Result<SigningMaterial> {
+    let public =
+        crate::keys::public_components(jwk).ok_or_else(|| key_error("unsupported key type"))?;
+    let family = crate::keys::checked_family(&public, "key")?;
+    let object = value.as_object();
+    let has = |name: &str| object.is_some_and(|o| o.contains_key(name));
+    let d_len = match jwk {
+        JsonWebKey::EllipticCurve { secret, .. } | JsonWebKey::KeyPair { secret, .. } => {
+            secret.as_ref().map(|d| d.len())
+        }
+        _ => None,
+    };
+    match family {
+        Family::Rsa => {
+            if has("oth") || !["dp", "dq", "qi"].into_iter().all(has) {
+                return Err(key_error(
+                    "an RSA signing key needs dp, dq and qi and no oth here (WebCrypto signs)",
+                ));
+            }
+        }
+        Family::EcP256 | Family::EcP384 | Family::Ed25519 => {
+            let size = match family {
+                Family::EcP384 => crate::es384::COORDINATE_BYTES,
+                _ => 32,
+            };
+            match d_len {
+                None => return Err(key_error("missing d")),
+                Some(len) if len != size => {
+                    return Err(key_error(format!(
+                        "field `d` has unexpected length (expected: {size}, got: {len})"
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
+        Family::Hmac => return Err(key_error("unsupported key type")),
+    }
+    let mut importable = serde_json::Map::new();
+    if let Some(object) = object {
+        for name in KEY_MEMBERS {
+            if let Some(member) = object.get(name) {
+                importable.insert(name.into(), member.clone());
+            }
+        }
+    }
+    Ok(SigningMaterial::Host {
+        family,
+        public,
+        private_jwk: Zeroizing::new(Value::Object(importable).to_string()),
+    })
 }
 
 /// What to mint.
@@ -324,14 +452,7 @@ pub fn issue(
         };
         claims.insert("aud".into(), aud);
     }
-    Ok(sign_claims(
-        policy,
-        signer,
-        claims,
-        (now, exp),
-        verdict.track,
-        rng,
-    ))
+    prepare(policy, signer, claims, (now, exp), verdict.track, rng).signed_by(signer)
 }
 
 /// Mints the successor of a verified token (refresh rotation). Every claim the issuer wrote is
@@ -347,6 +468,18 @@ pub fn reissue(
     now: u64,
     rng: &mut (impl RngCore + CryptoRng),
 ) -> Result<Issued> {
+    reissue_unsigned(policy, signer, verified, now, rng)?.signed_by(signer)
+}
+
+/// [`reissue`] up to the signature: for a host that signs with its own crypto
+/// ([`Signer::host_signing_jwk`]), then finishes with [`Unsigned::with_signature`].
+pub fn reissue_unsigned(
+    policy: &Policy,
+    signer: &Signer,
+    verified: &Verified,
+    now: u64,
+    rng: &mut (impl RngCore + CryptoRng),
+) -> Result<Unsigned> {
     check_signer_allowed(policy, signer)?;
     if verified.profile != 0 {
         // The successor would carry the provider's iss under this gateway's key: a token no
@@ -376,7 +509,7 @@ pub fn reissue(
     let mut claims = verified.claims().clone();
     claims.insert("auth_time".into(), start.into());
     let track = verified.track.track.clone();
-    Ok(sign_claims(policy, signer, claims, (now, exp), track, rng))
+    Ok(prepare(policy, signer, claims, (now, exp), track, rng))
 }
 
 fn check_signer_allowed(policy: &Policy, signer: &Signer) -> Result<()> {
@@ -390,15 +523,58 @@ fn check_signer_allowed(policy: &Policy, signer: &Signer) -> Result<()> {
     }
 }
 
-/// Sets `iat`, `exp` (`times`) and a fresh `jti`, then signs.
-fn sign_claims(
+/// A token before its signature: the JWS signing input and the facts of [`Issued`].
+#[derive(Debug)]
+pub struct Unsigned {
+    signing_input: String,
+    jti: String,
+    iat: u64,
+    exp: u64,
+    track: Option<String>,
+}
+
+impl Unsigned {
+    /// The bytes to sign.
+    pub fn signing_input(&self) -> &[u8] {
+        self.signing_input.as_bytes()
+    }
+
+    /// The token with `signature` (made by the host over [`Unsigned::signing_input`]).
+    pub fn with_signature(self, signature: &[u8]) -> Issued {
+        let signature = Base64UrlUnpadded::encode_string(signature);
+        Issued {
+            token: format!("{}.{signature}", self.signing_input),
+            jti: self.jti,
+            iat: self.iat,
+            exp: self.exp,
+            track: self.track,
+        }
+    }
+
+    /// Signed in-process; a config error for a key this build leaves to the host.
+    fn signed_by(self, signer: &Signer) -> Result<Issued> {
+        let signature = signer.try_sign(self.signing_input()).ok_or_else(|| {
+            Error::config(
+                "key",
+                format!(
+                    "{} signing is left to the host's crypto in this build",
+                    signer.alg
+                ),
+            )
+        })?;
+        Ok(self.with_signature(&signature))
+    }
+}
+
+/// Sets `iat`, `exp` (`times`) and a fresh `jti`: the token up to its signature.
+fn prepare(
     policy: &Policy,
     signer: &Signer,
     mut claims: Map<String, Value>,
     (now, exp): (u64, u64),
     track: Option<String>,
     rng: &mut (impl RngCore + CryptoRng),
-) -> Issued {
+) -> Unsigned {
     let jti = new_jti(rng);
     claims.insert("iat".into(), now.into());
     claims.insert("exp".into(), exp.into());
@@ -418,9 +594,8 @@ fn sign_claims(
         b64_json(&Value::Object(header)),
         b64_json(&Value::Object(claims))
     );
-    let signature = Base64UrlUnpadded::encode_string(&signer.sign(signing_input.as_bytes()));
-    Issued {
-        token: format!("{signing_input}.{signature}"),
+    Unsigned {
+        signing_input,
         jti,
         iat: now,
         exp,

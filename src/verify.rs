@@ -9,11 +9,18 @@
 //! still parses, picks the key and the algorithm, and checks every claim; the backend only
 //! answers the question above, for a key and an algorithm the core already matched.
 
-use jwt_compact::alg::{Ed25519, Es256, Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key, Rsa};
+#[cfg(feature = "rust-asym")]
+use jwt_compact::alg::{Ed25519, Es256, Rsa};
+use jwt_compact::alg::{Hs256, Hs256Key, Hs384, Hs384Key, Hs512, Hs512Key};
 use jwt_compact::{Algorithm, AlgorithmSignature};
 
 use crate::alg::Alg;
+use crate::keys::curve;
 use crate::keys::{KeyMaterial, VerificationKey};
+
+/// Whether this build checks RSA, ECDSA and Ed25519 signatures itself (feature `rust-asym`).
+/// Without it (the Worker), [`verify_signature`] refuses them all and the host checks them.
+pub const CARRIES_ASYMMETRIC: bool = cfg!(feature = "rust-asym");
 
 /// Length check, then decoding, then the backend's verification. Any failure is `false`.
 fn check<A: Algorithm>(alg: &A, key: &A::VerifyingKey, message: &[u8], signature: &[u8]) -> bool {
@@ -32,12 +39,13 @@ fn check<A: Algorithm>(alg: &A, key: &A::VerifyingKey, message: &[u8], signature
 }
 
 /// Verifies a signature with `key` under `alg`. Returns `false` (never panics) when the key's
-/// family does not match the algorithm: keys are never reinterpreted across families.
+/// family does not match the algorithm: keys are never reinterpreted across families, and
+/// in a build without RustCrypto ([`CARRIES_ASYMMETRIC`]) for every asymmetric algorithm.
 pub fn verify_signature(alg: Alg, key: &VerificationKey, message: &[u8], signature: &[u8]) -> bool {
     // The rsa crate checks s < n for PKCS#1 v1.5 but not for PSS: s + n (when it still fits
     // the modulus length) would pass as a second valid signature. Refused here for both.
     if let KeyMaterial::Rsa(public) = &key.material {
-        if !rsa_below_modulus(public, signature) {
+        if !rsa_below_modulus(public.modulus(), signature) {
             return false;
         }
     }
@@ -60,17 +68,42 @@ pub fn verify_signature(alg: Alg, key: &VerificationKey, message: &[u8], signatu
             message,
             signature,
         ),
-        (KeyMaterial::Rsa(public), Alg::RS256) => check(&Rsa::rs256(), public, message, signature),
-        (KeyMaterial::Rsa(public), Alg::RS384) => check(&Rsa::rs384(), public, message, signature),
-        (KeyMaterial::Rsa(public), Alg::RS512) => check(&Rsa::rs512(), public, message, signature),
-        (KeyMaterial::Rsa(public), Alg::PS256) => check(&Rsa::ps256(), public, message, signature),
-        (KeyMaterial::Rsa(public), Alg::PS384) => check(&Rsa::ps384(), public, message, signature),
-        (KeyMaterial::Rsa(public), Alg::PS512) => check(&Rsa::ps512(), public, message, signature),
-        (KeyMaterial::EcP256(public), Alg::ES256) => check(&Es256, public, message, signature),
-        (KeyMaterial::EcP384(public), Alg::ES384) => {
-            crate::es384::verify(public, message, signature)
+        #[cfg(feature = "rust-asym")]
+        (KeyMaterial::Rsa(public), Alg::RS256) => {
+            check(&Rsa::rs256(), &public.native, message, signature)
         }
-        (KeyMaterial::Ed25519(public), Alg::EdDSA) => check(&Ed25519, public, message, signature),
+        #[cfg(feature = "rust-asym")]
+        (KeyMaterial::Rsa(public), Alg::RS384) => {
+            check(&Rsa::rs384(), &public.native, message, signature)
+        }
+        #[cfg(feature = "rust-asym")]
+        (KeyMaterial::Rsa(public), Alg::RS512) => {
+            check(&Rsa::rs512(), &public.native, message, signature)
+        }
+        #[cfg(feature = "rust-asym")]
+        (KeyMaterial::Rsa(public), Alg::PS256) => {
+            check(&Rsa::ps256(), &public.native, message, signature)
+        }
+        #[cfg(feature = "rust-asym")]
+        (KeyMaterial::Rsa(public), Alg::PS384) => {
+            check(&Rsa::ps384(), &public.native, message, signature)
+        }
+        #[cfg(feature = "rust-asym")]
+        (KeyMaterial::Rsa(public), Alg::PS512) => {
+            check(&Rsa::ps512(), &public.native, message, signature)
+        }
+        #[cfg(feature = "rust-asym")]
+        (KeyMaterial::EcP256(public), Alg::ES256) => {
+            check(&Es256, &public.native, message, signature)
+        }
+        #[cfg(feature = "rust-asym")]
+        (KeyMaterial::EcP384(public), Alg::ES384) => {
+            crate::es384::verify(&public.native, message, signature)
+        }
+        #[cfg(feature = "rust-asym")]
+        (KeyMaterial::Ed25519(public), Alg::EdDSA) => {
+            check(&Ed25519, &public.native, message, signature)
+        }
         _ => false,
     }
 }
@@ -111,19 +144,25 @@ impl SignatureCheck for Ready<'_> {
 }
 
 /// Whether a signature may be handed to a host at all: the one length `alg` allows with
-/// `key`, and for ES256 both r and s in [1, n − 1], for EdDSA S below the group order L
-/// (RFC 8032 §5.1.7): what jwt-compact refuses by shape is refused before any host sees it,
-/// so hosts cannot differ on it (the "psychic signature", CVE-2022-21449, is r = s = 0).
+/// `key`, for ES256 and ES384 both r and s in [1, n − 1], for EdDSA S below the group order
+/// L (RFC 8032 §5.1.7), for RSA s below the modulus: what jwt-compact refuses by shape is
+/// refused before any host sees it, so hosts cannot differ on it (the "psychic signature",
+/// CVE-2022-21449, is r = s = 0). Byte comparisons against the constants and the key's own
+/// modulus, the same in every build.
 pub fn is_well_formed(alg: Alg, key: &VerificationKey, signature: &[u8]) -> bool {
     if !has_expected_length(alg, key, signature) {
         return false;
     }
     if let KeyMaterial::Rsa(public) = &key.material {
-        return rsa_below_modulus(public, signature);
+        return rsa_below_modulus(public.modulus(), signature);
     }
+    let scalars = |curve: &curve::Curve| {
+        let (r, s) = signature.split_at(signature.len() / 2);
+        curve.is_scalar(r) && curve.is_scalar(s)
+    };
     match alg {
-        Alg::ES256 => p256::ecdsa::Signature::from_slice(signature).is_ok(),
-        Alg::ES384 => crate::es384::is_well_formed(signature),
+        Alg::ES256 => scalars(&curve::P256),
+        Alg::ES384 => scalars(&curve::P384),
         Alg::EdDSA => signature.get(32..).is_some_and(scalar_below_group_order),
         _ => true,
     }
@@ -131,9 +170,8 @@ pub fn is_well_formed(alg: Alg, key: &VerificationKey, signature: &[u8]) -> bool
 
 /// Whether the big-endian `signature` is a number below the RSA modulus (RFC 8017 §5.2.2,
 /// RSAVP1: "if s is not between 0 and n − 1, output 'signature representative out of range'").
-fn rsa_below_modulus(public: &rsa::RsaPublicKey, signature: &[u8]) -> bool {
-    use rsa::traits::PublicKeyParts;
-    let modulus = public.n().to_bytes_be();
+/// `modulus` is big-endian without leading zero bytes.
+fn rsa_below_modulus(modulus: &[u8], signature: &[u8]) -> bool {
     // Leading zero bytes of the signature do not change its value.
     let first = signature
         .iter()
@@ -143,7 +181,7 @@ fn rsa_below_modulus(public: &rsa::RsaPublicKey, signature: &[u8]) -> bool {
     match value.len().cmp(&modulus.len()) {
         std::cmp::Ordering::Less => true,
         std::cmp::Ordering::Greater => false,
-        std::cmp::Ordering::Equal => value < modulus.as_slice(),
+        std::cmp::Ordering::Equal => value < modulus,
     }
 }
 
@@ -158,7 +196,8 @@ fn scalar_below_group_order(s: &[u8]) -> bool {
     s.len() == 32 && s.iter().rev().cmp(ED25519_L.iter().rev()) == std::cmp::Ordering::Less
 }
 
-/// jwt-compact, in-process: the backend of every host unless one brings its own.
+/// jwt-compact, in-process: the backend of every host unless one brings its own. Without
+/// `rust-asym` it checks HMAC only.
 pub struct JwtCompact;
 
 impl SignatureBackend for JwtCompact {
@@ -170,14 +209,15 @@ impl SignatureBackend for JwtCompact {
 /// Whether `signature` has the one length `alg` allows with `key` (64 bytes for ES256 and
 /// EdDSA, the modulus size for RSA); part of [`is_well_formed`].
 fn has_expected_length(alg: Alg, key: &VerificationKey, signature: &[u8]) -> bool {
-    use rsa::traits::PublicKeyParts;
     match (&key.material, alg.family()) {
         (KeyMaterial::EcP256(_), crate::alg::Family::EcP256)
         | (KeyMaterial::Ed25519(_), crate::alg::Family::Ed25519) => signature.len() == 64,
         (KeyMaterial::EcP384(_), crate::alg::Family::EcP384) => {
             signature.len() == crate::es384::SIGNATURE_BYTES
         }
-        (KeyMaterial::Rsa(public), crate::alg::Family::Rsa) => signature.len() == public.size(),
+        (KeyMaterial::Rsa(public), crate::alg::Family::Rsa) => {
+            signature.len() == public.modulus().len()
+        }
         (KeyMaterial::Hmac(_), crate::alg::Family::Hmac) => true,
         _ => false,
     }

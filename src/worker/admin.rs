@@ -8,7 +8,7 @@ use super::state::{Applied, State};
 use super::{http, now};
 use crate::error::{Error, ErrorCode};
 use crate::gateway::{bearer_token, check_same_origin, granted_scopes};
-use crate::mint::reissue;
+use crate::mint::reissue_unsigned;
 use crate::policy::Verified;
 use crate::revocation::RevocationRequest;
 
@@ -334,7 +334,7 @@ impl Drop for InFlight<'_> {
 }
 
 /// Rotates the presented token: verified, checked against the store uncached, its jti consumed
-/// (revoked), then its successor minted with every claim kept ([`reissue`]).
+/// (revoked), then its successor minted with every claim kept ([`crate::mint::reissue`]).
 pub async fn refresh(state: &State, req: Request) -> worker::Result<Response> {
     let path = req.path();
     if let Err(e) = check_cookie_request(&req) {
@@ -379,15 +379,20 @@ pub async fn refresh(state: &State, req: Request) -> worker::Result<Response> {
         }
         Err(e) => return http::reject(&e, Some(&token), Some(&verified), &path),
     }
-    let issued = match reissue(
+    let unsigned = match reissue_unsigned(
         state.core.validator.policy(),
         signer,
         &verified,
         now,
         &mut rand_core::OsRng,
     ) {
-        Ok(issued) => issued,
+        Ok(unsigned) => unsigned,
         Err(e) => return http::reject(&e, Some(&token), Some(&verified), &path),
+    };
+    // Signed before the jti is consumed: a signing key WebCrypto refuses revokes nothing.
+    let issued = match state.crypto.sign(signer, unsigned.signing_input()).await {
+        Ok(signature) => unsigned.with_signature(&signature),
+        Err(e) => return http::error(&e),
     };
     // Consumed exactly once: through the authority, a reuse from any isolate is caught here.
     let consumed = match RevocationRequest::for_token(&facts, "refresh") {

@@ -4,7 +4,10 @@
 //! the wrong shape ([`verify::is_well_formed`]: length, ECDSA r and s in range, Ed25519 S below
 //! L) and checks every claim, in its order; WebCrypto only answers "does this signature
 //! verify under this public key?". HMAC stays in the core (a call out costs more than the
-//! MAC). A key WebCrypto cannot import is left to jwt-compact.
+//! MAC). The Worker's build carries no RustCrypto RSA, ECDSA or Ed25519 (feature `rust-asym`
+//! off): a key WebCrypto cannot import verifies nothing, and a refresh signed with an
+//! asymmetric `SIGNING_KEY` is made here too (`crypto.subtle.sign`, [`WebCrypto::sign`]).
+//! Built with `rust-asym`, jwt-compact would take over keys WebCrypto cannot import.
 
 use std::cell::RefCell;
 
@@ -13,7 +16,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::alg::{Alg, Family};
-use crate::keys::VerificationKey;
+use crate::error::{Error, Result};
+use crate::keys::{KeySet, VerificationKey};
+use crate::mint::Signer;
 use crate::verify::{self, SignatureCheck};
 
 #[wasm_bindgen]
@@ -25,7 +30,7 @@ extern "C" {
         algorithm: &JsValue,
         extractable: bool,
         usages: &Array,
-    ) -> Result<Promise, JsValue>;
+    ) -> std::result::Result<Promise, JsValue>;
 
     #[wasm_bindgen(js_namespace = ["crypto", "subtle"], js_name = verify, catch)]
     fn subtle_verify(
@@ -33,7 +38,14 @@ extern "C" {
         key: &JsValue,
         signature: &Uint8Array,
         data: &Uint8Array,
-    ) -> Result<Promise, JsValue>;
+    ) -> std::result::Result<Promise, JsValue>;
+
+    #[wasm_bindgen(js_namespace = ["crypto", "subtle"], js_name = sign, catch)]
+    fn subtle_sign(
+        algorithm: &JsValue,
+        key: &JsValue,
+        data: &Uint8Array,
+    ) -> std::result::Result<Promise, JsValue>;
 }
 
 /// Most imported keys kept; a key set rarely holds more than a handful.
@@ -47,7 +59,12 @@ pub struct WebCrypto {
     keys: RefCell<Vec<(Alg, u64, Option<JsValue>)>>,
     /// Signatures checked by WebCrypto and by jwt-compact (for `/v1/health`).
     counts: RefCell<(u64, u64)>,
+    /// The signer's private key, imported and checked against its public half once.
+    signing_key: RefCell<Option<JsValue>>,
 }
+
+/// What the signing key signs once, to check that its `d` belongs to its public members.
+const PROBE: &[u8] = b"edge-jwt: does this private key match its public JWK?";
 
 fn object(members: &[(&str, JsValue)]) -> JsValue {
     let object = Object::new();
@@ -174,6 +191,10 @@ impl SignatureCheck for WebCrypto {
             return false;
         }
         let Some(crypto_key) = self.crypto_key(alg, key, &import).await else {
+            if !verify::CARRIES_ASYMMETRIC {
+                // No RustCrypto in this build: what WebCrypto cannot import verifies nothing.
+                return false;
+            }
             self.count(false);
             return verify::verify_signature(alg, key, message, signature);
         };
@@ -193,4 +214,69 @@ impl SignatureCheck for WebCrypto {
             Err(_) => false,
         }
     }
+}
+
+/// `usages` as a JS array of one string.
+fn usage(name: &str) -> Array {
+    Array::of1(&JsValue::from_str(name))
+}
+
+async fn settle(promise: std::result::Result<Promise, JsValue>) -> Option<JsValue> {
+    JsFuture::from(promise.ok()?).await.ok()
+}
+
+impl WebCrypto {
+    /// Signs `message` for a minted token: HMAC in the core, an asymmetric `SIGNING_KEY` with
+    /// `crypto.subtle.sign` (where the core carries no RustCrypto). The private key is imported
+    /// on first use, and kept only once a signature it made verifies under its public half,
+    /// which the core cannot check without RustCrypto: a `d` of another key is a
+    /// `config_error` naming `SIGNING_KEY`, never a token nobody can verify.
+    pub async fn sign(&self, signer: &Signer, message: &[u8]) -> Result<Vec<u8>> {
+        if let Some(signature) = signer.try_sign(message) {
+            return Ok(signature);
+        }
+        let alg = signer.alg();
+        let unusable = |why: &str| Error::config("SIGNING_KEY", format!("{alg}: {why}"));
+        let (import, params) = algorithms(alg).ok_or_else(|| unusable("not signed here"))?;
+        let known = self.signing_key.borrow().clone();
+        let key = match known {
+            Some(key) => key,
+            None => {
+                let jwk = signer
+                    .host_signing_jwk()
+                    .and_then(|json| js_sys::JSON::parse(json).ok())
+                    .ok_or_else(|| unusable("no private key to sign with"))?;
+                let key = settle(import_key("jwk", &jwk, &import, false, &usage("sign")))
+                    .await
+                    .ok_or_else(|| unusable("WebCrypto cannot import this private key"))?;
+                let probe = raw_sign(&params, &key, PROBE).await;
+                let public = signer
+                    .public_jwk()
+                    .and_then(|jwk| KeySet::build_remote(&[jwk], &[alg]));
+                let matches = match (probe, public) {
+                    (Some(signature), Some(public)) => match public.keys().first() {
+                        Some(public) => self.check(alg, public, PROBE, &signature).await,
+                        None => false,
+                    },
+                    _ => false,
+                };
+                if !matches {
+                    return Err(unusable(
+                        "the private key does not match its public members (x, y, n or e)",
+                    ));
+                }
+                *self.signing_key.borrow_mut() = Some(key.clone());
+                key
+            }
+        };
+        raw_sign(&params, &key, message)
+            .await
+            .ok_or_else(|| unusable("WebCrypto could not sign"))
+    }
+}
+
+/// `crypto.subtle.sign`, its ArrayBuffer as bytes.
+async fn raw_sign(params: &JsValue, key: &JsValue, message: &[u8]) -> Option<Vec<u8>> {
+    let buffer = settle(subtle_sign(params, key, &Uint8Array::from(message))).await?;
+    Some(Uint8Array::new(&buffer).to_vec())
 }

@@ -3,11 +3,16 @@
 // core natively, jwt-compact) must give the same verdict, code for code, on valid tokens and
 // on hostile signatures — flipped bits, wrong lengths, another key, ECDSA r = n / s = 0 /
 // r = s = 0 (CVE-2022-21449) / high-s, Ed25519 S + L, PSS with a 0-byte salt, RSA s + n and
-// s = n — and the health counters show which backend checked them.
+// s = n — and the health counters show which backend checked them. The Worker's build carries
+// no RustCrypto RSA, ECDSA or Ed25519 at all (Cargo feature `rust-asym` off): its module names
+// none of those crates, and the range checks in front of WebCrypto (r, s in [1, n − 1], S < L,
+// RSA s < n) are byte comparisons in the core.
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
 
 import * as h from "./harness.mjs";
 
@@ -79,10 +84,14 @@ function corpus(alg, keys, other) {
     cases.r_equals_n = `${input}.${b64(Buffer.concat([hex(n, bytes), hex(s, bytes)]))}`;
     cases.s_zero = `${input}.${b64(Buffer.concat([hex(r, bytes), Buffer.alloc(bytes)]))}`;
     cases.high_s = `${input}.${b64(Buffer.concat([hex(r, bytes), hex(n - s, bytes)]))}`;
+    cases.s_equals_n = `${input}.${b64(Buffer.concat([hex(r, bytes), hex(n, bytes)]))}`;
+    cases.r_plus_n = `${input}.${b64(Buffer.concat([hex(r + n < 1n << BigInt(8 * bytes) ? r + n : n + 1n, bytes), hex(s, bytes)]))}`;
+    cases.r_all_ones = `${input}.${b64(Buffer.concat([Buffer.alloc(bytes, 0xff), hex(s, bytes)]))}`;
   }
   if (alg === "EdDSA") {
     const s = BigInt(`0x${Buffer.from(sig.subarray(32)).reverse().toString("hex")}`);
     cases.s_plus_l = `${input}.${b64(Buffer.concat([sig.subarray(0, 32), hex(s + ED25519_L, 32).reverse()]))}`;
+    cases.s_equals_l = `${input}.${b64(Buffer.concat([sig.subarray(0, 32), hex(ED25519_L, 32).reverse()]))}`;
   }
   if (alg.startsWith("PS")) cases.pss_salt_0 = `${input}.${b64(sign(alg, keys.privateKey, input, { saltLength: 0 }))}`;
   if (alg.startsWith("RS") || alg.startsWith("PS")) {
@@ -120,9 +129,30 @@ describe("WebCrypto in the Worker agrees with the core on every asymmetric algor
         assert.equal(got, expected, `${alg} ${name}: Worker ${got}, core ${expected}`);
       }
       assert.equal(h.cliVerify(policy, cases.valid).ok, true, "the valid token is valid");
+      // Out of range is refused by the core's byte comparisons, before WebCrypto sees it.
+      for (const name of ["r_equals_n", "s_equals_n", "r_plus_n", "r_all_ones", "s_zero", "s_plus_l", "s_equals_l", "s_plus_n", "zeros"]) {
+        if (!cases[name]) continue;
+        const r = await worker.get("/api", cases[name]);
+        assert.equal(r.status === 200 ? "ok" : r.body.code, "bad_signature", `${alg} ${name} is refused`);
+      }
       const afterAll = (await worker.health()).isolate.signatures;
       assert.ok(afterAll.webcrypto > before.webcrypto, `${alg} went through WebCrypto: ${JSON.stringify(afterAll)}`);
       assert.equal(afterAll.wasm, before.wasm, `${alg}: no signature checked in wasm`);
     });
   }
+});
+
+// The crates of RustCrypto's RSA, ECDSA and Ed25519, as they appear in the mangled symbol names
+// of the module cargo builds (before wasm-opt strips the names): their own items (`_ZN4p384…`)
+// and their trait impls (`_$LT$p384..…`).
+const RUSTCRYPTO = ["p256", "p384", "rsa", "num_bigint_dig", "ed25519_compact", "primeorder", "ecdsa", "crypto_bigint", "elliptic_curve"];
+
+test("the Worker's module carries no RustCrypto RSA, ECDSA or Ed25519 (WebCrypto checks those)", () => {
+  h.ensureBuilt();
+  const raw = path.join(h.ROOT, "target/wasm32-unknown-unknown/wasm-release/edge_jwt.wasm");
+  const names = fs.readFileSync(raw).toString("latin1");
+  assert.ok((names.match(/_ZN8edge_jwt/g) ?? []).length > 100, "the module's names are readable");
+  assert.ok(names.includes("_ZN4sha2"), "sha2 (HMAC) is found the same way");
+  const pattern = new RegExp(`_ZN(?:${RUSTCRYPTO.map((c) => `${c.length}${c}`).join("|")})|\\$LT\\$(?:${RUSTCRYPTO.join("|")})\\.\\.`, "g");
+  assert.deepEqual([...new Set(names.match(pattern) ?? [])], [], "no RustCrypto asymmetric code in the Worker");
 });
