@@ -46,6 +46,8 @@
 //!   certificate that was presented and verified.
 
 mod binding;
+#[cfg(feature = "rust-asym")]
+mod create;
 mod mtls;
 mod nonce;
 mod proof;
@@ -54,12 +56,14 @@ mod thumbprint;
 mod uri;
 
 pub use binding::{decide, BindingChecks, BindingRequirement, Confirmation, DpopMode, Scheme};
+#[cfg(feature = "rust-asym")]
+pub use create::{create_proof, ProofFor};
 pub use mtls::{check_certificate_binding, CertificateFingerprint, ClientCertificate};
 pub use nonce::{NonceKey, DEFAULT_NONCE_WINDOW_S, MIN_NONCE_SECRET_BYTES};
 pub use proof::{
-    create_proof, CheckedProof, NonceRequirement, ProofChecker, ProofFor, ProofRequest,
-    ProofSettings, DEFAULT_ALGORITHMS, DEFAULT_FUTURE_S, DEFAULT_MAX_AGE_S,
-    DEFAULT_MAX_PROOF_BYTES, MAX_JTI_BYTES, MAX_WINDOW_S, PROOF_TYP,
+    CheckedProof, NonceRequirement, ProofChecker, ProofRequest, ProofSettings, DEFAULT_ALGORITHMS,
+    DEFAULT_FUTURE_S, DEFAULT_MAX_AGE_S, DEFAULT_MAX_PROOF_BYTES, MAX_JTI_BYTES, MAX_WINDOW_S,
+    PROOF_TYP,
 };
 pub use replay::{ReplayMemory, DEFAULT_REPLAY_CAPACITY};
 pub use thumbprint::{access_token_hash, jwk_thumbprint};
