@@ -420,11 +420,12 @@ impl<S: KeyValueStore> EdgeValidator<S> {
 
     /// Refreshes the sets verifications asked for, and only those (a provider's rotation or
     /// outage never costs another's tokens a fetch or a wait); true when a new set came into
-    /// force in any of them.
+    /// force in any of them. A set whose first fetch is under way is waited for, whoever asked
+    /// for it: concurrent first requests share that one fetch.
     pub async fn refresh_wanted_sets(&self, host: &impl JwksHost, now: u64) -> bool {
         let refreshes = self
             .remote_key_sets()
-            .filter(|set| set.wanted.replace(false))
+            .filter(|set| set.wanted.replace(false) || (set.refreshing.get() && !set.has_keys()))
             .map(|set| set.refresh(host, now));
         futures_util::future::join_all(refreshes)
             .await
