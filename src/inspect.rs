@@ -41,6 +41,59 @@ pub struct TrackReport {
     pub verdict: &'static str,
 }
 
+/// The sender constraint a token's `cnf` claims (RFC 7800), as written: shown, never checked
+/// here (the gateway checks it, `crate::dpop`).
+#[derive(Debug, Clone, Serialize)]
+pub struct BindingReport {
+    /// `dpop` (`cnf.jkt`, RFC 9449), `mtls` (`cnf["x5t#S256"]`, RFC 8705), `dpop+mtls`,
+    /// `none` (no `cnf`, or neither member: a bearer token), or `invalid` (a `cnf` the
+    /// gateway refuses, `invalid_claim`).
+    pub kind: &'static str,
+    /// Whether the token is sender-constrained (`dpop`, `mtls` or both).
+    pub sender_constrained: bool,
+    /// `cnf.jkt`: the DPoP key's RFC 7638 thumbprint.
+    pub jkt: Option<String>,
+    /// `cnf["x5t#S256"]`: the client certificate's SHA-256 thumbprint.
+    pub x5t_s256: Option<String>,
+}
+
+fn binding_report(claims: &Map<String, Value>) -> BindingReport {
+    let mut report = BindingReport {
+        kind: "none",
+        sender_constrained: false,
+        jkt: None,
+        x5t_s256: None,
+    };
+    let cnf = match claims.get("cnf") {
+        None => return report,
+        Some(Value::Object(cnf)) => cnf,
+        Some(_) => {
+            report.kind = "invalid";
+            return report;
+        }
+    };
+    let member = |name: &str| match cnf.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+        Some(_) => Err(()),
+    };
+    match (member("jkt"), member("x5t#S256")) {
+        (Ok(jkt), Ok(x5t)) => {
+            report.kind = match (&jkt, &x5t) {
+                (Some(_), Some(_)) => "dpop+mtls",
+                (Some(_), None) => "dpop",
+                (None, Some(_)) => "mtls",
+                (None, None) => "none",
+            };
+            report.sender_constrained = jkt.is_some() || x5t.is_some();
+            report.jkt = jkt;
+            report.x5t_s256 = x5t;
+        }
+        _ => report.kind = "invalid",
+    }
+    report
+}
+
 /// What an unverified token says.
 #[derive(Debug, Clone, Serialize)]
 pub struct Inspection {
@@ -58,6 +111,8 @@ pub struct Inspection {
     pub time_left_s: Option<i64>,
     /// Track ceiling verdict.
     pub track: TrackReport,
+    /// The sender constraint (`cnf`) the token claims.
+    pub binding: BindingReport,
 }
 
 fn utc(unix: u64) -> String {
@@ -148,6 +203,7 @@ pub fn inspect(token: &str, tracks: &TrackTable, now: u64) -> Result<Inspection>
         warning: UNVERIFIED_WARNING,
         header,
         track: track_report(claim_map, tracks, now),
+        binding: binding_report(claim_map),
         claims,
         times,
         time_left_s,
@@ -205,6 +261,21 @@ impl Inspection {
             t.lifetime_s.map_or("-".into(), human_duration),
             t.verdict
         );
+        let b = &self.binding;
+        out += &match (b.kind, &b.jkt, &b.x5t_s256) {
+            ("none", _, _) => "binding: none (a bearer token)\n".to_owned(),
+            ("invalid", _, _) => "binding: invalid cnf (refused: invalid_claim)\n".to_owned(),
+            (kind, jkt, x5t) => {
+                let mut line = format!("binding: {kind} (sender-constrained)");
+                if let Some(jkt) = jkt {
+                    line += &format!("  cnf.jkt: {jkt}");
+                }
+                if let Some(x5t) = x5t {
+                    line += &format!("  cnf.x5t#S256: {x5t}");
+                }
+                line + "\n"
+            }
+        };
         out
     }
 }

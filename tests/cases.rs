@@ -280,18 +280,18 @@ fn decide(shared: &Shared, case: &Case, token: Option<&str>) -> Outcome {
     let config = config_of(shared, &case.config).to_string();
     let (validator, edge) = load(&config).unwrap_or_else(|e| panic!("config: {e}"));
     let headers = headers_of(&case.request, token);
-    let request = RequestParts {
-        method: case.request.method.as_deref().unwrap_or("GET"),
-        path: case.request.path.as_deref().unwrap_or("/api/items"),
-        headers: &headers,
-        host_folds_case: false,
-    };
+    let request = RequestParts::new(
+        case.request.method.as_deref().unwrap_or("GET"),
+        case.request.path.as_deref().unwrap_or("/api/items"),
+        &headers,
+        false,
+    );
     let decided = match edge.plan(&request) {
         Plan::Pass(pass) => Ok(pass),
         Plan::Refuse(refusal) => Err(refusal),
         Plan::Verify(pending) => match validator.verify(&pending.token, NOW) {
-            Ok(verified) => edge.conclude(&request, &pending, Ok(&verified)),
-            Err(error) => edge.conclude(&request, &pending, Err((error, None))),
+            Ok(verified) => edge.conclude(&request, &pending, Ok(&verified), NOW),
+            Err(error) => edge.conclude(&request, &pending, Err((error, None)), NOW),
         }
         .map_err(|refusal| *refusal),
     };

@@ -685,6 +685,53 @@ fn inspect_reports_a_lifetime_above_the_track_ceiling() {
 }
 
 #[test]
+fn inspect_shows_the_cnf_binding() {
+    let now = T0.to_string();
+    let claims =
+        |cnf: Value| json!({"sub": "a", "iat": T0, "exp": T0 + 60, "jti": "j", "cnf": cnf});
+    let cases = [
+        (
+            json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}),
+            "dpop",
+            true,
+        ),
+        (
+            json!({"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}),
+            "mtls",
+            true,
+        ),
+        (json!({"jkt": "a", "x5t#S256": "b"}), "dpop+mtls", true),
+        (json!({"jkt": 7}), "invalid", false),
+        (json!({}), "none", false),
+    ];
+    for (cnf, kind, constrained) in cases {
+        let token = hs256_token(&json!({"alg": "HS256"}), &claims(cnf.clone()));
+        let report = run(&["inspect", "--json", "--now", &now, &token]).ok();
+        assert_eq!(report["binding"]["kind"], json!(kind), "{cnf}");
+        assert_eq!(
+            report["binding"]["sender_constrained"],
+            json!(constrained),
+            "{cnf}"
+        );
+    }
+    let token = hs256_token(
+        &json!({"alg": "HS256"}),
+        &claims(json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"})),
+    );
+    let text = run(&["inspect", "--now", &now, &token]).stdout;
+    assert!(
+        text.contains("binding: dpop (sender-constrained)  cnf.jkt: 0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"),
+        "{text}"
+    );
+    let bearer = hs256_token(
+        &json!({"alg": "HS256"}),
+        &json!({"sub": "a", "exp": T0 + 60}),
+    );
+    let text = run(&["inspect", "--now", &now, &bearer]).stdout;
+    assert!(text.contains("binding: none (a bearer token)"), "{text}");
+}
+
+#[test]
 fn inspect_json_says_verified_false() {
     let dir = TempDir::new("inspect-json");
     let config = hs256_config(&dir);

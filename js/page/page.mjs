@@ -92,6 +92,7 @@ const els = {
   decoded: $("decoded"),
   warningText: $("warning-text"),
   track: $("track"),
+  binding: $("binding"),
   timeLeft: $("time-left"),
   times: document.querySelector("#times tbody"),
   claims: $("claims"),
@@ -341,6 +342,26 @@ function renderTrack(track) {
   els.track.append(el("dt", "verdict"), verdict);
 }
 
+const BINDING = {
+  dpop: "DPoP-bound (RFC 9449): a gateway accepts it only with the DPoP scheme and a proof signed by the key with this thumbprint; as a bearer token it is refused (dpop_required).",
+  mtls: "certificate-bound (RFC 8705): a gateway accepts it only over a TLS connection whose verified client certificate has this thumbprint (else mtls_binding_mismatch).",
+  "dpop+mtls": "bound both to a DPoP key and to a client certificate: both are checked.",
+  none: "not sender-constrained: a bearer token, good for whoever holds it.",
+  invalid: "the cnf claim cannot be read as a binding: a gateway refuses the token (invalid_claim).",
+};
+
+function renderBinding(binding) {
+  els.binding.replaceChildren();
+  if (!binding) return;
+  const kind = el("dd");
+  kind.id = "binding-kind";
+  kind.dataset.kind = binding.kind;
+  kind.append(el("span", binding.senderConstrained ? "sender-constrained" : binding.kind === "invalid" ? "invalid cnf" : "bearer", `code ${binding.kind === "invalid" ? "bad" : "good"}`), ` ${BINDING[binding.kind] ?? ""}`);
+  els.binding.append(el("dt", "binding"), kind);
+  if (binding.jkt) els.binding.append(el("dt", "cnf.jkt"), el("dd", binding.jkt));
+  if (binding.x5tS256) els.binding.append(el("dt", "cnf.x5t#S256"), el("dd", binding.x5tS256));
+}
+
 function renderTimes(inspection, time) {
   const now = nowSeconds(time);
   els.times.replaceChildren();
@@ -434,6 +455,7 @@ function render() {
   els.header.textContent = JSON.stringify(inspection.header, null, 2);
   els.claims.textContent = inspection.claims === null ? "(the payload is not a JSON object)" : JSON.stringify(inspection.claims, null, 2);
   renderTrack(inspection.track);
+  renderBinding(inspection.binding);
   renderTimes(inspection, time);
   renderUseHeaderAlg(inspection);
   renderVerdict(token, time);

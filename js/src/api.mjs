@@ -16,6 +16,6 @@ export { SnapshotStore } from "./stores/snapshot.mjs";
 export { Validator } from "./validator.mjs";
 export { identityHeaders, isIdentityHeader } from "./verified.mjs";
 export { errorFetchResponse, errorResponse, rejectionEvent } from "./responses.mjs";
-export { generateKey, humanDuration, inspect, issue, Issuer } from "./issuer.mjs";
+export { createDpopProof, generateKey, humanDuration, inspect, issue, Issuer } from "./issuer.mjs";
 export { honoMiddleware } from "./middleware/hono.mjs";
 export { expressMiddleware } from "./middleware/express.mjs";

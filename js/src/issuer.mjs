@@ -82,3 +82,20 @@ export function generateKey(alg, { kid } = {}) {
   if (typeof alg !== "string") throw new TypeError("generateKey() takes an algorithm name");
   return JSON.parse(callCore(() => core.generateKey(alg, kid === undefined ? undefined : String(kid))));
 }
+
+/**
+ * A DPoP proof (RFC 9449 §4.2) for a request to `method url`, signed with `privateJwk` (a
+ * private EC P-256, Ed25519 or RSA JWK, object or JSON): `typ` `dpop+jwt`, the public key as
+ * `jwk`, a fresh `jti`, `htm`, `htu` (the URL without query and fragment), `iat`, and `ath`
+ * for `accessToken` and the server's `nonce` (its last `DPoP-Nonce`) when given. Made by the
+ * core's `create_proof`. Async so that a future host crypto path keeps the same signature.
+ */
+export async function createDpopProof(privateJwk, method, url, accessToken, nonce, options) {
+  ensureReady();
+  const jwk = jsonArg(privateJwk, "createDpopProof() key");
+  if (typeof method !== "string" || typeof url !== "string") throw new TypeError("createDpopProof() takes (privateJwk, method, url, accessToken?, nonce?)");
+  if (accessToken !== undefined && accessToken !== null && typeof accessToken !== "string") throw new TypeError("accessToken must be a string");
+  if (nonce !== undefined && nonce !== null && typeof nonce !== "string") throw new TypeError("nonce must be a string");
+  const now = nowOf(options);
+  return callCore(() => core.createDpopProof(jwk, method, url, accessToken ?? undefined, nonce ?? undefined, now));
+}

@@ -63,3 +63,44 @@ export function requestTarget(request, options) {
     return { method, path: rawPath, rawPath, query: "" };
   }
 }
+
+/**
+ * The absolute URI of a request, for a DPoP proof's `htu`: `options.uri` when given; a Fetch
+ * Request's `url`; for a Node request, `options.origin` (the public origin, e.g.
+ * `https://api.example.com`, to use behind a proxy) or its own scheme and `Host` header, then
+ * `originalUrl` (what the client sent, before any rewrite). `undefined` when it cannot tell.
+ */
+export function requestUri(request, options) {
+  if (typeof options?.uri === "string") return options.uri;
+  if (typeof Request === "function" && request instanceof Request) return request.url;
+  const target = typeof request?.originalUrl === "string" ? request.originalUrl : request?.url;
+  if (typeof target !== "string") return undefined;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) return target;
+  let origin = typeof options?.origin === "string" ? options.origin.replace(/\/+$/, "") : undefined;
+  if (origin === undefined) {
+    const host = headerValue(request.headers, "host");
+    if (typeof host !== "string" || host === "") return undefined;
+    const scheme = request.socket?.encrypted ? "https" : "http";
+    origin = `${scheme}://${host}`;
+  }
+  return origin + target;
+}
+
+/**
+ * What a Node request's TLS socket knows of the client certificate (RFC 8705): `{ presented,
+ * verified, der }` (`verified`: `socket.authorized`, the chain checked against the server's
+ * `ca`), or `undefined` for a request without a TLS socket.
+ */
+export function clientCertificate(request) {
+  const socket = request?.socket;
+  if (!socket || typeof socket.getPeerCertificate !== "function") return undefined;
+  let peer;
+  try {
+    peer = socket.getPeerCertificate();
+  } catch {
+    return undefined;
+  }
+  const der = peer?.raw;
+  const presented = der instanceof Uint8Array && der.length > 0;
+  return { presented, verified: presented && socket.authorized === true, der: presented ? new Uint8Array(der) : undefined };
+}

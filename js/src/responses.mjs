@@ -7,10 +7,14 @@ import { Verified } from "./verified.mjs";
 
 const responses = new Map();
 
-/** The headers of a refusal, as the Worker sends them: JSON, never cached, the challenge if any. */
-export function refusalHeaders(challenge) {
+/**
+ * The headers of a refusal, as the Worker sends them: JSON, never cached, the challenge if any,
+ * and the `DPoP-Nonce` of a `use_dpop_nonce` refusal.
+ */
+export function refusalHeaders(challenge, dpopNonce) {
   const headers = { "content-type": "application/json", "cache-control": "no-store" };
   if (challenge !== undefined) headers["www-authenticate"] = challenge;
+  if (dpopNonce !== undefined) headers["dpop-nonce"] = dpopNonce;
   return headers;
 }
 

@@ -8,7 +8,7 @@ import { configJson, jsonArg, nowOf } from "./args.mjs";
 import { callCore, EdgeJwtError, failure, fromCore } from "./errors.mjs";
 import { jwksFetcher } from "./jwks.mjs";
 import { ensureReady, hostSignatureCheck } from "./loader.mjs";
-import { headerPairs, requestHeaders, requestTarget } from "./request.mjs";
+import { clientCertificate, headerPairs, requestHeaders, requestTarget, requestUri } from "./request.mjs";
 import { storeAdapter } from "./stores/adapter.mjs";
 import { setPolicyCacheTtl } from "./stores/kv.mjs";
 import { markRefused, Verified } from "./verified.mjs";
@@ -43,7 +43,7 @@ function decision(array, token, planRoute, result) {
     decisions.set(out, { edits: out.edits });
     return out;
   }
-  const [, status, code, message, body, challenge, log] = array;
+  const [, status, code, message, body, challenge, log, dpopNonce] = array;
   const out = { ok: false, ...failure(code, message, status), route: planRoute, token, path: JSON.parse(log).path };
   if (challenge !== undefined) {
     const scope = /scope="([^"]*)"/.exec(challenge);
@@ -51,11 +51,12 @@ function decision(array, token, planRoute, result) {
   }
   const entry = Verified.entryOf(result);
   if (entry) markRefused(out, entry);
-  decisions.set(out, { refusal: { status, body, challenge, log } });
+  if (dpopNonce !== undefined) out.dpopNonce = dpopNonce;
+  decisions.set(out, { refusal: { status, body, challenge, log, dpopNonce } });
   return out;
 }
 
-/** The refusal of a failed decision: `{ status, body, challenge, log }` as the core shaped it. */
+/** The refusal of a failed decision: `{ status, body, challenge, log, dpopNonce }` as the core shaped it. */
 export function refusalOf(outcome) {
   return decisions.get(outcome)?.refusal;
 }
@@ -95,19 +96,21 @@ export class Validator {
    * cache of verified tokens (default 1000, 0 turns it off); `options.fetch` replaces
    * `globalThis.fetch` for a `jwks_url`; `options.nativeCrypto: false` keeps the asymmetric
    * signature checks in WebAssembly where the host offers its own (node:crypto in Node, Deno
-   * and Bun; WebCrypto in browsers and workerd).
+   * and Bun; WebCrypto in browsers and workerd). `options.dpopNonceKey` is the DPoP nonce
+   * secret (at least 32 bytes), required by a config with `gateway.dpop.nonce`.
    */
   constructor(config, options = {}) {
     ensureReady();
     const json = configJson(config);
-    const { store, tokenCache = 1000, fetch: fetchImpl, nativeCrypto = true } = options ?? {};
+    const { store, tokenCache = 1000, fetch: fetchImpl, nativeCrypto = true, dpopNonceKey } = options ?? {};
+    if (dpopNonceKey !== undefined && typeof dpopNonceKey !== "string") throw new TypeError("options.dpopNonceKey must be a string");
     if (!Number.isInteger(tokenCache) || tokenCache < 0 || tokenCache > 1_000_000) {
       throw new TypeError("options.tokenCache must be an integer from 0 to 1000000");
     }
     if (typeof nativeCrypto !== "boolean") throw new TypeError("options.nativeCrypto must be a boolean");
     const settings = { timeoutMs: 1000 };
     const adapter = store === undefined || store === null ? undefined : storeAdapter(store, settings);
-    this.#core = callCore(() => new core.CoreValidator(json, adapter, tokenCache));
+    this.#core = callCore(() => new core.CoreValidator(json, adapter, tokenCache, dpopNonceKey));
     this.#settings = Object.freeze(JSON.parse(this.#core.settings()));
     this.#buffers = new VerifyBuffers(this.#core);
     const host = nativeCrypto ? hostSignatureCheck() : null;
@@ -312,7 +315,12 @@ export class Validator {
    * `edits` the header edits (`{ remove, set }`) the Worker makes before forwarding. Method and
    * path come from the request (a Fetch Request or a Node request) or `options.method` /
    * `options.path`; `options.caseInsensitive` matches route literals ignoring case, for a
-   * framework that routes so (Express by default).
+   * framework that routes so (Express by default). Sender-constrained tokens (DPoP, RFC 9449;
+   * certificate-bound, RFC 8705) are checked here too: `options.uri` is the absolute request
+   * URI a proof's `htu` must name (default: a Fetch Request's `url`, or a Node request's
+   * `options.origin` — else its scheme and `Host` — and `originalUrl`), and
+   * `options.clientCertificate` (`{ presented, verified, der }`) the TLS client certificate
+   * (default: a Node request's TLS socket's, when it has one).
    */
   async checkRequest(request, options) {
     const now = nowOf(options);
@@ -326,7 +334,9 @@ export class Validator {
     const entry = Verified.entryOf(result);
     const error = result.ok ? undefined : result.error;
     // The plan's path, token and route index: the core does not plan the request again.
-    const concluded = this.#core.gatewayConclude(headers, plan[1], token, plan[3], entry?.id, error, now);
+    const uri = requestUri(request, options);
+    const certificate = options?.clientCertificate ?? clientCertificate(request);
+    const concluded = this.#core.gatewayConclude(headers, plan[1], token, plan[3], entry?.id, error, now, method, uri, certificate);
     return decision(concluded, token, routeOf(plan, 3), result);
   }
 

@@ -275,6 +275,8 @@ export interface ValidatorOptions {
    * `false` keeps them all in WebAssembly (jwt-compact).
    */
   nativeCrypto?: boolean;
+  /** The DPoP nonce secret (at least 32 bytes); required by a config with `gateway.dpop.nonce`. */
+  dpopNonceKey?: string;
   /** Replaces `globalThis.fetch` for `jwks_url`. */
   fetch?: (url: string, init: { headers: Record<string, string>; signal: AbortSignal }) => Promise<{
     status: number;
@@ -319,13 +321,29 @@ export interface RouteInfo {
 /** The gateway's decision for a request (see `Validator.checkRequest`). */
 export type RequestDecision =
   | { ok: true; verified: VerifyOk | null; route: RouteInfo; token: string | undefined; path: string; edits: HeaderEdits }
-  | { ok: false; error: ErrorInfo; route: RouteInfo | null; token: string | undefined; path: string };
+  | { ok: false; error: ErrorInfo; route: RouteInfo | null; token: string | undefined; path: string; dpopNonce?: string };
+
+/** The TLS client certificate of a request (RFC 8705), as the host knows it. */
+export interface ClientCertificate {
+  /** A certificate was presented in the handshake. */
+  presented: boolean;
+  /** Its chain was verified (Node: `socket.authorized`). */
+  verified: boolean;
+  /** Its DER bytes (Node: `getPeerCertificate().raw`). */
+  der?: Uint8Array;
+}
 
 export interface RequestOptions extends VerifyOptions {
   method?: string;
   path?: string;
   /** Match route literals ignoring case, for a framework that routes so (Express by default). */
   caseInsensitive?: boolean;
+  /** The absolute request URI a DPoP proof's `htu` must name (default: from the request). */
+  uri?: string;
+  /** The public origin (`https://api.example.com`) of a Node request, behind a proxy. */
+  origin?: string;
+  /** The client certificate (default: a Node request's TLS socket's). */
+  clientCertificate?: ClientCertificate;
 }
 
 /** The gateway's edits to a passed request's headers (see `Validator.headerEdits`). */
@@ -487,6 +505,15 @@ export interface Inspection {
     lifetime: number | null;
     verdict: "within_ceiling" | "exceeds_ceiling" | "unknown_track" | "invalid_claim" | "no_exp";
   };
+  /** The sender constraint the token's `cnf` claims (shown, not checked: the gateway checks it). */
+  binding: {
+    kind: "dpop" | "mtls" | "dpop+mtls" | "none" | "invalid";
+    senderConstrained: boolean;
+    /** `cnf.jkt` (RFC 9449). */
+    jkt: string | null;
+    /** `cnf["x5t#S256"]` (RFC 8705). */
+    x5tS256: string | null;
+  };
   /** The CLI's text report. */
   text: string;
 }
@@ -562,6 +589,18 @@ export declare function issue(
   options?: IssuerOptions & VerifyOptions,
 ): Issued;
 /** HS*, ES256 and EdDSA; RSA throws `ConfigError` (use `edge-jwt keygen` or WebCrypto). */
+/**
+ * A DPoP proof (RFC 9449) for `method url` signed with a private EC P-256, Ed25519 or RSA JWK,
+ * with `ath` for `accessToken` and the server's `nonce` when given.
+ */
+export declare function createDpopProof(
+  privateJwk: Jwk | string,
+  method: string,
+  url: string,
+  accessToken?: string,
+  nonce?: string,
+  options?: VerifyOptions,
+): Promise<string>;
 export declare function generateKey(alg: Algorithm, options?: { kid?: string }): { privateJwk: Jwk; jwks: Jwks | null };
 export declare function errorCodes(): ReadonlyArray<{ readonly code: ErrorCode; readonly status: number }>;
 /** The Worker's response to a failed verification, byte for byte. */
@@ -581,6 +620,8 @@ export declare function humanDuration(seconds: number): string;
 export interface MiddlewareOptions extends ValidatorOptions {
   /** Log one rejection event per refused request: `true` (console.log, one JSON line) or a function. */
   log?: boolean | ((event: RejectionEvent) => void);
+  /** The public origin DPoP proofs name (`https://api.example.com`), behind a proxy; default: the request's own. */
+  origin?: string;
 }
 
 /** Used by `edge-jwt/hono` and `edge-jwt/express` (exported as `edgeJwt` there). */

@@ -6,12 +6,14 @@
 //! come with the `DPoP` scheme and a proof by that key (the bearer downgrade is closed), and a
 //! `cnf["x5t#S256"]` token with its client certificate. The route can only ask for more.
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorCode, Result};
 
 /// A route's `dpop` setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DpopMode {
     /// Only DPoP-bound tokens, with the `DPoP` scheme and a valid proof.
     Required,
@@ -24,7 +26,8 @@ pub enum DpopMode {
 }
 
 /// A route's `binding` setting: the sender constraint its tokens must carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum BindingRequirement {
     /// `cnf.jkt` (DPoP).
     Dpop,

@@ -4,6 +4,7 @@
 //! outcome — a [`Pass`] with the canonical path and the exact header edits, or a [`Refusal`]
 //! with status, code, challenge, body and log line — back into their own request and response.
 
+use futures_util::FutureExt;
 use serde_json::Value;
 
 use super::claim_rules::claim_header_values;
@@ -11,11 +12,14 @@ use super::edge_policy::EdgePolicy;
 use super::forward::{header_edits, HeaderEdits};
 use super::path::canonical_path;
 use super::routes::{Mode, Route};
+use super::sender::Presentation;
 use super::{
-    bearer_token, check_forwardable, error_body, rejection_log, www_authenticate_with_scope,
+    check_forwardable, error_body, presented_token, rejection_log, www_authenticate_with_scope,
 };
+use crate::dpop::{ClientCertificate, DpopMode, Scheme};
 use crate::error::{Error, ErrorCode};
 use crate::policy::Verified;
+use crate::verify::{self, SignatureBackend, SignatureCheck};
 
 /// A request as the gateway sees it.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +32,11 @@ pub struct RequestParts<'a> {
     pub headers: &'a [(String, String)],
     /// The host routes ignoring case (Express by default): route literals must too.
     pub host_folds_case: bool,
+    /// The absolute request URI (scheme, host, path; a query is ignored), what a DPoP
+    /// proof's `htu` must name. Hosts that check DPoP give it ([`RequestParts::with_uri`]).
+    pub uri: Option<&'a str>,
+    /// The connection's client certificate, where the host knows it (RFC 8705).
+    pub certificate: Option<ClientCertificate<'a>>,
 }
 
 impl<'a> RequestParts<'a> {
@@ -43,7 +52,23 @@ impl<'a> RequestParts<'a> {
             path,
             headers,
             host_folds_case,
+            uri: None,
+            certificate: None,
         }
+    }
+
+    /// With the absolute request URI (for a DPoP proof's `htu`).
+    #[must_use]
+    pub fn with_uri(mut self, uri: &'a str) -> Self {
+        self.uri = Some(uri);
+        self
+    }
+
+    /// With what the host knows of the client certificate (for certificate-bound tokens).
+    #[must_use]
+    pub fn with_certificate(mut self, certificate: ClientCertificate<'a>) -> Self {
+        self.certificate = Some(certificate);
+        self
     }
 
     fn header(&self, name: &str) -> Option<&str> {
@@ -74,6 +99,8 @@ pub struct Pending<'e> {
     pub path: String,
     /// The route that matched.
     pub route: &'e Route,
+    /// How the token was presented (`Bearer`, the cookie included, or `DPoP`).
+    pub scheme: Scheme,
 }
 
 /// A request the gateway lets through.
@@ -100,6 +127,8 @@ pub struct Refusal {
     pub body: String,
     /// The structured log line (`edge_jwt_reject`): never the token or a secret.
     pub log: Value,
+    /// A `DPoP-Nonce` header to send with the refusal (`use_dpop_nonce`, RFC 9449 §8).
+    pub dpop_nonce: Option<String>,
 }
 
 impl Refusal {
@@ -116,6 +145,7 @@ impl Refusal {
             body: error_body(&error).to_string(),
             log: rejection_log(&error, token, verified, path),
             error,
+            dpop_nonce: None,
         }
     }
 
@@ -127,8 +157,8 @@ impl Refusal {
 
 impl EdgePolicy {
     /// The first half of the decision: the canonical path (an unsafe one is 400
-    /// `malformed_request`), the route, and the token the route needs (`Authorization: Bearer`,
-    /// else the policy's cookie). A `disabled` route, or an `optional` one with no token, passes
+    /// `malformed_request`), the route, and the token the route needs (`Authorization: Bearer`
+    /// or `DPoP`, else the policy's cookie). A `disabled` route, or an `optional` one with no token, passes
     /// with the client's identity headers stripped.
     pub fn plan<'e>(&'e self, request: &RequestParts<'_>) -> Plan<'e> {
         let path = match canonical_path(request.path) {
@@ -153,37 +183,57 @@ impl EdgePolicy {
         if route.mode == Mode::Disabled {
             return anonymous(path);
         }
-        match bearer_token(
+        match presented_token(
             request.header("authorization"),
             request.header("cookie"),
             self.gateway.cookie.as_deref(),
         ) {
-            Ok(token) => Plan::Verify(Pending { token, path, route }),
+            Ok((scheme, token)) => Plan::Verify(Pending {
+                token,
+                path,
+                route,
+                scheme,
+            }),
             Err(e) if e.code() == ErrorCode::MissingToken && route.mode == Mode::Optional => {
                 anonymous(path)
             }
-            Err(error) => Plan::Refuse(Refusal::of(error, None, None, &path)),
+            Err(error) => {
+                let mut refusal = Refusal::of(error, None, None, &path);
+                // A route that takes DPoP tokens only says so in its challenge (RFC 9449 §7.1).
+                if route.dpop == DpopMode::Required
+                    && refusal.error.code() == ErrorCode::MissingToken
+                {
+                    refusal.challenge = Some(self.sender.dpop_challenge(""));
+                }
+                Plan::Refuse(refusal)
+            }
         }
     }
 
     /// The second half: the host's verification outcome (`Err` with the verified token when an
     /// authentic token was refused later, by revocation) becomes a refusal, or the token must
-    /// still carry an identity that can travel in headers and meet the route's audience,
-    /// tracks and scopes; then the request passes with the identity set.
-    pub fn conclude(
+    /// still carry an identity that can travel in headers, prove its sender where its `cnf` or
+    /// the route asks ([`super::sender`]: a DPoP proof checked by `check`, a client
+    /// certificate), and meet the route's audience, tracks and scopes; then the request passes
+    /// with the identity set.
+    pub async fn conclude_checked(
         &self,
         request: &RequestParts<'_>,
         pending: &Pending<'_>,
         outcome: Result<&Verified, (Error, Option<&Verified>)>,
+        now: u64,
+        check: &impl SignatureCheck,
     ) -> Result<Pass, Box<Refusal>> {
         let refuse = |error: Error, scope: Option<&str>, verified: Option<&Verified>| {
-            Box::new(Refusal::new(
-                error,
-                scope,
-                Some(&pending.token),
-                verified,
-                &pending.path,
-            ))
+            let mut refusal =
+                Refusal::new(error, scope, Some(&pending.token), verified, &pending.path);
+            refusal.challenge = self.sender.challenge(
+                &refusal.error,
+                Some(pending.scheme),
+                refusal.challenge.take(),
+            );
+            refusal.dpop_nonce = self.sender.nonce_for(&refusal.error, now);
+            Box::new(refusal)
         };
         let verified = match outcome {
             Ok(verified) => verified,
@@ -195,6 +245,19 @@ impl EdgePolicy {
             Ok(values) => values,
             Err(error) => return Err(refuse(error, None, Some(verified))),
         };
+        let presentation = Presentation {
+            method: request.method,
+            uri: request.uri,
+            headers: request.headers,
+            certificate: request.certificate,
+            token: &pending.token,
+            scheme: pending.scheme,
+            dpop: pending.route.dpop,
+            binding: pending.route.binding,
+        };
+        if let Err(error) = self.sender.check(&presentation, verified, now, check).await {
+            return Err(refuse(error, None, Some(verified)));
+        }
         if let Err(error) = pending.route.authorize(verified, &self.role_paths) {
             let scopes = pending.route.scope_challenge();
             return Err(refuse(error, Some(&scopes), Some(verified)));
@@ -214,6 +277,44 @@ impl EdgePolicy {
                 Some(identity),
             ),
         })
+    }
+
+    /// [`Self::conclude_checked`] with a proof signature checked synchronously by `backend`
+    /// (a host's native crypto, or jwt-compact).
+    pub fn conclude_using(
+        &self,
+        request: &RequestParts<'_>,
+        pending: &Pending<'_>,
+        outcome: Result<&Verified, (Error, Option<&Verified>)>,
+        now: u64,
+        backend: &dyn SignatureBackend,
+    ) -> Result<Pass, Box<Refusal>> {
+        self.conclude_checked(request, pending, outcome, now, &verify::Ready(backend))
+            .now_or_never()
+            .unwrap_or_else(|| {
+                // `Ready` never waits, so this is unreachable; refuse rather than panic.
+                let error = Error::new(
+                    ErrorCode::InvalidDpopProof,
+                    "the proof's signature check did not complete",
+                );
+                Err(Box::new(Refusal::of(
+                    error,
+                    Some(&pending.token),
+                    None,
+                    &pending.path,
+                )))
+            })
+    }
+
+    /// [`Self::conclude_using`] with jwt-compact's signature checks (the CLI, tests).
+    pub fn conclude(
+        &self,
+        request: &RequestParts<'_>,
+        pending: &Pending<'_>,
+        outcome: Result<&Verified, (Error, Option<&Verified>)>,
+        now: u64,
+    ) -> Result<Pass, Box<Refusal>> {
+        self.conclude_using(request, pending, outcome, now, &verify::JwtCompact)
     }
 }
 
@@ -239,12 +340,7 @@ mod tests {
     }
 
     fn request<'a>(path: &'a str, headers: &'a [(String, String)]) -> RequestParts<'a> {
-        RequestParts {
-            method: "GET",
-            path,
-            headers,
-            host_folds_case: false,
-        }
+        RequestParts::new("GET", path, headers, false)
     }
 
     #[test]
@@ -307,13 +403,15 @@ mod tests {
             panic!()
         };
         let verified = validator.verify(&pending.token, 1000).unwrap();
-        let refusal = edge.conclude(&req, &pending, Ok(&verified)).unwrap_err();
+        let refusal = edge
+            .conclude(&req, &pending, Ok(&verified), 1000)
+            .unwrap_err();
         assert_eq!(refusal.status, 403);
         assert!(refusal.challenge.unwrap().ends_with("scope=\"ops\""));
         // Revocation (reported by the host) comes before the route's own refusal.
         let revoked = Error::new(ErrorCode::Revoked, "token has been revoked");
         let refusal = edge
-            .conclude(&req, &pending, Err((revoked, Some(&verified))))
+            .conclude(&req, &pending, Err((revoked, Some(&verified))), 1000)
             .unwrap_err();
         assert_eq!(refusal.error.code(), ErrorCode::Revoked);
         assert_eq!(refusal.log["jti_prefix"].as_str().map(str::len), Some(8));
@@ -323,13 +421,15 @@ mod tests {
             serde_json::json!({"scope": "ops"}),
         );
         let verified = validator.verify(&split, 1000).unwrap();
-        let refusal = edge.conclude(&req, &pending, Ok(&verified)).unwrap_err();
+        let refusal = edge
+            .conclude(&req, &pending, Ok(&verified), 1000)
+            .unwrap_err();
         assert_eq!(refusal.error.code(), ErrorCode::InvalidClaim);
         // An operator passes, with the identity set.
         let operator = validator
             .verify(&mint(serde_json::json!({"scope": "ops"})), 1000)
             .unwrap();
-        let pass = edge.conclude(&req, &pending, Ok(&operator)).unwrap();
+        let pass = edge.conclude(&req, &pending, Ok(&operator), 1000).unwrap();
         assert_eq!(pass.path, "/ops/x");
         assert!(pass
             .edits

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::claim_rules::{claim_headers, role_paths, ClaimPath};
 use super::jwks::{check_url, JwksSettings, RemoteSource, SourceKind};
 use super::routes::{DefaultRouteConfig, RouteConfig, RouteTable};
+use super::sender::SenderConstraints;
 use super::GatewaySettings;
 use crate::config::{parse_with_paths, Config, Policy};
 use crate::error::{Error, Result};
@@ -204,6 +205,9 @@ pub struct EdgePolicy {
     pub role_paths: Vec<ClaimPath>,
     /// Claims forwarded as headers (`gateway.claim_headers`), checked: name → path.
     pub claim_headers: Vec<(String, ClaimPath)>,
+    /// DPoP and certificate-bound tokens (`gateway.dpop`): proof checks, the replay memory of
+    /// this isolate (or validator), nonces once the host set their secret.
+    pub sender: SenderConstraints,
 }
 
 impl EdgePolicy {
@@ -253,7 +257,9 @@ impl EdgePolicy {
             ));
         }
         let claim_headers = claim_headers(&config.gateway.claim_headers)?;
+        let sender = SenderConstraints::new(&config.gateway.dpop)?;
         Ok(EdgePolicy {
+            sender,
             gateway: config.gateway,
             revocation: config.revocation,
             routes,

@@ -58,7 +58,7 @@ fn is_claim_header(name: &str, claim_headers: &[(String, ClaimPath)]) -> bool {
 /// What to remove and set for a request with `headers` (name/value pairs as received):
 /// every client header in the identity namespace ([`is_identity_header`], any spelling) or
 /// named like a configured claim header is removed; with `forward_authorization: false`, so
-/// are `Authorization` and the configured token cookie (the rest of `Cookie` stays); then the
+/// are `Authorization`, `DPoP` and the configured token cookie (the rest of `Cookie` stays); then the
 /// verified identity is set (`None` for an anonymous request).
 pub fn header_edits<'h>(
     settings: &GatewaySettings,
@@ -71,7 +71,9 @@ pub fn header_edits<'h>(
         if is_identity_header(name) || is_claim_header(name, claim_headers) {
             edits.remove.push(name.to_owned());
         } else if !settings.forward_authorization {
-            if name.eq_ignore_ascii_case("authorization") {
+            // The DPoP proof is the credential's other half (RFC 9449): it goes where the
+            // token goes.
+            if name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case("dpop") {
                 edits.remove.push(name.to_owned());
             } else if name.eq_ignore_ascii_case("cookie") {
                 if let Some(cookie) = settings.cookie.as_deref() {

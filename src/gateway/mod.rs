@@ -11,6 +11,7 @@ pub mod forward;
 pub mod jwks;
 pub mod path;
 pub mod routes;
+pub mod sender;
 pub mod token_cache;
 
 pub use edge_policy::{EdgePolicy, RevocationSettings};
@@ -60,6 +61,8 @@ pub struct GatewaySettings {
     pub roles_claim: claim_rules::RolesClaimConfig,
     /// Claims forwarded as headers: header name → claim path (see [`claim_rules`]).
     pub claim_headers: std::collections::BTreeMap<String, String>,
+    /// Sender-constrained tokens: DPoP proofs, replay memory, nonces (see [`sender`]).
+    pub dpop: sender::DpopConfig,
 }
 
 impl Default for GatewaySettings {
@@ -74,6 +77,7 @@ impl Default for GatewaySettings {
             metrics_sample_every: 100,
             roles_claim: claim_rules::RolesClaimConfig::Unset,
             claim_headers: std::collections::BTreeMap::new(),
+            dpop: sender::DpopConfig::default(),
         }
     }
 }
@@ -111,6 +115,28 @@ pub fn bearer_token(
         .map(|(_, value)| value.trim().to_owned())
         .filter(|value| !value.is_empty())
         .ok_or_else(missing_token)
+}
+
+/// The token of a request and how it was presented: `Authorization: Bearer <token>` or
+/// `Authorization: DPoP <token>` (RFC 9449 §7.1; either scheme in any case), else the
+/// configured cookie (a bearer presentation). Another scheme is `missing_token`; an empty
+/// token `malformed`.
+pub fn presented_token(
+    authorization: Option<&str>,
+    cookie_header: Option<&str>,
+    cookie_name: Option<&str>,
+) -> Result<(crate::dpop::Scheme, String), Error> {
+    if let Some(header) = authorization {
+        if let Some((scheme, token)) = crate::dpop::Scheme::parse(header) {
+            return Ok((scheme, token.to_owned()));
+        }
+        let scheme = header.trim().split(' ').next().unwrap_or("");
+        if scheme.eq_ignore_ascii_case("dpop") {
+            return Err(Error::new(ErrorCode::Malformed, "empty DPoP token"));
+        }
+    }
+    bearer_token(authorization, cookie_header, cookie_name)
+        .map(|token| (crate::dpop::Scheme::Bearer, token))
 }
 
 /// Whether a request header is one edge-jwt owns (and so must strip from clients), in any

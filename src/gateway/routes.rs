@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::claim_rules::{check_matches, check_roles, ClaimMatch, ClaimPath, MatchConfig};
 use crate::claims::check_audience;
+use crate::dpop::{BindingRequirement, DpopMode};
 use crate::error::{Error, ErrorCode, Result};
 use crate::gateway::granted_scopes;
 use crate::gateway::path::canonical_segment;
@@ -60,6 +61,11 @@ pub struct RouteConfig {
     /// Rules on claims, all required: claim path → `{"equals"|"one_of"|"prefix": …}`.
     #[serde(default)]
     pub claims: std::collections::BTreeMap<String, MatchConfig>,
+    /// `required`, `optional` or `off` (default): DPoP proofs on this route (RFC 9449).
+    #[serde(default)]
+    pub dpop: DpopMode,
+    /// `dpop`, `mtls` or `any`: the sender constraint the route's tokens must carry.
+    pub binding: Option<BindingRequirement>,
 }
 
 /// The `default_route` section: what unmatched requests get.
@@ -69,6 +75,11 @@ pub struct DefaultRouteConfig {
     /// Mode for unmatched requests (default `required`).
     #[serde(default)]
     pub mode: Mode,
+    /// DPoP for unmatched requests (default `off`).
+    #[serde(default)]
+    pub dpop: DpopMode,
+    /// The sender constraint unmatched requests' tokens must carry (default none).
+    pub binding: Option<BindingRequirement>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +106,10 @@ pub struct Route {
     /// Roles that must all be held.
     pub roles: Vec<String>,
     claim_rules: Vec<ClaimMatch>,
+    /// DPoP on this route.
+    pub dpop: DpopMode,
+    /// The sender constraint its tokens must carry.
+    pub binding: BindingRequirement,
 }
 
 /// The ordered routes of a policy.
@@ -194,11 +209,42 @@ fn strings(values: &[Value], path: &str, what: &str) -> Result<Vec<String>> {
         .collect()
 }
 
+/// A route's `dpop` and `binding` must be ones its mode can enforce: a `disabled` route checks
+/// no token, and anonymous requests pass an `optional` one, so neither can require a binding.
+fn check_sender(
+    mode: Mode,
+    dpop: DpopMode,
+    binding: Option<BindingRequirement>,
+    path: &str,
+) -> Result<()> {
+    if mode == Mode::Disabled && dpop != DpopMode::Off {
+        return Err(Error::config(
+            &format!("{path}.dpop"),
+            "a disabled route checks no token: leave dpop off",
+        ));
+    }
+    let requires = |b: Option<BindingRequirement>| b.is_some_and(|b| b != BindingRequirement::None);
+    if mode != Mode::Required && requires(binding) {
+        return Err(Error::config(
+            &format!("{path}.binding"),
+            "only a required route can demand this: anonymous requests pass optional and disabled routes",
+        ));
+    }
+    if mode == Mode::Optional && dpop == DpopMode::Required {
+        return Err(Error::config(
+            &format!("{path}.dpop"),
+            "only a required route can demand this: anonymous requests pass optional and disabled routes",
+        ));
+    }
+    Ok(())
+}
+
 impl Route {
     fn from_config(config: RouteConfig, index: usize, fold_case_default: bool) -> Result<Route> {
         let path = format!("routes[{index}]");
         // An anonymous request passes an optional route, so anything it would demand of a
         // token is a policy that does not hold: refuse it rather than let it mislead.
+        check_sender(config.mode, config.dpop, config.binding, &path)?;
         if config.mode != Mode::Required {
             let demands = [
                 ("scopes", !config.scopes.is_empty()),
@@ -264,6 +310,8 @@ impl Route {
                     ClaimMatch::new(&claim, rule, &format!("{path}.claims.{claim}"))
                 })
                 .collect::<Result<_>>()?,
+            dpop: config.dpop,
+            binding: config.binding.unwrap_or_default(),
         })
     }
 
@@ -351,6 +399,7 @@ impl RouteTable {
         default: DefaultRouteConfig,
         fold_case_default: bool,
     ) -> Result<RouteTable> {
+        check_sender(default.mode, default.dpop, default.binding, "default_route")?;
         let routes = routes
             .into_iter()
             .enumerate()
@@ -380,6 +429,8 @@ impl RouteTable {
                 audiences: None,
                 roles: Vec::new(),
                 claim_rules: Vec::new(),
+                dpop: default.dpop,
+                binding: default.binding.unwrap_or_default(),
             },
         })
     }
@@ -416,6 +467,8 @@ impl Default for RouteTable {
                 audiences: None,
                 roles: Vec::new(),
                 claim_rules: Vec::new(),
+                dpop: DpopMode::Off,
+                binding: BindingRequirement::None,
             },
         }
     }

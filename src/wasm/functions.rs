@@ -8,9 +8,11 @@ use wasm_bindgen::prelude::*;
 use super::convert::{code_from_name, error_value, seconds, to_json};
 use crate::alg::Alg;
 use crate::config::{Config, Policy};
+use crate::dpop;
 use crate::error::{Error, ErrorCode};
 use crate::gateway;
 use crate::inspect::{self, Inspection};
+use crate::mint::Signer;
 use crate::policy::Verified;
 use crate::track::{TrackTable, TrackVerdict};
 
@@ -146,6 +148,35 @@ pub(super) fn inspection_json(inspection: &Inspection) -> String {
             "lifetime": track.lifetime_s,
             "verdict": track.verdict,
         },
+        "binding": {
+            "kind": inspection.binding.kind,
+            "senderConstrained": inspection.binding.sender_constrained,
+            "jkt": inspection.binding.jkt,
+            "x5tS256": inspection.binding.x5t_s256,
+        },
         "text": inspection.to_text(),
     }))
+}
+
+/// A DPoP proof (RFC 9449 §4.2) signed with `private_jwk_json` (EC P-256, Ed25519 or RSA; its
+/// `alg`, else the key type's usual one) for `method url`, with `ath` for `access_token` and
+/// the server's `nonce` when given, `iat` = `now`.
+#[wasm_bindgen(js_name = createDpopProof)]
+pub fn create_dpop_proof(
+    private_jwk_json: &str,
+    method: &str,
+    url: &str,
+    access_token: Option<String>,
+    nonce: Option<String>,
+    now: f64,
+) -> Result<String, JsValue> {
+    let signer = Signer::from_jwk(private_jwk_json, None).map_err(|e| error_value(&e))?;
+    let request = dpop::ProofFor {
+        method,
+        url,
+        access_token: access_token.as_deref(),
+        nonce: nonce.as_deref(),
+    };
+    dpop::create_proof(&signer, &request, seconds(now), &mut rand_core::OsRng)
+        .map_err(|e| error_value(&e))
 }

@@ -28,6 +28,9 @@ pub(super) struct HostCrypto {
     /// none. Keys rebuilt from a refetched JWKS get new ids and are imported again; entries of
     /// dropped keys go when the list is cleared at [`MAX_HOST_VERIFIERS`].
     verifiers: RefCell<Vec<(Alg, u64, Option<HostVerifier>)>>,
+    /// Prepare each key for its one check and keep none: DPoP proofs bring a fresh key (a new
+    /// [`VerificationKey::id`]) with every request and would push the token keys out.
+    uncached: bool,
 }
 
 #[wasm_bindgen]
@@ -58,6 +61,16 @@ impl HostCrypto {
             prepare,
             counts,
             verifiers: RefCell::new(Vec::new()),
+            uncached: false,
+        }
+    }
+
+    /// The host's crypto for DPoP proofs: every proof key is prepared for its one check and
+    /// not kept ([`Self::new`]'s cache holds the token keys).
+    pub(super) fn for_proofs(prepare: Function, counts: Rc<SignatureCounts>) -> Self {
+        Self {
+            uncached: true,
+            ..Self::new(prepare, counts)
         }
     }
 
@@ -72,6 +85,9 @@ impl HostCrypto {
         key: &VerificationKey,
         check: impl FnOnce(&HostVerifier) -> R,
     ) -> Option<R> {
+        if self.uncached {
+            return self.prepare(alg, key).as_ref().map(check);
+        }
         let found = self
             .verifiers
             .borrow()
@@ -80,17 +96,8 @@ impl HostCrypto {
         let index = match found {
             Some(index) => index,
             None => {
-                let jwk = key.public_jwk_json()?;
-                let verifier = self
-                    .prepare
-                    .call2(
-                        &JsValue::NULL,
-                        &JsValue::from_str(alg.name()),
-                        &JsValue::from_str(jwk),
-                    )
-                    .ok()
-                    .filter(JsValue::is_object)
-                    .map(JsCast::unchecked_into::<HostVerifier>);
+                key.public_jwk_json()?;
+                let verifier = self.prepare(alg, key);
                 let mut verifiers = self.verifiers.borrow_mut();
                 if verifiers.len() >= MAX_HOST_VERIFIERS {
                     verifiers.clear();
@@ -100,6 +107,22 @@ impl HostCrypto {
             }
         };
         self.verifiers.borrow()[index].2.as_ref().map(check)
+    }
+}
+
+impl HostCrypto {
+    /// The host's verifier for `key` under `alg`, `None` when it has none.
+    fn prepare(&self, alg: Alg, key: &VerificationKey) -> Option<HostVerifier> {
+        let jwk = key.public_jwk_json()?;
+        self.prepare
+            .call2(
+                &JsValue::NULL,
+                &JsValue::from_str(alg.name()),
+                &JsValue::from_str(jwk),
+            )
+            .ok()
+            .filter(JsValue::is_object)
+            .map(JsCast::unchecked_into::<HostVerifier>)
     }
 }
 

@@ -25,6 +25,7 @@ use super::js_store::JsStore;
 use super::jwks_host::JsJwksHost;
 use super::replica_host::JsReplicaHost;
 use super::web_crypto::WebCrypto;
+use crate::dpop::{CertificateFingerprint, ClientCertificate, Scheme};
 use crate::gateway::decision::{Pass, Pending, Plan, Refusal, RequestParts};
 use crate::gateway::edge::{Attempt, EdgeValidator};
 use crate::gateway::routes::Route;
@@ -92,6 +93,8 @@ pub(super) struct Inner {
     pub(super) cache: RefCell<VerifiedCache>,
     /// The host's native signature check, when it has one (synchronous: node:crypto).
     host_crypto: RefCell<Option<HostCrypto>>,
+    /// The same for DPoP proofs, keeping no proof key ([`HostCrypto::for_proofs`]).
+    proof_crypto: RefCell<Option<HostCrypto>>,
     /// The host's WebCrypto, when it has it and no native check: used by the asynchronous
     /// verification only ([`Inner::verify_token_async`]).
     web_crypto: RefCell<Option<Rc<WebCrypto>>>,
@@ -213,9 +216,20 @@ impl CoreValidator {
         config_json: &str,
         store: JsValue,
         token_cache_size: u32,
+        dpop_nonce_key: Option<String>,
     ) -> Result<CoreValidator, JsValue> {
-        let (validator, edge) =
+        let (validator, mut edge) =
             gateway::edge_policy::load(config_json).map_err(|e| error_value(&e))?;
+        // The DPoP nonce secret (the `dpopNonceKey` option), for `gateway.dpop.nonce`.
+        if let Some(secret) = dpop_nonce_key {
+            let secret = zeroize::Zeroizing::new(secret.into_bytes());
+            edge.sender
+                .set_nonce_secret("dpopNonceKey", &secret)
+                .map_err(|e| error_value(&e))?;
+        }
+        edge.sender
+            .check_ready("dpopNonceKey")
+            .map_err(|e| error_value(&e))?;
         let (store, replica) = if store.is_undefined() || store.is_null() {
             (None, None)
         } else if JsReplicaHost::is_replica_store(&store) {
@@ -242,6 +256,7 @@ impl CoreValidator {
                     usize::try_from(token_cache_size.min(1 << 20)).unwrap_or(1 << 20),
                 )),
                 host_crypto: RefCell::new(None),
+                proof_crypto: RefCell::new(None),
                 web_crypto: RefCell::new(None),
                 signatures: Rc::default(),
             }),
@@ -253,6 +268,9 @@ impl CoreValidator {
     #[wasm_bindgen(js_name = setHostCrypto)]
     pub fn set_host_crypto(&self, prepare: Option<Function>) {
         let counts = &self.inner.signatures;
+        *self.inner.proof_crypto.borrow_mut() = prepare
+            .clone()
+            .map(|prepare| HostCrypto::for_proofs(prepare, Rc::clone(counts)));
         *self.inner.host_crypto.borrow_mut() =
             prepare.map(|prepare| HostCrypto::new(prepare, Rc::clone(counts)));
     }
@@ -415,6 +433,9 @@ impl CoreValidator {
     /// `error` (`{code, message}`) when it was refused — by verification (no `id`) or by
     /// revocation (with `id`, for the log line). `path`, `token` and `route` are the plan's
     /// (its `["verify", path, token, route index, …]`), so the request is not planned twice.
+    /// `method`, `uri` (absolute) and `certificate` (`{presented, verified, der?}` or
+    /// `undefined`) are what the sender-constraint step reads; a DPoP proof's signature is
+    /// checked by the host's native crypto when set, else jwt-compact.
     /// Answers `["pass", path, edits]` or `["refuse", …]`. When `id` is stale (its slot reused
     /// by other requests while this one awaited its store), the plan's token is verified again
     /// here at `now`, so the answer never depends on how many requests were in flight.
@@ -432,16 +453,53 @@ impl CoreValidator {
         id: Option<f64>,
         error: JsValue,
         now: f64,
+        method: &str,
+        uri: Option<String>,
+        certificate: JsValue,
     ) -> Result<JsValue, JsValue> {
         let headers = header_pairs(headers_json)?;
-        // Only the headers matter from here on (the edits); method and path were planned.
-        let request = RequestParts::new("", &path, &headers, false);
+        // Headers, method, URI and certificate matter from here on (the edits, the sender
+        // constraints); the route was planned.
+        let der = certificate_field(&certificate, "der")
+            .filter(|v| v.is_object())
+            .map(|v| js_sys::Uint8Array::new(&v).to_vec());
+        let client_certificate =
+            (!certificate.is_undefined() && !certificate.is_null()).then(|| ClientCertificate {
+                presented: certificate_field(&certificate, "presented")
+                    .and_then(|v| v.as_bool())
+                    .unwrap_or(false),
+                verified: certificate_field(&certificate, "verified")
+                    .and_then(|v| v.as_bool())
+                    .unwrap_or(false),
+                fingerprint: der.as_deref().map(CertificateFingerprint::Der),
+            });
+        let mut request = RequestParts::new(method, &path, &headers, false);
+        if let Some(uri) = uri.as_deref() {
+            request = request.with_uri(uri);
+        }
+        if let Some(certificate) = client_certificate {
+            request = request.with_certificate(certificate);
+        }
         let edge = self.inner.edge();
         let route = (route >= 0.0).then(|| usize::try_from(seconds(route)).unwrap_or(usize::MAX));
+        // The scheme the plan found the token under, from the same headers.
+        let header = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        let scheme = gateway::presented_token(
+            header("authorization"),
+            header("cookie"),
+            edge.gateway.cookie.as_deref(),
+        )
+        .map_or(Scheme::Bearer, |(scheme, _)| scheme);
         let pending = Pending {
             token,
             path: path.clone(),
             route: edge.routes.get(route),
+            scheme,
         };
         let cache = self.inner.cache.borrow();
         let reverified;
@@ -464,11 +522,19 @@ impl CoreValidator {
             (None, Some(Some(verified))) => Ok(verified),
             (None, None) => return Err(type_error("gatewayConclude() needs an id or an error")),
         };
-        Ok(match edge.conclude(&request, &pending, outcome) {
-            Ok(pass) => pass_array(&pass, pending.route),
-            Err(refusal) => refusal_array(&refusal),
-        }
-        .into())
+        let proof_crypto = self.inner.proof_crypto.borrow();
+        let in_wasm = InWasm(&self.inner.signatures);
+        let backend: &dyn SignatureBackend = match &*proof_crypto {
+            Some(host) => host,
+            None => &in_wasm,
+        };
+        Ok(
+            match edge.conclude_using(&request, &pending, outcome, seconds(now), backend) {
+                Ok(pass) => pass_array(&pass, pending.route),
+                Err(refusal) => refusal_array(&refusal),
+            }
+            .into(),
+        )
     }
 
     /// The request's token: `Authorization: Bearer …`, else the policy's cookie; throws
@@ -540,5 +606,21 @@ fn refusal_array(refusal: &Refusal) -> Array {
             .map_or(JsValue::UNDEFINED, JsValue::from),
     );
     out.push(&refusal.log.to_string().into());
+    out.push(
+        &refusal
+            .dpop_nonce
+            .as_deref()
+            .map_or(JsValue::UNDEFINED, JsValue::from),
+    );
     out
+}
+
+/// A member of the certificate object the host gave, when it has it.
+fn certificate_field(certificate: &JsValue, name: &str) -> Option<JsValue> {
+    if !certificate.is_object() {
+        return None;
+    }
+    js_sys::Reflect::get(certificate, &name.into())
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
 }

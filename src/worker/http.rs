@@ -73,6 +73,9 @@ pub fn refuse(refusal: &Refusal) -> worker::Result<Response> {
     if let Some(challenge) = &refusal.challenge {
         headers.set("www-authenticate", challenge)?;
     }
+    if let Some(nonce) = &refusal.dpop_nonce {
+        headers.set("dpop-nonce", nonce)?;
+    }
     Ok(response)
 }
 

@@ -8,6 +8,7 @@ use worker::web_sys::{self, RequestRedirect};
 use super::metrics::Outcome;
 use super::state::State;
 use super::{http, now};
+use crate::dpop::{BindingRequirement, CertificateFingerprint, ClientCertificate};
 use crate::error::Error;
 use crate::gateway::decision::{Pass, Plan, Refusal, RequestParts};
 use crate::gateway::{bearer_token, check_forwardable};
@@ -96,19 +97,46 @@ pub async fn handle(
     let started = worker::Date::now().as_millis();
     let headers = req.headers();
     let pairs = client_header_pairs(&headers);
-    let request = RequestParts::new(method, raw_path, &pairs, false);
+    let url = req.url();
+    let request = RequestParts::new(method, raw_path, &pairs, false).with_uri(&url);
     let (pass, verified) = match state.core.edge.plan(&request) {
         Plan::Pass(pass) => (pass, None),
         Plan::Refuse(refusal) => return refused(state, &refusal, None, None, started),
         Plan::Verify(pending) => {
-            let outcome = verify_and_check_revocation(state, &pending.token).await;
+            let now = now();
+            let outcome = state.check_token(&pending.token, now).await;
+            // `request.cf` is built on first access: read it only when a certificate can
+            // matter (the token has a `cnf`, or the route asks for a binding).
+            let client_auth = match &outcome {
+                Ok(verified)
+                    if verified.claims().contains_key("cnf")
+                        || pending.route.binding != BindingRequirement::None =>
+                {
+                    Some(TlsClientAuth::of(&req))
+                }
+                _ => None,
+            };
+            let request = match &client_auth {
+                Some(auth) => request.with_certificate(auth.certificate()),
+                None => request,
+            };
+            let edge = &state.core.edge;
+            let check = &state.proof_crypto;
             let concluded = match &outcome {
-                Ok(verified) => state.core.edge.conclude(&request, &pending, Ok(verified)),
-                Err((error, verified)) => state.core.edge.conclude(
-                    &request,
-                    &pending,
-                    Err((error.clone(), verified.as_ref())),
-                ),
+                Ok(verified) => {
+                    edge.conclude_checked(&request, &pending, Ok(verified), now, check)
+                        .await
+                }
+                Err((error, verified)) => {
+                    edge.conclude_checked(
+                        &request,
+                        &pending,
+                        Err((error.clone(), verified.as_ref())),
+                        now,
+                        check,
+                    )
+                    .await
+                }
             };
             match concluded {
                 Ok(pass) => (pass, outcome.ok()),
@@ -235,6 +263,41 @@ async fn forward(
     let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
     let response = JsFuture::from(global.fetch_with_request(&upstream)).await?;
     Ok(response.unchecked_into())
+}
+
+/// `request.cf.tlsClientAuth` (Cloudflare's mTLS fields), as strings.
+struct TlsClientAuth {
+    presented: bool,
+    verified: bool,
+    fingerprint: Option<String>,
+}
+
+impl TlsClientAuth {
+    fn of(req: &web_sys::Request) -> Self {
+        let field = |object: &wasm_bindgen::JsValue, name: &str| {
+            js_sys::Reflect::get(object, &name.into())
+                .ok()
+                .filter(|v| !v.is_undefined() && !v.is_null())
+        };
+        let auth = field(req.as_ref(), "cf").and_then(|cf| field(&cf, "tlsClientAuth"));
+        let text = |name: &str| auth.as_ref().and_then(|a| field(a, name)?.as_string());
+        Self {
+            presented: text("certPresented").as_deref() == Some("1"),
+            verified: text("certVerified").as_deref() == Some("SUCCESS"),
+            fingerprint: text("certFingerprintSHA256").filter(|f| !f.is_empty()),
+        }
+    }
+
+    fn certificate(&self) -> ClientCertificate<'_> {
+        ClientCertificate {
+            presented: self.presented,
+            verified: self.verified,
+            fingerprint: self
+                .fingerprint
+                .as_deref()
+                .map(CertificateFingerprint::Sha256Hex),
+        }
+    }
 }
 
 /// The client's headers as name/value pairs (names lower-case, as the Fetch API gives them).

@@ -49,6 +49,9 @@ pub struct State {
     jwks_host: WorkerJwksHost,
     /// Asymmetric signatures are checked by the runtime's WebCrypto.
     pub crypto: WebCrypto,
+    /// DPoP proof signatures, by WebCrypto too, their per-client keys kept apart from the
+    /// token keys' cache ([`WebCrypto::for_proofs`]).
+    pub proof_crypto: WebCrypto,
     /// Outcome counters and the optional Analytics Engine dataset.
     pub metrics: Metrics,
     /// The revocation authority, when bound: every write goes through it, and revocation
@@ -131,7 +134,7 @@ impl State {
         if let Some(jwks) = env_string(env, "JWKS") {
             merge_keys(&mut config, &jwks)?;
         }
-        let (policy, edge) = edge_policy::build(config, edge).map_err(|e| {
+        let (policy, mut edge) = edge_policy::build(config, edge).map_err(|e| {
             if e.path() == Some("secret") {
                 // The policy's secret came from the JWT_SECRET secret: name that.
                 let why = e.message().strip_prefix("secret: ").unwrap_or(e.message());
@@ -140,6 +143,13 @@ impl State {
                 e.within("POLICY")
             }
         })?;
+
+        // The DPoP nonce secret (RFC 9449 §8), for a policy with `gateway.dpop.nonce`.
+        if let Some(secret) = env_string(env, "DPOP_NONCE_KEY") {
+            let secret = zeroize::Zeroizing::new(secret.into_bytes());
+            edge.sender.set_nonce_secret("DPOP_NONCE_KEY", &secret)?;
+        }
+        edge.sender.check_ready("DPOP_NONCE_KEY")?;
 
         let kv = env.kv(BINDING).map_err(|_| {
             Error::config(BINDING, "the KV namespace binding REVOCATIONS is missing")
@@ -207,6 +217,7 @@ impl State {
             core,
             jwks_host: WorkerJwksHost::new(jwks_kv, snapshot_key(env)?),
             crypto: WebCrypto::default(),
+            proof_crypto: WebCrypto::for_proofs(),
             metrics,
             authority,
             signer,

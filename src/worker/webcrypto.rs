@@ -54,6 +54,10 @@ const MAX_KEYS: usize = 64;
 /// WebCrypto as the Worker's [`SignatureCheck`], with each key imported once per isolate.
 #[derive(Default)]
 pub struct WebCrypto {
+    /// Import each key anew and keep none: DPoP proofs bring a fresh key (a new
+    /// [`VerificationKey::id`]) with every request, and would otherwise push the policy's own
+    /// keys out of `keys` (see [`WebCrypto::for_proofs`]).
+    uncached: bool,
     /// The imported `CryptoKey` per (algorithm, [`VerificationKey::id`]); `None` where the
     /// import failed (then jwt-compact checks that key).
     keys: RefCell<Vec<(Alg, u64, Option<JsValue>)>>,
@@ -123,6 +127,15 @@ fn algorithms(alg: Alg) -> Option<(JsValue, JsValue)> {
 }
 
 impl WebCrypto {
+    /// A check for DPoP proofs: every proof key is imported for its one check and not kept,
+    /// so per-client keys neither fill nor evict the cache of the token keys.
+    pub fn for_proofs() -> Self {
+        Self {
+            uncached: true,
+            ..Self::default()
+        }
+    }
+
     /// The imported key for `alg` and `key`, importing it on first use.
     async fn crypto_key(
         &self,
@@ -152,6 +165,9 @@ impl WebCrypto {
             }
             None => None,
         };
+        if self.uncached {
+            return imported;
+        }
         let mut keys = self.keys.borrow_mut();
         if keys.len() >= MAX_KEYS {
             keys.clear();

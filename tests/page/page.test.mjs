@@ -143,6 +143,7 @@ describe("introspection page in headless Chromium", () => {
     assert.match(track, /track\s*4/);
     assert.match(track, /1h 00m 00s \(3600 s\)/, "track 4's default ceiling");
     assert.match(track, /30m 00s \(1800 s\)/, "the token's lifetime");
+    assert.equal(await page.getAttribute("#binding-kind", "data-kind"), "none", "a bearer token");
 
     const exp = await page.$eval('#times tr[data-claim="exp"]', (row) => [...row.children].map((c) => c.textContent));
     assert.equal(exp[0], "exp");
@@ -152,6 +153,20 @@ describe("introspection page in headless Chromium", () => {
     assert.match(exp[4], /^in (29m|30m)/);
     assert.match(await page.textContent("#time-left"), /^Time left: (29m|30m) /);
     assert.match(await page.textContent("#token-info"), /"Bearer " prefix removed/);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  test("a DPoP-bound token is shown as sender-constrained with its cnf.jkt", async () => {
+    const jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+    const bound = cli(["issue", "--config", hsConfig, "--sub", "alice", "--track", "4", "--ttl", "30m", "--claim", `cnf=${JSON.stringify({ jkt })}`]);
+    const page = await openPage();
+    await page.fill("#token", bound.token);
+    await verdict(page);
+    assert.equal(await page.getAttribute("#binding-kind", "data-kind"), "dpop");
+    const text = await page.textContent("#binding");
+    assert.match(text, /sender-constrained/);
+    assert.ok(text.includes(jkt), text);
     assert.deepEqual(page.errors, []);
     await page.close();
   });

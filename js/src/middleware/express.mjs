@@ -36,7 +36,10 @@ function editNodeHeaders(req, edits) {
  * caseInsensitive: false` when every router is case-sensitive), and `req.url` is rewritten to
  * the canonical path it was made on, so the handler that runs is the one the policy authorised. The Worker's header
  * edits apply to `req.headers` (spoofed `x-edge-jwt-*` headers in any spelling removed, the
- * verified identity set).
+ * verified identity set). DPoP proofs are checked against `options.origin` (the public origin,
+ * e.g. `https://api.example.com`; default: the request's scheme and `Host`) and `originalUrl`;
+ * certificate-bound tokens against the TLS socket's client certificate (`https.createServer`
+ * with `requestCert: true` and the client CAs as `ca`).
  */
 export function expressMiddleware(validatorOrConfig, options = {}) {
   const validator = validatorOf(validatorOrConfig, options);
@@ -51,11 +54,11 @@ export function expressMiddleware(validatorOrConfig, options = {}) {
       for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
       res.end(body);
     };
-    validator.checkRequest(req, { caseInsensitive }).then((outcome) => {
+    validator.checkRequest(req, { caseInsensitive, origin: options.origin }).then((outcome) => {
       if (!outcome.ok) {
         report?.(outcome);
         const refusal = refusalOf(outcome);
-        return respond(refusal.status, refusalHeaders(refusal.challenge), refusal.body);
+        return respond(refusal.status, refusalHeaders(refusal.challenge, refusal.dpopNonce), refusal.body);
       }
       const { rawPath, query } = requestTarget(req);
       if (outcome.path !== rawPath) {

@@ -3,10 +3,10 @@
 
 import { refusalOf, Validator } from "../validator.mjs";
 
-/** A Validator as given, or one made from a config with `options.store` and `options.tokenCache`. */
+/** A Validator as given, or one made from a config with `options.store`, `options.tokenCache` and `options.dpopNonceKey`. */
 export function validatorOf(validatorOrConfig, options) {
   if (validatorOrConfig instanceof Validator) return validatorOrConfig;
-  return new Validator(validatorOrConfig, { store: options?.store, tokenCache: options?.tokenCache });
+  return new Validator(validatorOrConfig, { store: options?.store, tokenCache: options?.tokenCache, dpopNonceKey: options?.dpopNonceKey });
 }
 
 /** `(outcome)` logging the core's rejection event through `options.log`, or null without one. */

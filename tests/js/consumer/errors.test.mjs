@@ -4,6 +4,7 @@
 
 import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
+import crypto from "node:crypto";
 import http from "node:http";
 
 import * as E from "edge-jwt";
@@ -229,6 +230,43 @@ test("malformed_request (400): a request path the gateway cannot decide on", asy
   const r = await validator.checkRequest({ headers: { authorization: `Bearer ${t}` } }, { path: "/ops%2Fdeploy" });
   record(r, "malformed_request");
   assert.equal(E.errorResponse(r.error).headers["www-authenticate"], undefined, "not a token problem");
+});
+
+describe("sender-constrained codes (DPoP, mTLS) from checkRequest", () => {
+  const URI = "https://api.test/orders/1";
+  const dpopPolicy = (extra = {}) => ({
+    ...policy,
+    routes: [{ path: "/orders/*", dpop: "required" }, { path: "/mtls/*", binding: "mtls" }],
+    ...extra,
+  });
+  const key = E.generateKey("ES256").privateJwk;
+  const other = E.generateKey("ES256").privateJwk;
+  // RFC 7638: the required members in lexicographic order.
+  const jkt = (jwk) => crypto.createHash("sha256").update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y })).digest("base64url");
+  const token = (cnf) => h.signHmac({ alg: "HS256" }, claims({ cnf }));
+  const request = (t, proof, p = "/orders/1") => ({ method: "GET", url: p, headers: { authorization: proof ? `DPoP ${t}` : `Bearer ${t}`, ...(proof ? { dpop: proof } : {}) } });
+  const check = (v, t, proof, p, options = {}) => v.checkRequest(request(t, proof, p), { uri: `https://api.test${p ?? "/orders/1"}`, ...options });
+
+  test("every DPoP and mTLS refusal, with its status", async () => {
+    const v = new E.Validator(dpopPolicy());
+    const bound = token({ jkt: jkt(key) });
+    record(await check(v, bound), "dpop_required");
+    record(await check(v, bound, await E.createDpopProof(other, "GET", URI, bound)), "dpop_binding_mismatch");
+    record(await check(v, bound, await E.createDpopProof(key, "POST", URI, bound)), "invalid_dpop_proof");
+    const proof = await E.createDpopProof(key, "GET", URI, bound);
+    assert.equal((await check(v, bound, proof)).ok, true);
+    record(await check(v, bound, proof), "dpop_replayed");
+    const x5t = token({ "x5t#S256": crypto.randomBytes(32).toString("base64url") });
+    record(await check(v, x5t, undefined, "/mtls/a"), "mtls_binding_mismatch");
+    record(await check(v, h.signHmac({ alg: "HS256" }, claims()), undefined, "/mtls/a"), "binding_required");
+    const nonces = new E.Validator(dpopPolicy({ gateway: { dpop: { nonce: {} } } }), { dpopNonceKey: "errors-test-dpop-nonce-key-0123456789ab" });
+    const asked = await check(nonces, bound, await E.createDpopProof(key, "GET", URI, bound));
+    record(asked, "use_dpop_nonce");
+    assert.ok(asked.dpopNonce, "the refusal carries the nonce to retry with");
+    const full = new E.Validator(dpopPolicy({ gateway: { dpop: { replay_cache_size: 1 } } }));
+    assert.equal((await check(full, bound, await E.createDpopProof(key, "GET", URI, bound))).ok, true);
+    record(await check(full, bound, await E.createDpopProof(key, "GET", URI, bound)), "dpop_replay_unavailable");
+  });
 });
 
 /** Codes only the Worker's refresh and logout endpoints produce (the package has neither). */

@@ -27,6 +27,7 @@ const EXPORTS = [
   "RedisStore",
   "SnapshotStore",
   "Validator",
+  "createDpopProof",
   "errorCodes",
   "errorFetchResponse",
   "errorResponse",
