@@ -529,7 +529,7 @@ fn every_dpop_setting_is_checked_at_load_with_its_path() {
             "gateway.dpop.nonce.secret",
         ),
         (
-            json!({"gateway": {"dpop": {"replay": "global"}}}),
+            json!({"gateway": {"dpop": {"replay": "everywhere"}}}),
             "gateway.dpop.replay",
         ),
         (
@@ -578,4 +578,65 @@ fn every_dpop_setting_is_checked_at_load_with_its_path() {
         .set_nonce_secret("DPOP_NONCE_KEY", NONCE_SECRET)
         .unwrap_err();
     assert_eq!(unused.path(), Some("DPOP_NONCE_KEY"));
+}
+
+/// A ledger shared by two isolates (the Worker's proof shards stand-in): a set of keys.
+#[derive(Default)]
+struct SharedLedger(std::cell::RefCell<std::collections::HashSet<String>>);
+
+impl edge_jwt::dpop::ProofLedger for &SharedLedger {
+    async fn first_use(&self, proof: &edge_jwt::dpop::CheckedProof) -> edge_jwt::Result<bool> {
+        Ok(self
+            .0
+            .borrow_mut()
+            .insert(edge_jwt::dpop::ledger_key(proof)))
+    }
+}
+
+/// [`decide`] through `conclude_checked` with `ledger`.
+fn decide_in_isolate(
+    (validator, edge): &(Validator, EdgePolicy),
+    url: &str,
+    headers: &[(String, String)],
+    ledger: &SharedLedger,
+) -> Result<Pass, Refusal> {
+    use futures_util::FutureExt;
+    let path = &url["https://api.example.com".len()..];
+    let request = RequestParts::new("GET", path, headers, false).with_uri(url);
+    let Plan::Verify(pending) = edge.plan(&request) else {
+        panic!("a token is presented")
+    };
+    let verified = validator.verify(&pending.token, NOW).unwrap();
+    let check = edge_jwt::verify::Ready(&edge_jwt::verify::JwtCompact);
+    edge.conclude_checked(&request, &pending, Ok(&verified), NOW, &check, &ledger)
+        .now_or_never()
+        .unwrap()
+        .map_err(|refusal| *refusal)
+}
+
+#[test]
+fn global_replay_refuses_a_proof_another_isolate_accepted() {
+    let routes = json!({"routes": [
+        {"path": "/payments/*", "dpop": "required", "dpop_replay": "global"},
+        {"path": "/orders/*", "dpop": "required"}
+    ]});
+    // Two isolates: their own replay memories, one ledger.
+    let (one, two) = (policy(routes.clone()), policy(routes));
+    let ledger = SharedLedger::default();
+    let token = dpop_token();
+    let pay = "https://api.example.com/payments/1";
+    let proof = proof_by(&client(), "GET", pay, Some(&token), None);
+    decide_in_isolate(&one, pay, &dpop_request(&token, &proof), &ledger).unwrap();
+    let again = decide_in_isolate(&two, pay, &dpop_request(&token, &proof), &ledger);
+    assert_eq!(code_of(again), "dpop_replayed");
+    // On a route with isolate scope the other isolate does not know the proof.
+    let order = "https://api.example.com/orders/1";
+    let proof = proof_by(&client(), "GET", order, Some(&token), None);
+    decide_in_isolate(&one, order, &dpop_request(&token, &proof), &ledger).unwrap();
+    decide_in_isolate(&two, order, &dpop_request(&token, &proof), &ledger).unwrap();
+    // Without a ledger (the npm package, the CLI), a global route fails closed.
+    let gw = policy(json!({"gateway": {"dpop": {"replay": "global"}}}));
+    let proof = proof_by(&client(), "GET", URL, Some(&token), None);
+    let refusal = refused(decide(&gw, "GET", URL, &dpop_request(&token, &proof)));
+    assert_eq!(refusal.log["code"], "dpop_replay_unavailable");
 }

@@ -65,7 +65,9 @@ pub use proof::{
     DEFAULT_FUTURE_S, DEFAULT_MAX_AGE_S, DEFAULT_MAX_PROOF_BYTES, MAX_JTI_BYTES, MAX_WINDOW_S,
     PROOF_TYP,
 };
-pub use replay::{ReplayMemory, DEFAULT_REPLAY_CAPACITY};
+pub use replay::{
+    ledger_key, NoLedger, ProofLedger, ReplayMemory, ReplayScope, DEFAULT_REPLAY_CAPACITY,
+};
 pub use thumbprint::{access_token_hash, jwk_thumbprint};
 
 use crate::alg::Alg;

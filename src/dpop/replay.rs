@@ -10,13 +10,17 @@
 //! entry leaves at most `max_age_s + future_s` seconds after it came.
 //!
 //! The scope is one isolate (one process): a replay sent to another isolate is not seen here.
-//! Routes that need exactly-once use across isolates need a global check (the revocation
-//! authority), which hosts add on top of this one.
+//! Routes that need exactly-once use across isolates ask for [`ReplayScope::Global`]: after
+//! this memory, the proof is recorded in a [`ProofLedger`] (the Worker's revocation authority,
+//! a Durable Object: one writer per shard of thumbprints), and a proof it has seen is
+//! `dpop_replayed`; a ledger that cannot answer fails closed (`dpop_replay_unavailable`).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
+use std::future::Future;
 use std::sync::Mutex;
 
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::proof::CheckedProof;
@@ -46,6 +50,53 @@ impl Default for ReplayMemory {
     fn default() -> Self {
         Self::new(DEFAULT_REPLAY_CAPACITY)
     }
+}
+
+/// How far a proof's single use is enforced (`gateway.dpop.replay`, `routes[].dpop_replay`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayScope {
+    /// In this isolate (the [`ReplayMemory`]).
+    #[default]
+    Isolate,
+    /// Everywhere: also recorded in the host's [`ProofLedger`].
+    Global,
+}
+
+/// Where proofs are recorded once for every isolate (the Worker's revocation authority).
+pub trait ProofLedger {
+    /// Records `proof` until its `expires_at`: `Ok(true)` when no isolate had recorded it
+    /// before, `Ok(false)` for a replay.
+    fn first_use(&self, proof: &CheckedProof) -> impl Future<Output = Result<bool>>;
+}
+
+/// No ledger (the npm package, the CLI): a global check cannot be made, and fails closed.
+pub struct NoLedger;
+
+impl ProofLedger for NoLedger {
+    async fn first_use(&self, _proof: &CheckedProof) -> Result<bool> {
+        Err(Error::new(
+            ErrorCode::DpopReplayUnavailable,
+            "no proof ledger for a global replay check",
+        ))
+    }
+}
+
+/// A ledger the host may lack: without one, as [`NoLedger`].
+impl<L: ProofLedger> ProofLedger for Option<L> {
+    async fn first_use(&self, proof: &CheckedProof) -> Result<bool> {
+        match self {
+            Some(ledger) => ledger.first_use(proof).await,
+            None => NoLedger.first_use(proof).await,
+        }
+    }
+}
+
+/// The ledger's key of a proof: a hash of its key thumbprint and `jti` (base64url), so that
+/// what the ledger stores is fixed-size and reveals neither.
+pub fn ledger_key(proof: &CheckedProof) -> String {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    Base64UrlUnpadded::encode_string(&key(&proof.jkt, &proof.jti))
 }
 
 /// Thumbprint and `jti` as one fixed-size key; the 0 byte keeps `("ab", "c")` and `("a",

@@ -16,7 +16,7 @@ use super::sender::Presentation;
 use super::{
     check_forwardable, error_body, presented_token, rejection_log, www_authenticate_with_scope,
 };
-use crate::dpop::{ClientCertificate, DpopMode, Scheme};
+use crate::dpop::{ClientCertificate, DpopMode, NoLedger, ProofLedger, Scheme};
 use crate::error::{Error, ErrorCode};
 use crate::policy::Verified;
 use crate::verify::{self, SignatureBackend, SignatureCheck};
@@ -223,6 +223,7 @@ impl EdgePolicy {
         outcome: Result<&Verified, (Error, Option<&Verified>)>,
         now: u64,
         check: &impl SignatureCheck,
+        ledger: &impl ProofLedger,
     ) -> Result<Pass, Box<Refusal>> {
         let refuse = |error: Error, scope: Option<&str>, verified: Option<&Verified>| {
             let mut refusal =
@@ -254,8 +255,13 @@ impl EdgePolicy {
             scheme: pending.scheme,
             dpop: pending.route.dpop,
             binding: pending.route.binding,
+            replay: pending.route.dpop_replay,
         };
-        if let Err(error) = self.sender.check(&presentation, verified, now, check).await {
+        if let Err(error) = self
+            .sender
+            .check(&presentation, verified, now, check, ledger)
+            .await
+        {
             return Err(refuse(error, None, Some(verified)));
         }
         if let Err(error) = pending.route.authorize(verified, &self.role_paths) {
@@ -289,21 +295,30 @@ impl EdgePolicy {
         now: u64,
         backend: &dyn SignatureBackend,
     ) -> Result<Pass, Box<Refusal>> {
-        self.conclude_checked(request, pending, outcome, now, &verify::Ready(backend))
-            .now_or_never()
-            .unwrap_or_else(|| {
-                // `Ready` never waits, so this is unreachable; refuse rather than panic.
-                let error = Error::new(
-                    ErrorCode::InvalidDpopProof,
-                    "the proof's signature check did not complete",
-                );
-                Err(Box::new(Refusal::of(
-                    error,
-                    Some(&pending.token),
-                    None,
-                    &pending.path,
-                )))
-            })
+        // No proof ledger here: a route with global replay fails closed (hosts that serve one
+        // are refused at start-up, see `SenderConstraints::wants_ledger`).
+        self.conclude_checked(
+            request,
+            pending,
+            outcome,
+            now,
+            &verify::Ready(backend),
+            &NoLedger,
+        )
+        .now_or_never()
+        .unwrap_or_else(|| {
+            // `Ready` never waits, so this is unreachable; refuse rather than panic.
+            let error = Error::new(
+                ErrorCode::InvalidDpopProof,
+                "the proof's signature check did not complete",
+            );
+            Err(Box::new(Refusal::of(
+                error,
+                Some(&pending.token),
+                None,
+                &pending.path,
+            )))
+        })
     }
 
     /// [`Self::conclude_using`] with jwt-compact's signature checks (the CLI, tests).

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::claim_rules::{check_matches, check_roles, ClaimMatch, ClaimPath, MatchConfig};
 use crate::claims::check_audience;
-use crate::dpop::{BindingRequirement, DpopMode};
+use crate::dpop::{BindingRequirement, DpopMode, ReplayScope};
 use crate::error::{Error, ErrorCode, Result};
 use crate::gateway::granted_scopes;
 use crate::gateway::path::canonical_segment;
@@ -66,6 +66,9 @@ pub struct RouteConfig {
     pub dpop: DpopMode,
     /// `dpop`, `mtls` or `any`: the sender constraint the route's tokens must carry.
     pub binding: Option<BindingRequirement>,
+    /// `isolate` or `global`: how far a proof's single use is enforced on this route
+    /// (default: `gateway.dpop.replay`).
+    pub dpop_replay: Option<ReplayScope>,
 }
 
 /// The `default_route` section: what unmatched requests get.
@@ -80,6 +83,8 @@ pub struct DefaultRouteConfig {
     pub dpop: DpopMode,
     /// The sender constraint unmatched requests' tokens must carry (default none).
     pub binding: Option<BindingRequirement>,
+    /// How far a proof's single use is enforced for them (default: `gateway.dpop.replay`).
+    pub dpop_replay: Option<ReplayScope>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +115,8 @@ pub struct Route {
     pub dpop: DpopMode,
     /// The sender constraint its tokens must carry.
     pub binding: BindingRequirement,
+    /// How far a proof's single use is enforced here (`None`: `gateway.dpop.replay`).
+    pub dpop_replay: Option<ReplayScope>,
 }
 
 /// The ordered routes of a policy.
@@ -215,8 +222,15 @@ fn check_sender(
     mode: Mode,
     dpop: DpopMode,
     binding: Option<BindingRequirement>,
+    replay: Option<ReplayScope>,
     path: &str,
 ) -> Result<()> {
+    if mode == Mode::Disabled && replay.is_some() {
+        return Err(Error::config(
+            &format!("{path}.dpop_replay"),
+            "a disabled route checks no token, and so no proof",
+        ));
+    }
     if mode == Mode::Disabled && dpop != DpopMode::Off {
         return Err(Error::config(
             &format!("{path}.dpop"),
@@ -244,7 +258,13 @@ impl Route {
         let path = format!("routes[{index}]");
         // An anonymous request passes an optional route, so anything it would demand of a
         // token is a policy that does not hold: refuse it rather than let it mislead.
-        check_sender(config.mode, config.dpop, config.binding, &path)?;
+        check_sender(
+            config.mode,
+            config.dpop,
+            config.binding,
+            config.dpop_replay,
+            &path,
+        )?;
         if config.mode != Mode::Required {
             let demands = [
                 ("scopes", !config.scopes.is_empty()),
@@ -312,6 +332,7 @@ impl Route {
                 .collect::<Result<_>>()?,
             dpop: config.dpop,
             binding: config.binding.unwrap_or_default(),
+            dpop_replay: config.dpop_replay,
         })
     }
 
@@ -399,7 +420,13 @@ impl RouteTable {
         default: DefaultRouteConfig,
         fold_case_default: bool,
     ) -> Result<RouteTable> {
-        check_sender(default.mode, default.dpop, default.binding, "default_route")?;
+        check_sender(
+            default.mode,
+            default.dpop,
+            default.binding,
+            default.dpop_replay,
+            "default_route",
+        )?;
         let routes = routes
             .into_iter()
             .enumerate()
@@ -431,8 +458,14 @@ impl RouteTable {
                 claim_rules: Vec::new(),
                 dpop: default.dpop,
                 binding: default.binding.unwrap_or_default(),
+                dpop_replay: default.dpop_replay,
             },
         })
+    }
+
+    /// Every route, the default one last.
+    pub fn all(&self) -> impl Iterator<Item = &Route> {
+        self.routes.iter().chain(std::iter::once(&self.default))
     }
 
     /// The route at `index` in `routes` (`None`, or an index past the end: the default route).
@@ -469,6 +502,7 @@ impl Default for RouteTable {
                 claim_rules: Vec::new(),
                 dpop: DpopMode::Off,
                 binding: BindingRequirement::None,
+                dpop_replay: None,
             },
         }
     }

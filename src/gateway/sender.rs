@@ -14,9 +14,10 @@ use serde::Deserialize;
 use crate::alg::{Alg, Family};
 use crate::dpop::{
     check_certificate_binding, decide, BindingRequirement, ClientCertificate, Confirmation,
-    DpopMode, NonceKey, NonceRequirement, ProofChecker, ProofRequest, ProofSettings, ReplayMemory,
-    Scheme, DEFAULT_ALGORITHMS, DEFAULT_FUTURE_S, DEFAULT_MAX_AGE_S, DEFAULT_MAX_PROOF_BYTES,
-    DEFAULT_NONCE_WINDOW_S, DEFAULT_REPLAY_CAPACITY, MAX_WINDOW_S, MIN_NONCE_SECRET_BYTES,
+    DpopMode, NonceKey, NonceRequirement, ProofChecker, ProofLedger, ProofRequest, ProofSettings,
+    ReplayMemory, ReplayScope, Scheme, DEFAULT_ALGORITHMS, DEFAULT_FUTURE_S, DEFAULT_MAX_AGE_S,
+    DEFAULT_MAX_PROOF_BYTES, DEFAULT_NONCE_WINDOW_S, DEFAULT_REPLAY_CAPACITY, MAX_WINDOW_S,
+    MIN_NONCE_SECRET_BYTES,
 };
 use crate::error::{Error, ErrorCode, Result};
 use crate::policy::Verified;
@@ -41,6 +42,10 @@ pub struct DpopConfig {
     pub replay_cache_size: usize,
     /// Server nonces (RFC 9449 §8), with the secret from the host's environment.
     pub nonce: Option<NonceConfig>,
+    /// `isolate` (default) or `global`: how far a proof's single use is enforced, unless a
+    /// route says otherwise (`routes[].dpop_replay`). `global` needs the Worker's revocation
+    /// authority.
+    pub replay: ReplayScope,
 }
 
 impl Default for DpopConfig {
@@ -55,6 +60,7 @@ impl Default for DpopConfig {
             max_proof_bytes: DEFAULT_MAX_PROOF_BYTES,
             replay_cache_size: DEFAULT_REPLAY_CAPACITY,
             nonce: None,
+            replay: ReplayScope::Isolate,
         }
     }
 }
@@ -91,6 +97,8 @@ pub struct Presentation<'a> {
     pub dpop: DpopMode,
     /// The route's `binding`.
     pub binding: BindingRequirement,
+    /// The route's `dpop_replay`, if it sets one.
+    pub replay: Option<ReplayScope>,
 }
 
 /// The checked `gateway.dpop` section, with the per-isolate replay memory and, once the host
@@ -99,6 +107,7 @@ pub struct Presentation<'a> {
 pub struct SenderConstraints {
     proofs: ProofChecker,
     replay: ReplayMemory,
+    replay_scope: ReplayScope,
     nonce_window_s: Option<u64>,
     nonce: Option<NonceKey>,
 }
@@ -174,9 +183,36 @@ impl SenderConstraints {
         Ok(Self {
             proofs: ProofChecker::new(settings),
             replay: ReplayMemory::new(config.replay_cache_size),
+            replay_scope: config.replay,
             nonce_window_s: config.nonce.as_ref().map(|n| n.window_s),
             nonce: None,
         })
+    }
+
+    /// Refuses to start a policy whose routes check proofs globally (`replay: "global"`)
+    /// on a host without a [`ProofLedger`]; `what` says what the host would need.
+    pub fn check_ledger(
+        &self,
+        routes: &super::routes::RouteTable,
+        has_ledger: bool,
+        what: &str,
+    ) -> Result<()> {
+        let global =
+            |scope: Option<ReplayScope>| scope.unwrap_or(self.replay_scope) == ReplayScope::Global;
+        if has_ledger || !routes.all().any(|r| global(r.dpop_replay)) {
+            return Ok(());
+        }
+        let at = match routes.all().find(|r| global(r.dpop_replay)) {
+            Some(r) if r.dpop_replay.is_some() => match r.index {
+                Some(i) => format!("routes[{i}].dpop_replay"),
+                None => "default_route.dpop_replay".to_owned(),
+            },
+            _ => field("replay"),
+        };
+        Err(Error::config(
+            &at,
+            format!("a global replay check needs {what}"),
+        ))
     }
 
     /// Whether the policy asks for server nonces (`gateway.dpop.nonce`), so the host must
@@ -240,14 +276,16 @@ impl SenderConstraints {
 
     /// The sender-constraint step for a verified token (see [`crate::dpop`]'s "How a host
     /// uses it"): the token's `cnf` and the route decide what to check; a proof is checked
-    /// (signature by `check`), then remembered against replay; a certificate binding is
-    /// checked against the client certificate the host gave (none: refused).
+    /// (signature by `check`), then remembered against replay in this isolate and, on routes
+    /// with global replay, recorded once in `ledger`; a certificate binding is checked
+    /// against the client certificate the host gave (none: refused).
     pub async fn check(
         &self,
         request: &Presentation<'_>,
         verified: &Verified,
         now: u64,
         check: &impl SignatureCheck,
+        ledger: &impl ProofLedger,
     ) -> Result<()> {
         let cnf = Confirmation::from_claims(verified.claims())?;
         let proofs: Vec<&str> = request
@@ -286,6 +324,15 @@ impl SenderConstraints {
                 .check_checked(&proof_request, now, check)
                 .await?;
             self.replay.check_and_remember(&proof, now)?;
+            // Then, where the route asks, once across every isolate.
+            if request.replay.unwrap_or(self.replay_scope) == ReplayScope::Global
+                && !ledger.first_use(&proof).await?
+            {
+                return Err(Error::new(
+                    ErrorCode::DpopReplayed,
+                    "this DPoP proof was already used",
+                ));
+            }
         }
         if let Some(x5t) = &checks.x5t_s256 {
             let none = ClientCertificate {

@@ -229,6 +229,13 @@ impl CoreValidator {
         }
         edge.sender
             .check_ready("dpopNonceKey")
+            .and_then(|()| {
+                edge.sender.check_ledger(
+                    &edge.routes,
+                    false,
+                    "the Worker's revocation authority: the package checks proofs per validator",
+                )
+            })
             .map_err(|e| error_value(&e))?;
         let (store, replica) = if store.is_undefined() || store.is_null() {
             (None, None)

@@ -36,6 +36,36 @@ use crate::revocation::{
 pub const BINDING: &str = "REVOCATION_AUTHORITY";
 /// The one object every write goes to.
 pub const OBJECT_NAME: &str = "revocations";
+/// DPoP proofs recorded for a global replay check (`gateway.dpop.replay: "global"`) go to
+/// objects of the same class under their own names, `dpop-proofs-<n>`, one per shard of
+/// proof keys: the revocation authority's one writer never waits behind proof traffic, and
+/// proof traffic spreads over [`PROOF_SHARDS`] writers.
+pub const PROOF_SHARDS: u32 = 16;
+
+/// The object recording proof `key` ([`crate::dpop::ledger_key`]).
+pub fn proof_shard(key: &str) -> String {
+    let shard = key
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % PROOF_SHARDS;
+    format!("dpop-proofs-{shard}")
+}
+
+/// A proof to record: its ledger key and the last second it is accepted.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ProofRecord {
+    /// [`crate::dpop::ledger_key`] of the proof.
+    pub key: String,
+    /// Until when a replay of it must be refused.
+    pub expires: u64,
+}
+
+/// The answer to a [`ProofRecord`]: whether no isolate had recorded it before.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ProofAnswer {
+    /// `true` the first time, `false` for a replay.
+    pub first: bool,
+}
 /// The KV key the snapshot is published under.
 pub const SNAPSHOT_KV_KEY: &str = "revocation-snapshot";
 /// Publications are at least this far apart (Workers KV takes one write per second per key).
@@ -176,6 +206,26 @@ fn expiry_index(expires: u64, key: &str) -> String {
 
 fn storage_failed(_: worker::Error) -> Error {
     Error::new(ErrorCode::RevocationUnavailable, "authority storage failed")
+}
+
+/// Records a proof unless a record of it is still in force: `true` the first time.
+async fn record_once(storage: &Storage, record: &ProofRecord, now: u64) -> Result<bool> {
+    let key = format!("proof:{}", record.key);
+    let seen = storage.get::<u64>(&key).await.map_err(storage_failed)?;
+    if seen.is_some_and(|expires| expires >= now) {
+        return Ok(false);
+    }
+    storage
+        .put(&key, record.expires)
+        .await
+        .map_err(storage_failed)?;
+    storage
+        .put(&expiry_index(record.expires, &key), "")
+        .await
+        .map_err(storage_failed)?;
+    // Expired proofs go with the records that follow them.
+    let _ = sweep(storage, now).await;
+    Ok(true)
 }
 
 /// Deletes entries whose expiry has passed, oldest first, at most [`SWEEP_LIMIT`].
@@ -511,7 +561,28 @@ impl RevocationAuthority {
         Response::from_bytes(bytes.to_vec()).map_err(storage_failed)
     }
 
+    /// Records a DPoP proof once (`POST /proof`, on a proof shard): the read and the write in
+    /// one `blockConcurrencyWhile`, so two isolates sending the same proof get one `first`.
+    async fn record_proof(&self, mut req: Request) -> Result<Response> {
+        let record: ProofRecord = req
+            .json()
+            .await
+            .map_err(|_| Error::new(ErrorCode::MalformedRequest, "a proof record is expected"))?;
+        let storage = self.state.storage();
+        let now = super::now();
+        let first = self
+            .state
+            .block_concurrency_while(async move { Ok(record_once(&storage, &record, now).await) })
+            .await
+            .map_err(storage_failed)??;
+        Response::from_json(&ProofAnswer { first }).map_err(storage_failed)
+    }
+
     async fn route(&self, mut req: Request) -> Result<Response> {
+        // A proof shard holds no revocation set: nothing to load.
+        if (req.method(), req.path().as_str()) == (Method::Post, "/proof") {
+            return self.record_proof(req).await;
+        }
         let kv = self.env.kv(KV_BINDING).map_err(storage_failed)?;
         let (storage, live) = (self.state.storage(), Rc::clone(&self.live));
         self.state

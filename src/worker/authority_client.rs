@@ -11,7 +11,11 @@ use worker::kv::KvStore;
 use worker::wasm_bindgen::JsValue;
 use worker::{web_sys, Delay, Method, ObjectNamespace, Request, Stub};
 
-use super::authority::{status_request, WriteOutcome, WriteRequest, OBJECT_NAME, SNAPSHOT_KV_KEY};
+use super::authority::{
+    proof_shard, status_request, ProofAnswer, ProofRecord, WriteOutcome, WriteRequest, OBJECT_NAME,
+    SNAPSHOT_KV_KEY,
+};
+use crate::dpop::{ledger_key, CheckedProof, ProofLedger};
 use crate::error::{Error, ErrorCode, Result};
 use crate::revocation::replica::ReplicaHost;
 use crate::revocation::{RevocationFacts, RevocationStatus};
@@ -51,15 +55,27 @@ impl AuthorityClient {
         }
     }
 
-    fn stub(&self) -> Result<Stub> {
+    fn stub(&self, name: &str) -> Result<Stub> {
         self.namespace
-            .id_from_name(OBJECT_NAME)
+            .id_from_name(name)
             .and_then(|id| id.get_stub())
             .map_err(|_| unavailable("unreachable"))
     }
 
-    /// Sends `body` to `path` and returns the answer's bytes (a non-2xx answer is a failure).
+    /// Sends `body` to `path` of the authority and returns the answer's bytes.
     async fn call(&self, method: Method, path: &str, body: Option<String>) -> Result<Vec<u8>> {
+        self.call_object(OBJECT_NAME, method, path, body).await
+    }
+
+    /// Sends `body` to `path` of the object `name` and returns the answer's bytes (a non-2xx
+    /// answer is a failure).
+    async fn call_object(
+        &self,
+        name: &str,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<Vec<u8>> {
         let init = web_sys::RequestInit::new();
         init.set_method(if method == Method::Get { "GET" } else { "POST" });
         if let Some(body) = body {
@@ -70,7 +86,7 @@ impl AuthorityClient {
                 .map(Request::from)
                 .map_err(|_| unavailable("request not buildable"))?;
         let mut response = self
-            .stub()?
+            .stub(name)?
             .fetch_with_request(request)
             .await
             .map_err(|_| unavailable("unreachable"))?;
@@ -99,6 +115,29 @@ impl AuthorityClient {
         )
         .await?;
         serde_json::from_slice(&bytes).map_err(|_| unavailable("answered something else"))
+    }
+}
+
+/// The global replay check of DPoP proofs: each proof recorded once in its shard object.
+impl ProofLedger for AuthorityClient {
+    async fn first_use(&self, proof: &CheckedProof) -> Result<bool> {
+        let key = ledger_key(proof);
+        let body = serde_json::to_string(&ProofRecord {
+            key: key.clone(),
+            expires: proof.expires_at,
+        })
+        .map_err(|_| unavailable("request not encodable"))?;
+        let shard = proof_shard(&key);
+        let call = self.call_object(&shard, Method::Post, "/proof", Some(body));
+        let bytes = within(self.timeout, call).await.map_err(|_| {
+            Error::new(
+                ErrorCode::DpopReplayUnavailable,
+                "the proof ledger did not answer",
+            )
+        })?;
+        let answer: ProofAnswer =
+            serde_json::from_slice(&bytes).map_err(|_| unavailable("answered something else"))?;
+        Ok(answer.first)
     }
 }
 

@@ -124,8 +124,15 @@ pub async fn handle(
             let check = &state.proof_crypto;
             let concluded = match &outcome {
                 Ok(verified) => {
-                    edge.conclude_checked(&request, &pending, Ok(verified), now, check)
-                        .await
+                    edge.conclude_checked(
+                        &request,
+                        &pending,
+                        Ok(verified),
+                        now,
+                        check,
+                        &state.authority,
+                    )
+                    .await
                 }
                 Err((error, verified)) => {
                     edge.conclude_checked(
@@ -134,6 +141,7 @@ pub async fn handle(
                         Err((error.clone(), verified.as_ref())),
                         now,
                         check,
+                        &state.authority,
                     )
                     .await
                 }

@@ -180,6 +180,11 @@ impl State {
             }
             None => None,
         };
+        edge.sender.check_ledger(
+            &edge.routes,
+            authority.is_some(),
+            "the REVOCATION_AUTHORITY binding (the proof ledger)",
+        )?;
         let revocations = KvRevocations::new(kv, &edge.revocation);
 
         let signing_key = env_string(env, "SIGNING_KEY");

@@ -184,3 +184,60 @@ describe("DPoP nonces and forwarding in workerd", () => {
     }
   });
 });
+
+// Exactly once across isolates (routes[].dpop_replay / gateway.dpop.replay "global"): the
+// proof is recorded in a Durable Object shard of the revocation authority's class, so a proof
+// used at one instance is refused at another, where the per-isolate memory never saw it.
+describe("DPoP proofs used once everywhere", () => {
+  let worker;
+  const globalPolicy = h.basePolicy({
+    routes: [
+      { path: "/payments/*", dpop: "required", dpop_replay: "global" },
+      { path: "/orders/*", dpop: "required" },
+    ],
+  });
+  before(async () => {
+    worker = await h.startWorker({ policy: globalPolicy, instances: 2 });
+  });
+  after(async () => {
+    await worker?.dispose();
+  });
+
+  test("a proof used at one instance is refused at another on a global route, not on an isolate one", async () => {
+    const other = await worker.instance(2);
+    const token = boundToken();
+    const pay = makeProof(client, { htu: `${BASE}/payments/1`, accessToken: token });
+    const first = await worker.json("/payments/1", { headers: dpopHeaders(token, pay) });
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assertDpopRefusal(await other.json("/payments/1", { headers: dpopHeaders(token, pay) }), "dpop_replayed", "invalid_dpop_proof");
+    // The per-isolate route only remembers proofs in the isolate that saw them.
+    const order = makeProof(client, { htu: `${BASE}/orders/1`, accessToken: token });
+    assert.equal((await worker.json("/orders/1", { headers: dpopHeaders(token, order) })).status, 200);
+    assert.equal((await other.json("/orders/1", { headers: dpopHeaders(token, order) })).status, 200, "isolate scope: another isolate does not know it");
+  });
+
+  test("concurrent uses of one proof at two instances: exactly one passes", async () => {
+    const other = await worker.instance(2);
+    for (let round = 0; round < 6; round++) {
+      const token = boundToken();
+      const proof = makeProof(client, { htu: `${BASE}/payments/${round}`, accessToken: token });
+      const answers = await Promise.all([
+        worker.json(`/payments/${round}`, { headers: dpopHeaders(token, proof) }),
+        other.json(`/payments/${round}`, { headers: dpopHeaders(token, proof) }),
+      ]);
+      assert.deepEqual(answers.map((a) => a.status).sort(), [200, 401], `round ${round}: ${answers.map((a) => JSON.stringify(a.body))}`);
+    }
+  });
+
+  test("a global route without the authority binding is a config error at start-up", async () => {
+    const bare = await h.startWorker({ policy: globalPolicy, authority: false });
+    try {
+      const r = await bare.get("/payments/1", boundToken());
+      assert.equal(r.status, 500);
+      assert.equal(r.body.code, "config_error");
+      await bare.waitForLog((line) => line.includes("routes[0].dpop_replay: a global replay check needs the REVOCATION_AUTHORITY binding"));
+    } finally {
+      await bare.dispose();
+    }
+  });
+});

@@ -184,6 +184,13 @@ test("a config with gateway.dpop.nonce and no dpopNonceKey is refused at constru
   assert.throws(() => new E.Validator(noncePolicy), (e) => e instanceof E.ConfigError && /dpopNonceKey/.test(e.message));
 });
 
+test("global proof replay needs the Worker's authority: refused at construction, with the field", () => {
+  const global = { algorithms: ["HS256"], secret: h.SECRET, routes: [{ path: "/pay/*", dpop: "required", dpop_replay: "global" }] };
+  assert.throws(() => new E.Validator(global), (e) => e instanceof E.ConfigError && /^routes\[0\]\.dpop_replay: a global replay check needs/.test(e.message));
+  const gatewayWide = { algorithms: ["HS256"], secret: h.SECRET, gateway: { dpop: { replay: "global" } } };
+  assert.throws(() => new E.Validator(gatewayWide), (e) => e instanceof E.ConfigError && /^gateway\.dpop\.replay: /.test(e.message));
+});
+
 // ---------------------------------------------------------------------------------------------
 // mTLS over a real TLS connection: a CA, a server certificate and two client certificates
 // (one from the CA, one self-signed) made with openssl.
