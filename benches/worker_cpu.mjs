@@ -2,7 +2,7 @@
 // Not part of the test suite.
 //
 //   node benches/worker_cpu.mjs [--tokens 400] [--repeat 1000] [--algs RS256,ES256,EdDSA,HS256]
-//                               [--runs 3] [--baseline DIR] [--out F]
+//                               [--runs 3] [--baseline DIR] [--dpop N] [--out F]
 //
 // Each scenario runs in its own workerd process (its own Miniflare), and what is measured is
 // that process's CPU time (utime + stime from /proc/<pid>/stat) across a sequential batch of
@@ -19,6 +19,10 @@
 // Rows: `distinct` = --tokens different tokens, each once (no cache can help); `repeated` = one
 // token --repeat times (edge-jwt's verified-token cache). Ratios are taken within one run;
 // scenarios are interleaved per algorithm and the median of --runs runs is reported.
+// `--dpop N` adds the cost of a DPoP check (RFC 9449): N requests with one DPoP-bound ES256 token
+// (cached after the first) and a fresh proof each (ES256, then EdDSA; made beforehand with
+// node:crypto, tests/support/dpop.mjs) on a `dpop: "required"` route, against N requests with
+// one plain bearer token, in the same Worker.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -62,9 +66,13 @@ function sign(alg, key, input) {
 }
 
 function mint(alg, key, i) {
+  return mintWith(alg, key, { sub: `user-${i}` });
+}
+
+function mintWith(alg, key, extra) {
   const now = Math.floor(Date.now() / 1000);
   const header = b64(JSON.stringify({ alg, kid: `k-${alg}`, typ: "JWT" }));
-  const claims = { iss: h.ISSUER, aud: h.AUDIENCE, sub: `user-${i}`, track: 2, iat: now, exp: now + 3600, jti: crypto.randomUUID() };
+  const claims = { iss: h.ISSUER, aud: h.AUDIENCE, track: 2, iat: now, exp: now + 3600, jti: crypto.randomUUID(), ...extra };
   const input = `${header}.${b64(JSON.stringify(claims))}`;
   return `${input}.${b64(sign(alg, key, input))}`;
 }
@@ -95,20 +103,27 @@ async function start(options) {
 }
 
 /** CPU ms per request of `tokens` sent in sequence. */
-async function measure({ mf, pid }, tokens) {
+function measure(target, tokens) {
+  return measureRequests(target, tokens.map((token) => ({ path: "/api", headers: { authorization: `Bearer ${token}` } })));
+}
+
+/** CPU ms per request of `requests` (`{ path, headers }`) sent in sequence. */
+async function measureRequests({ mf, pid }, requests) {
   const t0 = cpuTicks(pid);
-  for (const token of tokens) {
-    const res = await mf.dispatchFetch("http://worker.test/api", { headers: { authorization: `Bearer ${token}` } });
+  for (const { path: p, headers } of requests) {
+    const res = await mf.dispatchFetch(`http://worker.test${p}`, { headers });
     const body = await res.text();
     if (res.status !== 200) throw new Error(`status ${res.status}: ${body}`);
   }
-  return ((cpuTicks(pid) - t0) * TICK_MS) / tokens.length;
+  return ((cpuTicks(pid) - t0) * TICK_MS) / requests.length;
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const keys = Object.fromEntries(ALGS.map((alg) => [alg, keyPair(alg)]));
+const DPOP = Number(args.dpop ?? 0);
 const policy = h.basePolicy({ algorithms: ALGS, keys: ALGS.map((a) => keys[a].jwk) });
+if (DPOP) policy.routes = [{ path: "/dpop/*", dpop: "required" }];
 const edge = await start(h.workerOptions({ policy, secret: null }));
 const floor = await start({
   modules: true,
@@ -134,6 +149,7 @@ const passThrough = await start({
 });
 
 const rows = [];
+const dpopRows = [];
 try {
   // Warm-up: every isolate and every key, outside measurement.
   for (const alg of ALGS) {
@@ -143,6 +159,7 @@ try {
     if (baseline) await measure(baseline, warm);
   }
   await measure(passThrough, ["x".repeat(20)]);
+  if (DPOP) await measureDpop();
   for (const alg of ALGS) {
     const runs = { edge: [], floor: [], pass: [], edgeRepeated: [], baseline: [], baselineRepeated: [] };
     for (let run = 0; run < RUNS; run++) {
@@ -173,7 +190,40 @@ try {
   await Promise.all([edge.mf.dispose(), floor.mf.dispose(), passThrough.mf.dispose(), baseline?.mf.dispose()]);
 }
 
+/** The DPoP rows: bearer vs DPoP-bound token with a fresh proof per request, per proof alg. */
+async function measureDpop() {
+  const { clientKey, makeProof, thumbprint } = await import("../tests/support/dpop.mjs");
+  const alg = ALGS.includes("ES256") ? "ES256" : ALGS[0];
+  const plain = mint(alg, keys[alg], "dpop-plain");
+  for (const proofAlg of ["ES256", "EdDSA"]) {
+    const client = clientKey(proofAlg);
+    const bound = mintWith(alg, keys[alg], { sub: "dpop-client", cnf: { jkt: thumbprint(client.jwk) } });
+    const runs = { bearer: [], dpop: [] };
+    for (let run = 0; run < RUNS; run++) {
+      const bearer = Array.from({ length: DPOP }, () => ({ path: "/api", headers: { authorization: `Bearer ${plain}` } }));
+      const htu = "http://worker.test/dpop/orders";
+      const proofs = Array.from({ length: DPOP }, () => ({
+        path: "/dpop/orders",
+        headers: { authorization: `DPoP ${bound}`, dpop: makeProof(client, { htu, accessToken: bound }) },
+      }));
+      runs.bearer.push(await measureRequests(edge, bearer));
+      runs.dpop.push(await measureRequests(edge, proofs));
+    }
+    const row = { proof_alg: proofAlg, bearer_ms: median(runs.bearer), dpop_ms: median(runs.dpop) };
+    row.added_ms = row.dpop_ms - row.bearer_ms;
+    row.ratio = row.dpop_ms / row.bearer_ms;
+    dpopRows.push(row);
+    console.error(JSON.stringify({ ...row, runs }));
+  }
+}
+
 const f = (x) => x.toFixed(3);
+if (dpopRows.length) {
+  console.log(`\nDPoP: CPU ms per request (workerd process), median of ${RUNS} runs of ${DPOP} requests; the token cached, a fresh proof each`);
+  console.log("| proof alg | bearer (same Worker) | DPoP-bound + proof | added | ratio |");
+  console.log("|---|---:|---:|---:|---:|");
+  for (const r of dpopRows) console.log(`| ${r.proof_alg} | ${f(r.bearer_ms)} | ${f(r.dpop_ms)} | ${f(r.added_ms)} | ${r.ratio.toFixed(2)} |`);
+}
 console.log(`\nCPU ms per request (workerd process), median of ${RUNS} runs; ${TOKENS} distinct tokens, ${REPEAT} repeats`);
 const b = (x) => (x === null ? "–" : f(x));
 const ratio = (x, y) => (x === null ? "–" : (x / y).toFixed(2));
@@ -182,4 +232,4 @@ console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 for (const r of rows) {
   console.log(`| ${r.alg} | ${f(r.edge_ms)} | ${f(r.floor_ms)} | ${r.edge_over_floor.toFixed(2)} | ${b(r.baseline_ms)} | ${ratio(r.baseline_ms, r.floor_ms)} | ${f(r.edge_repeated_ms)} | ${b(r.baseline_repeated_ms)} | ${f(r.pass_ms)} | ${r.repeated_over_pass.toFixed(2)} |`);
 }
-if (args.out) fs.writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), loadavg: fs.readFileSync("/proc/loadavg", "utf8").trim(), tokens: TOKENS, repeat: REPEAT, runs: RUNS, rows }, null, 2));
+if (args.out) fs.writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), loadavg: fs.readFileSync("/proc/loadavg", "utf8").trim(), tokens: TOKENS, repeat: REPEAT, runs: RUNS, rows, dpop: dpopRows }, null, 2));

@@ -159,7 +159,7 @@ describe("introspection page in headless Chromium", () => {
 
   test("a DPoP-bound token is shown as sender-constrained with its cnf.jkt", async () => {
     const jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
-    const bound = cli(["issue", "--config", hsConfig, "--sub", "alice", "--track", "4", "--ttl", "30m", "--claim", `cnf=${JSON.stringify({ jkt })}`]);
+    const bound = cli(["issue", "--config", writeJson("hs.json", hsPolicy), "--sub", "alice", "--track", "4", "--ttl", "30m", "--claim", `cnf=${JSON.stringify({ jkt })}`]);
     const page = await openPage();
     await page.fill("#token", bound.token);
     await verdict(page);
