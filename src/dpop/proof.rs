@@ -202,7 +202,13 @@ fn single_proof<'a>(headers: &[&'a str]) -> Result<&'a str> {
 pub struct ProofChecker {
     settings: ProofSettings,
     headers: HeaderCache,
+    /// The keys of the headers `headers` holds, by [`token::Header::serial`]: a client signs
+    /// every proof with one key in one header, so its next proof skips parsing the key again.
+    keys: std::sync::Mutex<Vec<(u64, VerificationKey, String)>>,
 }
+
+/// Proof keys kept, as many as the header cache keeps headers.
+const CACHED_KEYS: usize = 4;
 
 impl ProofChecker {
     /// A checker for `settings`.
@@ -210,12 +216,40 @@ impl ProofChecker {
         Self {
             settings,
             headers: HeaderCache::default(),
+            keys: std::sync::Mutex::default(),
         }
     }
 
     /// The settings in force.
     pub fn settings(&self) -> &ProofSettings {
         &self.settings
+    }
+
+    /// The public key of a proof's header and its RFC 7638 thumbprint: parsed and checked
+    /// once per header the header cache holds (the same segment always gives the same key),
+    /// else now.
+    fn key_of(&self, header: &token::Header) -> Result<(VerificationKey, String)> {
+        let cached = |keys: &Vec<(u64, VerificationKey, String)>| {
+            keys.iter()
+                .find(|(serial, ..)| *serial == header.serial)
+                .map(|(_, key, jkt)| (key.clone(), jkt.clone()))
+        };
+        if let Some(found) = self.keys.lock().ok().as_deref().and_then(cached) {
+            return Ok(found);
+        }
+        let Some(Value::Object(jwk)) = header.fields.get("jwk") else {
+            return Err(invalid("the proof's header has no jwk object"));
+        };
+        let key = VerificationKey::from_public_jwk(&Value::Object(jwk.clone()))
+            .map_err(|e| invalid(format!("the proof's key is refused: {}", e.message())))?;
+        let jkt = jwk_thumbprint(jwk)?;
+        if let Ok(mut keys) = self.keys.lock() {
+            if keys.len() >= CACHED_KEYS {
+                keys.remove(0);
+            }
+            keys.push((header.serial, key.clone(), jkt.clone()));
+        }
+        Ok((key, jkt))
     }
 
     /// Checks the request's proof at `now` with jwt-compact's signature checks.
@@ -263,11 +297,7 @@ impl ProofChecker {
             .alg()
             .filter(|alg| settings.algorithms.contains(alg))
             .ok_or_else(|| invalid("the proof's alg is not allowed"))?;
-        let Some(Value::Object(jwk)) = header.fields.get("jwk") else {
-            return Err(invalid("the proof's header has no jwk object"));
-        };
-        let key = VerificationKey::from_public_jwk(&Value::Object(jwk.clone()))
-            .map_err(|e| invalid(format!("the proof's key is refused: {}", e.message())))?;
+        let (key, jkt) = self.key_of(header)?;
         if !key.serves(alg) {
             return Err(invalid(format!(
                 "the proof's jwk cannot be used with {alg}"
@@ -325,7 +355,6 @@ impl ProofChecker {
                 ));
             }
         }
-        let jkt = jwk_thumbprint(jwk)?;
         if let Some(bound) = request.jkt {
             if !same_secret_text(&jkt, bound) {
                 return Err(Error::new(

@@ -10,6 +10,7 @@
 //! Built with `rust-asym`, jwt-compact would take over keys WebCrypto cannot import.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -50,14 +51,21 @@ extern "C" {
 
 /// Most imported keys kept; a key set rarely holds more than a handful.
 const MAX_KEYS: usize = 64;
+/// Most DPoP proof keys kept: a client signs every proof with one key, so its second request
+/// finds it imported; beyond this many clients the oldest import goes.
+const MAX_PROOF_KEYS: usize = 256;
 
 /// WebCrypto as the Worker's [`SignatureCheck`], with each key imported once per isolate.
 #[derive(Default)]
 pub struct WebCrypto {
-    /// Import each key anew and keep none: DPoP proofs bring a fresh key (a new
-    /// [`VerificationKey::id`]) with every request, and would otherwise push the policy's own
-    /// keys out of `keys` (see [`WebCrypto::for_proofs`]).
-    uncached: bool,
+    /// Keep keys by their JWK's text rather than their [`VerificationKey::id`], in
+    /// `proof_keys`: DPoP proofs bring their key anew with every request (a new id each time),
+    /// and would otherwise push the policy's own keys out of `keys` (see
+    /// [`WebCrypto::for_proofs`]).
+    for_proofs: bool,
+    /// Proof keys imported, by (algorithm, public JWK text): compared whole, so one key never
+    /// stands for another; oldest first out past [`MAX_PROOF_KEYS`].
+    proof_keys: RefCell<VecDeque<(Alg, String, Option<JsValue>)>>,
     /// The imported `CryptoKey` per (algorithm, [`VerificationKey::id`]); `None` where the
     /// import failed (then jwt-compact checks that key).
     keys: RefCell<Vec<(Alg, u64, Option<JsValue>)>>,
@@ -127,11 +135,12 @@ fn algorithms(alg: Alg) -> Option<(JsValue, JsValue)> {
 }
 
 impl WebCrypto {
-    /// A check for DPoP proofs: every proof key is imported for its one check and not kept,
-    /// so per-client keys neither fill nor evict the cache of the token keys.
+    /// A check for DPoP proofs: proof keys are kept apart from the token keys, by their JWK's
+    /// text (a client's next proof reuses its import), so per-client keys neither fill nor
+    /// evict the cache of the policy's keys.
     pub fn for_proofs() -> Self {
         Self {
-            uncached: true,
+            for_proofs: true,
             ..Self::default()
         }
     }
@@ -143,18 +152,27 @@ impl WebCrypto {
         key: &VerificationKey,
         import: &JsValue,
     ) -> Option<JsValue> {
-        let known = self
-            .keys
-            .borrow()
-            .iter()
-            .find(|(a, id, _)| *a == alg && *id == key.id())
-            .map(|(_, _, imported)| imported.clone());
+        let text = key.importable_jwk_json();
+        let known = match (&text, self.for_proofs) {
+            (Some(text), true) => self
+                .proof_keys
+                .borrow()
+                .iter()
+                .find(|(a, jwk, _)| *a == alg && jwk == text)
+                .map(|(_, _, imported)| imported.clone()),
+            _ => self
+                .keys
+                .borrow()
+                .iter()
+                .find(|(a, id, _)| *a == alg && *id == key.id())
+                .map(|(_, _, imported)| imported.clone()),
+        };
         if let Some(imported) = known {
             return imported;
         }
-        let jwk = key
-            .importable_jwk_json()
-            .and_then(|json| js_sys::JSON::parse(&json).ok());
+        let jwk = text
+            .as_deref()
+            .and_then(|json| js_sys::JSON::parse(json).ok());
         let imported = match jwk {
             Some(jwk) => {
                 let usages = Array::of1(&JsValue::from_str("verify"));
@@ -165,7 +183,14 @@ impl WebCrypto {
             }
             None => None,
         };
-        if self.uncached {
+        if self.for_proofs {
+            if let Some(text) = text {
+                let mut keys = self.proof_keys.borrow_mut();
+                if keys.len() >= MAX_PROOF_KEYS {
+                    keys.pop_front();
+                }
+                keys.push_back((alg, text, imported.clone()));
+            }
             return imported;
         }
         let mut keys = self.keys.borrow_mut();
