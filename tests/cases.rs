@@ -3,6 +3,9 @@
 //! planned, its token verified and the plan concluded, exactly as every host does; the status,
 //! code, challenge, canonical path and forwarded identity headers must be the row's. Rows marked
 //! `cli` also go through `edge-jwt verify`, which must give the same verdict on the token.
+//! Rows with `request.dpop` carry DPoP proofs (RFC 9449) made here by hand (header and claims
+//! assembled, signed with `Signer::sign`), not by the core's `create_proof`, for the request's
+//! absolute URI under [`BASE`].
 //! The same rows run through the Worker (workerd), Hono and Express in
 //! `tests/js/consumer/cases.test.mjs`.
 #![allow(
@@ -20,12 +23,17 @@ use std::process::{Command, Stdio};
 use base64ct::{Base64UrlUnpadded, Encoding};
 use edge_jwt::gateway::decision::{Plan, RequestParts};
 use edge_jwt::gateway::edge_policy::load;
+use edge_jwt::Signer;
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 const BIN: &str = env!("CARGO_BIN_EXE_edge-jwt");
 /// The runner's clock: every `now±N` in the table is relative to it.
 const NOW: u64 = 1_700_000_000;
+/// The scheme and authority of the runner's requests: `RequestParts::with_uri` gets this plus
+/// the row's path, and a DPoP proof's `htu` is made from it.
+const BASE: &str = "http://gateway.test";
 
 fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases")
@@ -39,6 +47,9 @@ struct Shared {
     other_secret: String,
     header: Map<String, Value>,
     claims: Map<String, Value>,
+    /// Private JWKs of the DPoP clients (`request.dpop.key`, `$jkt:<name>`).
+    #[serde(default)]
+    dpop_keys: Map<String, Value>,
     configs: Map<String, Value>,
 }
 
@@ -74,6 +85,24 @@ struct RequestSpec {
     path: Option<String>,
     #[serde(default)]
     headers: BTreeMap<String, String>,
+    dpop: Option<DpopSpec>,
+}
+
+/// `request.dpop`: the DPoP proof(s) the request carries.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DpopSpec {
+    key: String,
+    htm: Option<String>,
+    htu: Option<String>,
+    /// `true` (default): the token's hash; `false`: none; `"other"`: another token's.
+    ath: Option<Value>,
+    iat: Option<String>,
+    header: Option<Map<String, Value>>,
+    claims: Option<Map<String, Value>>,
+    #[serde(default)]
+    omit: Vec<String>,
+    count: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,10 +153,13 @@ fn load_cases() -> (Shared, Vec<(String, Case)>) {
 }
 
 /// `now`, `now+N`, `now-N` → a time; `{"$repeat": s, "count": n}` → `s` n times; `$jti` → a
-/// fresh token id; anything else as written.
-fn expand(value: &Value, jti: &str) -> Value {
+/// fresh token id; `$jkt:<name>` → the thumbprint of that DPoP key; anything else as written.
+fn expand(value: &Value, jti: &str, keys: &Map<String, Value>) -> Value {
     match value {
         Value::String(s) if s == "$jti" => Value::String(jti.to_owned()),
+        Value::String(s) if s.starts_with("$jkt:") => {
+            Value::String(thumbprint(dpop_key(keys, &s["$jkt:".len()..])))
+        }
         Value::String(s) => match relative_time(s) {
             Some(t) => Value::from(t),
             None => value.clone(),
@@ -138,10 +170,12 @@ fn expand(value: &Value, jti: &str) -> Value {
             let count = usize::try_from(count).expect("a count that fits in memory");
             Value::String(unit.repeat(count))
         }
-        Value::Array(items) => Value::Array(items.iter().map(|v| expand(v, jti)).collect()),
-        Value::Object(o) => {
-            Value::Object(o.iter().map(|(k, v)| (k.clone(), expand(v, jti))).collect())
-        }
+        Value::Array(items) => Value::Array(items.iter().map(|v| expand(v, jti, keys)).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| (k.clone(), expand(v, jti, keys)))
+                .collect(),
+        ),
         _ => value.clone(),
     }
 }
@@ -202,7 +236,7 @@ fn make_token(shared: &Shared, spec: &TokenSpec, serial: usize) -> String {
         for name in &spec.omit {
             claims.remove(name);
         }
-        expand(&Value::Object(claims), &jti).to_string()
+        expand(&Value::Object(claims), &jti, &shared.dpop_keys).to_string()
     };
     let payload_text = match &spec.claims {
         Some(Value::String(literal)) => literal.clone(),
@@ -232,6 +266,105 @@ fn make_token(shared: &Shared, spec: &TokenSpec, serial: usize) -> String {
     }
 }
 
+fn dpop_key<'a>(keys: &'a Map<String, Value>, name: &str) -> &'a Value {
+    keys.get(name)
+        .unwrap_or_else(|| panic!("no DPoP key named {name:?} in configs.json"))
+}
+
+fn member<'a>(jwk: &'a Value, name: &str) -> &'a str {
+    jwk[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("the DPoP key has no {name}"))
+}
+
+/// The public half of a DPoP key (RFC 7638's required members), as the proof's `jwk`.
+fn public_members(jwk: &Value) -> Map<String, Value> {
+    let names: &[&str] = match member(jwk, "kty") {
+        "EC" => &["crv", "kty", "x", "y"],
+        "OKP" => &["crv", "kty", "x"],
+        other => panic!("DPoP key type {other} is not in the table's keys"),
+    };
+    names
+        .iter()
+        .map(|n| ((*n).to_owned(), Value::String(member(jwk, n).to_owned())))
+        .collect()
+}
+
+/// RFC 7638: SHA-256 over the required members in lexicographic order, no whitespace.
+fn thumbprint(jwk: &Value) -> String {
+    let members = public_members(jwk);
+    let text = members
+        .iter()
+        .map(|(n, v)| format!("{}:{v}", Value::String(n.clone())))
+        .collect::<Vec<_>>()
+        .join(",");
+    b64(&Sha256::digest(format!("{{{text}}}").as_bytes()))
+}
+
+/// `htu` from a row: absent or `{url}` the request's own absolute URL; a path under the
+/// runner's base; else the text with `{url}` and `{authority}` replaced.
+fn htu_of(htu: Option<&str>, url: &str) -> String {
+    let authority = BASE.split_once("://").map_or(BASE, |(_, rest)| rest);
+    match htu {
+        None => url.to_owned(),
+        Some(path) if path.starts_with('/') => format!("{BASE}{path}"),
+        Some(text) => text.replace("{url}", url).replace("{authority}", authority),
+    }
+}
+
+/// The row's DPoP proofs (`count`, default one), each with its own `jti`, made by hand.
+fn make_proofs(
+    shared: &Shared,
+    spec: &DpopSpec,
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    serial: usize,
+) -> Vec<String> {
+    let jwk = dpop_key(&shared.dpop_keys, &spec.key);
+    let signer = Signer::from_jwk(&jwk.to_string(), None).expect("a DPoP key that signs");
+    let alg = match member(jwk, "kty") {
+        "OKP" => "EdDSA",
+        _ => "ES256",
+    };
+    let ath = match &spec.ath {
+        None | Some(Value::Bool(true)) => token.map(|t| b64(&Sha256::digest(t.as_bytes()))),
+        Some(Value::Bool(false)) => None,
+        Some(Value::String(s)) if s == "other" => {
+            Some(b64(&Sha256::digest(b"another access token")))
+        }
+        Some(other) => panic!("request.dpop.ath must be true, false or \"other\": {other}"),
+    };
+    let iat = relative_time(spec.iat.as_deref().unwrap_or("now")).expect("iat: now±N");
+    (0..spec.count.unwrap_or(1))
+        .map(|index| {
+            let mut header = Map::new();
+            header.insert("typ".into(), "dpop+jwt".into());
+            header.insert("alg".into(), alg.into());
+            header.insert("jwk".into(), Value::Object(public_members(jwk)));
+            header.extend(spec.header.clone().unwrap_or_default());
+            let mut claims = Map::new();
+            claims.insert("jti".into(), format!("proof-{serial}-{index}").into());
+            claims.insert("htm".into(), spec.htm.as_deref().unwrap_or(method).into());
+            claims.insert("htu".into(), htu_of(spec.htu.as_deref(), url).into());
+            claims.insert("iat".into(), iat.into());
+            if let Some(ath) = &ath {
+                claims.insert("ath".into(), ath.clone().into());
+            }
+            claims.extend(spec.claims.clone().unwrap_or_default());
+            for name in &spec.omit {
+                claims.remove(name);
+            }
+            let input = format!(
+                "{}.{}",
+                b64(Value::Object(header).to_string().as_bytes()),
+                b64(Value::Object(claims).to_string().as_bytes())
+            );
+            format!("{input}.{}", b64(&signer.sign(input.as_bytes())))
+        })
+        .collect()
+}
+
 /// The row's config with the table's secret (the Worker takes it from `JWT_SECRET` instead).
 fn config_of(shared: &Shared, config: &Value) -> Value {
     let mut config = match config {
@@ -250,8 +383,12 @@ fn config_of(shared: &Shared, config: &Value) -> Value {
 }
 
 /// The request's headers, `{token}` replaced; `Authorization: Bearer {token}` when a token is
-/// given and no header carries it.
-fn headers_of(request: &RequestSpec, token: Option<&str>) -> Vec<(String, String)> {
+/// given and no header carries it; one `DPoP` header per proof.
+fn headers_of(
+    request: &RequestSpec,
+    token: Option<&str>,
+    proofs: &[String],
+) -> Vec<(String, String)> {
     let mut headers: Vec<(String, String)> = request
         .headers
         .iter()
@@ -262,6 +399,9 @@ fn headers_of(request: &RequestSpec, token: Option<&str>) -> Vec<(String, String
             headers.push(("authorization".into(), format!("Bearer {token}")));
         }
     }
+    for proof in proofs {
+        headers.push(("dpop".into(), proof.clone()));
+    }
     headers
 }
 
@@ -271,21 +411,29 @@ struct Outcome {
     status: u16,
     code: Option<String>,
     challenge: Option<String>,
+    /// Refusal: the body's `error_description`.
+    description: Option<String>,
     /// Pass: the canonical path and the headers the next hop sees (lower-case names).
     path: Option<String>,
     forwarded: BTreeMap<String, String>,
 }
 
-fn decide(shared: &Shared, case: &Case, token: Option<&str>) -> Outcome {
+fn decide(shared: &Shared, case: &Case, token: Option<&str>, proofs: &[String]) -> Outcome {
     let config = config_of(shared, &case.config).to_string();
     let (validator, edge) = load(&config).unwrap_or_else(|e| panic!("config: {e}"));
-    let headers = headers_of(&case.request, token);
+    let headers = headers_of(&case.request, token, proofs);
+    let target = case.request.path.as_deref().unwrap_or("/api/items");
+    let uri = format!("{BASE}{target}");
+    // Hosts hand the core the path without the query (the Worker's URL, Hono's path, Express's
+    // target up to `?`); the absolute URI keeps it.
+    let path = target.split(['?', '#']).next().unwrap_or_default();
     let request = RequestParts::new(
         case.request.method.as_deref().unwrap_or("GET"),
-        case.request.path.as_deref().unwrap_or("/api/items"),
+        path,
         &headers,
         false,
-    );
+    )
+    .with_uri(&uri);
     let decided = match edge.plan(&request) {
         Plan::Pass(pass) => Ok(pass),
         Plan::Refuse(refusal) => Err(refusal),
@@ -309,6 +457,7 @@ fn decide(shared: &Shared, case: &Case, token: Option<&str>) -> Outcome {
                 status: 200,
                 code: None,
                 challenge: None,
+                description: None,
                 path: Some(pass.path),
                 forwarded: seen,
             }
@@ -324,6 +473,7 @@ fn decide(shared: &Shared, case: &Case, token: Option<&str>) -> Outcome {
                 status: refusal.status,
                 code: Some(refusal.error.code().code().to_owned()),
                 challenge: refusal.challenge,
+                description: body["error_description"].as_str().map(str::to_owned),
                 path: None,
                 forwarded: BTreeMap::new(),
             }
@@ -331,7 +481,27 @@ fn decide(shared: &Shared, case: &Case, token: Option<&str>) -> Outcome {
     }
 }
 
-fn check(case: &Case, got: &Outcome) -> Vec<String> {
+/// What a row's expectation says with `{token}`, `{dpop}` (the proofs sent, as one header
+/// value) and `{description}` (the body's description, quoted-string-safe) filled in.
+fn fill(text: &str, token: Option<&str>, proofs: &[String], description: Option<&str>) -> String {
+    let safe: String = description
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c == '"' || c == '\\' || c.is_control() {
+                '\''
+            } else {
+                c
+            }
+        })
+        .collect();
+    text.replace("{token}", token.unwrap_or_default())
+        .replace("{dpop}", &proofs.join(", "))
+        .replace("{description}", &safe)
+}
+
+fn check(case: &Case, got: &Outcome, token: Option<&str>, proofs: &[String]) -> Vec<String> {
+    let fill = |text: &str| fill(text, token, proofs, got.description.as_deref());
     let mut problems = Vec::new();
     let want = &case.expect;
     if got.status != want.status || got.code != want.code {
@@ -341,7 +511,8 @@ fn check(case: &Case, got: &Outcome) -> Vec<String> {
         ));
     }
     if let Some(challenge) = &want.challenge {
-        if &got.challenge != challenge {
+        let challenge = challenge.as_deref().map(fill);
+        if got.challenge != challenge {
             problems.push(format!(
                 "core: challenge {:?}, want {challenge:?}",
                 got.challenge
@@ -355,6 +526,7 @@ fn check(case: &Case, got: &Outcome) -> Vec<String> {
     }
     for (name, value) in &want.forwarded {
         let seen = got.forwarded.get(&name.to_ascii_lowercase());
+        let value = value.as_deref().map(fill);
         if seen != value.as_ref() {
             problems.push(format!("core: forwarded {name} = {seen:?}, want {value:?}"));
         }
@@ -408,8 +580,14 @@ fn every_row_through_the_core_and_the_cli() {
             .token
             .as_ref()
             .map(|spec| make_token(&shared, spec, serial + 1));
-        let outcome = decide(&shared, case, token.as_deref());
-        let mut problems = check(case, &outcome);
+        let proofs = case.request.dpop.as_ref().map_or_else(Vec::new, |spec| {
+            let method = case.request.method.as_deref().unwrap_or("GET");
+            let path = case.request.path.as_deref().unwrap_or("/api/items");
+            let url = format!("{BASE}{path}");
+            make_proofs(&shared, spec, method, &url, token.as_deref(), serial + 1)
+        });
+        let outcome = decide(&shared, case, token.as_deref(), &proofs);
+        let mut problems = check(case, &outcome, token.as_deref(), &proofs);
         if let Some(cli) = &case.cli {
             let want = match cli {
                 Value::Bool(true) => case.expect.code.clone(),

@@ -9,6 +9,11 @@
 //
 // The Worker is the built one (build/worker); like the Worker tests, the harness rebuilds it
 // when it is older than its sources unless EDGE_JWT_NO_BUILD=1.
+//
+// Rows with `request.dpop` carry DPoP proofs made by hand with node:crypto
+// (tests/support/dpop.mjs), one set per host: each host's `htu` is made from the URL that host
+// is sent, and each proof has its own `jti` (Hono and Express share one Validator, so one
+// replay memory). Answers are compared with each host's own proofs read as `{dpop}`.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -41,11 +46,29 @@ const rows = fs
 const HOSTS = ["worker", "hono", "express"];
 const nowS = () => Math.floor(Date.now() / 1000);
 
+const dpop = await import(pathToFileURL(path.join(ROOT, "tests/support/dpop.mjs")).href);
+/** The table's DPoP keys: `{ alg, privateKey, jwk }` (the public JWK's required members). */
+const dpopKeys = Object.fromEntries(
+  Object.entries(shared.dpop_keys ?? {}).map(([name, jwk]) => {
+    const members = { EC: ["crv", "kty", "x", "y"], OKP: ["crv", "kty", "x"] }[jwk.kty];
+    if (!members) throw new Error(`DPoP key ${name}: kty ${jwk.kty} is not in the table's keys`);
+    const publicJwk = Object.fromEntries(members.map((m) => [m, jwk[m]]));
+    const privateKey = crypto.createPrivateKey({ key: jwk, format: "jwk" });
+    return [name, { alg: jwk.kty === "OKP" ? "EdDSA" : "ES256", privateKey, jwk: publicJwk }];
+  }),
+);
+function dpopKey(name) {
+  const key = dpopKeys[name];
+  if (!key) throw new Error(`no DPoP key named ${name} in configs.json`);
+  return key;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Tokens and requests from a row (the same rules as tests/cases.rs)
 
 function expand(value, now, jti) {
   if (value === "$jti") return jti;
+  if (typeof value === "string" && value.startsWith("$jkt:")) return dpop.thumbprint(dpopKey(value.slice(5)).jwk);
   if (typeof value === "string") {
     const m = /^now(?:([+-])(\d+))?$/.exec(value);
     if (!m) return value;
@@ -110,6 +133,43 @@ function requestOf(row, token) {
   const headers = Object.fromEntries(Object.entries(given).map(([n, v]) => [n, v.replaceAll("{token}", token ?? "")]));
   if (token !== undefined && !Object.values(given).some((v) => v.includes("{token}"))) headers.authorization = `Bearer ${token}`;
   return { method: row.request?.method ?? "GET", path: row.request?.path ?? "/api/items", headers };
+}
+
+/**
+ * The row's DPoP proofs for one host (`base`: the scheme and authority it is sent to), made
+ * by hand (tests/support/dpop.mjs makeProof): `count` proofs (default one), each with a fresh
+ * `jti`. `htu`: absent or `{url}` the request's own absolute URL, a path under `base`, else
+ * the text with `{url}` and `{authority}` replaced.
+ */
+function proofsFor(row, token, base, now) {
+  const spec = row.request?.dpop;
+  if (!spec) return [];
+  const key = dpopKey(spec.key);
+  const request = requestOf(row, token);
+  const url = base + request.path;
+  const htu =
+    spec.htu === undefined ? url : spec.htu.startsWith("/") ? base + spec.htu : spec.htu.replaceAll("{url}", url).replaceAll("{authority}", new URL(base).host);
+  const ath = spec.ath ?? true;
+  if (ath !== true && ath !== false && ath !== "other") throw new Error(`${row.name}: request.dpop.ath must be true, false or "other"`);
+  const claims = { ...(ath === "other" ? { ath: dpop.ath("another access token") } : {}), ...(spec.claims ?? {}) };
+  // JSON.stringify leaves undefined members out: that is how a claim is dropped.
+  for (const name of spec.omit ?? []) claims[name] = undefined;
+  return Array.from({ length: spec.count ?? 1 }, () =>
+    dpop.makeProof(key, {
+      htm: spec.htm ?? request.method,
+      htu,
+      accessToken: ath === true ? token : undefined,
+      iat: expand(spec.iat ?? "now", now),
+      header: spec.header ?? {},
+      claims,
+    }),
+  );
+}
+
+/** A row's expected text with `{token}`, `{dpop}` (the host's proofs as one header value) and `{description}` filled in. */
+function fill(text, token, proofs, description) {
+  const safe = String(description ?? "").replace(/["\\\p{Cc}]/gu, "'");
+  return text.replaceAll("{token}", token ?? "").replaceAll("{dpop}", proofs.join(", ")).replaceAll("{description}", safe);
 }
 
 /** The row's policy without a secret (the Worker reads JWT_SECRET; the package gets `secret`). */
@@ -267,7 +327,13 @@ for (const row of rows) {
     const logFrom = worker.logs.length;
     const eventsFrom = { hono: events.hono.length, express: events.express.length };
     const answers = {};
-    for (const host of HOSTS) answers[host] = await send(urls[host], request);
+    const proofs = {};
+    for (const host of HOSTS) {
+      const base = urls[host].replace(/\/+$/, "");
+      proofs[host] = proofsFor(row, token, base, nowS());
+      const headers = proofs[host].length === 0 ? request.headers : { ...request.headers, dpop: proofs[host].length === 1 ? proofs[host][0] : proofs[host] };
+      answers[host] = await send(urls[host], { ...request, headers });
+    }
 
     for (const host of HOSTS) {
       const r = answers[host];
@@ -281,8 +347,9 @@ for (const row of rows) {
       if (want.code === null) {
         if (body?.code !== undefined) problems.push(`${host}: refused with ${body.code}, want a pass`);
         if (want.path !== undefined && body?.path !== want.path) problems.push(`${host}: handler saw path ${body?.path}, want ${want.path}`);
-        for (const [name, value] of Object.entries(want.forwarded ?? {})) {
+        for (const [name, expected] of Object.entries(want.forwarded ?? {})) {
           const seen = body?.identity?.[name.toLowerCase()] ?? null;
+          const value = expected === null ? null : fill(expected, token, proofs[host]);
           if (seen !== value) problems.push(`${host}: handler saw ${name}: ${JSON.stringify(seen)}, want ${JSON.stringify(value)}`);
         }
       } else {
@@ -293,7 +360,7 @@ for (const row of rows) {
         if (r.cacheControl !== "no-store") problems.push(`${host}: cache-control ${r.cacheControl}`);
         if ("challenge" in want || want.code === "missing_token") {
           // RFC 6750 §3.1: a request with no authentication information gets the bare challenge.
-          const challenge = "challenge" in want ? want.challenge : "Bearer";
+          const challenge = "challenge" in want ? want.challenge && fill(want.challenge, token, proofs[host], body?.error_description) : "Bearer";
           if (r.challenge !== challenge) problems.push(`${host}: WWW-Authenticate ${JSON.stringify(r.challenge)}, want ${JSON.stringify(challenge)}`);
         } else if (want.status === 401) {
           // RFC 6750 §3: the description is the body's, with quoted-string-unsafe characters replaced.
@@ -305,10 +372,15 @@ for (const row of rows) {
       }
     }
 
-    // Byte-identical answers.
+    // Byte-identical answers, each host's own proofs read as `{dpop}`.
+    const comparable = (host, part) => {
+      const value = answers[host][part];
+      if (typeof value !== "string" || proofs[host].length === 0) return value;
+      return [proofs[host].join(", "), ...proofs[host]].reduce((text, proof) => text.replaceAll(proof, "{dpop}"), value);
+    };
     for (const host of ["hono", "express"]) {
       for (const part of ["status", "text", "challenge", "cacheControl", "contentType"]) {
-        if (answers[host][part] !== answers.worker[part]) {
+        if (comparable(host, part) !== comparable("worker", part)) {
           problems.push(`${host} differs from the Worker in ${part}: ${JSON.stringify(answers[host][part])} vs ${JSON.stringify(answers.worker[part])}`);
         }
       }
@@ -333,7 +405,7 @@ for (const row of rows) {
       }
     }
 
-    assert.deepEqual(problems, [], `${row.name}\nrequest: ${JSON.stringify(request)}`);
+    assert.deepEqual(problems, [], `${row.name}\nrequest: ${JSON.stringify(request)}${proofs.worker.length ? `\nproofs: ${JSON.stringify(proofs)}` : ""}`);
   });
 }
 
