@@ -278,6 +278,20 @@ pub(crate) fn redact_quoted(message: &str) -> String {
 /// Shorthand used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// `text` as the content of an HTTP `quoted-string` (`WWW-Authenticate`'s `error_description`):
+/// `"`, `\`, control characters and anything outside printable ASCII become `'`. A message may
+/// carry what a client sent (a proof's `alg`), and a header value with a non-ASCII character
+/// makes runtimes throw (Node's `setHeader`, the Fetch API's `Headers`).
+pub fn quoted_string_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '"' | '\\' => '\'',
+            ' '..='~' => c,
+            _ => '\'',
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,5 +318,18 @@ mod tests {
             let row = format!("| `{}` | {} |", code.code(), code.status());
             assert!(readme.contains(&row), "README lacks the row {row}");
         }
+    }
+
+    #[test]
+    fn quoted_strings_keep_printable_ascii_only() {
+        assert_eq!(super::quoted_string_safe("a \"b\" \\ c"), "a 'b' ' c");
+        assert_eq!(
+            super::quoted_string_safe("alg \"\u{1F600}\"\r\n\u{e9}"),
+            "alg ''''''"
+        );
+        assert_eq!(
+            super::quoted_string_safe("token_use ~ ok"),
+            "token_use ~ ok"
+        );
     }
 }

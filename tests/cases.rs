@@ -484,17 +484,7 @@ fn decide(shared: &Shared, case: &Case, token: Option<&str>, proofs: &[String]) 
 /// What a row's expectation says with `{token}`, `{dpop}` (the proofs sent, as one header
 /// value) and `{description}` (the body's description, quoted-string-safe) filled in.
 fn fill(text: &str, token: Option<&str>, proofs: &[String], description: Option<&str>) -> String {
-    let safe: String = description
-        .unwrap_or_default()
-        .chars()
-        .map(|c| {
-            if c == '"' || c == '\\' || c.is_control() {
-                '\''
-            } else {
-                c
-            }
-        })
-        .collect();
+    let safe = edge_jwt::error::quoted_string_safe(description.unwrap_or_default());
     text.replace("{token}", token.unwrap_or_default())
         .replace("{dpop}", &proofs.join(", "))
         .replace("{description}", &safe)

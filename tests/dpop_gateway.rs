@@ -640,3 +640,30 @@ fn global_replay_refuses_a_proof_another_isolate_accepted() {
     let refusal = refused(decide(&gw, "GET", URL, &dpop_request(&token, &proof)));
     assert_eq!(refusal.log["code"], "dpop_replay_unavailable");
 }
+
+/// A client's text in a refusal (its proof key's `alg`) never makes the challenge header
+/// unsendable: runtimes throw on a non-ASCII header value (Node's `setHeader` crashed an Express
+/// process from an unhandled rejection before the middleware caught it).
+#[test]
+fn a_proof_with_a_non_ascii_key_alg_gets_an_ascii_challenge() {
+    let gw = policy(json!({"routes": [{"path": "/mixed/*", "dpop": "optional"}]}));
+    let token = token(&hs256(), &claims_with(json!({})));
+    let url = "https://api.example.com/mixed/1";
+    let mut jwk = public_jwk(P256_PRIVATE_JWK);
+    jwk["alg"] = json!("\u{1F600}\u{e9}");
+    let header = json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk});
+    let claims = json!({"jti": "j-1", "htm": "GET", "htu": url, "iat": NOW});
+    let proof = format!(
+        "{}.{}.{}",
+        b64(header.to_string()),
+        b64(claims.to_string()),
+        b64([7u8; 64])
+    );
+    let refusal = refused(decide(&gw, "GET", url, &dpop_request(&token, &proof)));
+    assert_eq!(refusal.log["code"], "invalid_dpop_proof");
+    let challenge = refusal.challenge.expect("a DPoP challenge");
+    assert!(
+        challenge.bytes().all(|b| (0x20..0x7f).contains(&b)),
+        "{challenge}"
+    );
+}

@@ -67,16 +67,27 @@ export function requestTarget(request, options) {
 /**
  * The absolute URI of a request, for a DPoP proof's `htu`: `options.uri` when given; a Fetch
  * Request's `url`; for a Node request, `options.origin` (the public origin, e.g.
- * `https://api.example.com`, to use behind a proxy) or its own scheme and `Host` header, then
- * `originalUrl` (what the client sent, before any rewrite). `undefined` when it cannot tell.
+ * `https://api.example.com`: set it, or a client chooses the host part of `htu` through `Host`
+ * or an absolute-form target) or its own scheme and `Host` header, then `originalUrl` (what
+ * the client sent, before any rewrite). `undefined` when it cannot tell.
  */
 export function requestUri(request, options) {
   if (typeof options?.uri === "string") return options.uri;
   if (typeof Request === "function" && request instanceof Request) return request.url;
-  const target = typeof request?.originalUrl === "string" ? request.originalUrl : request?.url;
+  let target = typeof request?.originalUrl === "string" ? request.originalUrl : request?.url;
   if (typeof target !== "string") return undefined;
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) return target;
   let origin = typeof options?.origin === "string" ? options.origin.replace(/\/+$/, "") : undefined;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
+    // An absolute-form target (`GET https://other.example/x HTTP/1.1`) names a host of the
+    // client's choosing: under a configured origin only its path and query count.
+    if (origin === undefined) return target;
+    try {
+      const parsed = new URL(target);
+      target = parsed.pathname + parsed.search;
+    } catch {
+      return undefined;
+    }
+  }
   if (origin === undefined) {
     const host = headerValue(request.headers, "host");
     if (typeof host !== "string" || host === "") return undefined;

@@ -69,6 +69,8 @@ export class Validator {
   #cacheSize;
   /** Whether the policy has a remote JWKS (`jwks_url`). */
   #jwks = false;
+  /** Counts the remote key sets that came into force (see `#entry`). */
+  #keysEpoch = 0;
   #signatureBackend;
   /** Whether `verify()` checks signatures through WebCrypto (asynchronously). */
   #webCrypto = false;
@@ -171,13 +173,19 @@ export class Validator {
     const hit = this.#cached(token, now);
     if (hit !== undefined) return hit;
     const known = this.#lastHeader;
+    // A refresh that lands while WebCrypto works may drop the key this verdict rests on: such a
+    // verdict answers its own request but is not cached.
+    const epoch = this.#keysEpoch;
     const outcome = this.#core.verifyInputAsync(this.#buffers.writeToken(token), now, known.serial, this.#read);
     if (typeof outcome === "number") return this.#entry(token, this.#read(outcome), known);
-    return outcome.then((result) => this.#entry(token, result, known));
+    return outcome.then((result) => this.#entry(token, result, known, epoch));
   }
 
-  /** The entry of a verification's result as `#read` took it (a refusal as it is). */
-  #entry(token, result, known) {
+  /**
+   * The entry of a verification's result as `#read` took it (a refusal as it is); cached unless
+   * the remote keys changed since `epoch` (when the verification started).
+   */
+  #entry(token, result, known, epoch = this.#keysEpoch) {
     if (result.ok === false) return result;
     const { id, ttlCeiling, headerSerial, claimsText, headerText, track } = result;
     const claims = deepFreeze(JSON.parse(claimsText));
@@ -198,7 +206,7 @@ export class Validator {
       ttlCeiling,
       identity: null, // computed on first use (identityHeaders)
     };
-    if (cache) {
+    if (cache && epoch === this.#keysEpoch) {
       if (cache.size >= this.#cacheSize) cache.delete(cache.keys().next().value);
       cache.set(token, entry);
     }
@@ -226,7 +234,10 @@ export class Validator {
    */
   /** Refreshes the remote JWKS through the core; a new set voids the verified-token cache. */
   async #refreshJwks(now) {
-    if (await this.#core.jwksRefresh(now)) this.#cache?.clear();
+    if (await this.#core.jwksRefresh(now)) {
+      this.#keysEpoch++;
+      this.#cache?.clear();
+    }
   }
 
   /** The full check in the Worker's order: token (signature, claims, track), then revocation. */

@@ -71,22 +71,7 @@ pub use replay::{
 pub use thumbprint::{access_token_hash, jwk_thumbprint};
 
 use crate::alg::Alg;
-use crate::error::{Error, ErrorCode};
-
-/// A `quoted-string` must not carry `"` or `\` (RFC 9110 §5.6.4); messages are ours, but the
-/// rule holds anyway.
-fn quoted_string_safe(message: &str) -> String {
-    message
-        .chars()
-        .map(|c| {
-            if c == '"' || c == '\\' || c.is_control() {
-                '\''
-            } else {
-                c
-            }
-        })
-        .collect()
-}
+use crate::error::{quoted_string_safe, Error, ErrorCode};
 
 /// The `WWW-Authenticate` value for a sender-constraint refusal, `None` for codes this module
 /// does not produce (the gateway's RFC 6750 challenge covers those) and for the 503:

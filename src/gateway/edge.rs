@@ -93,7 +93,16 @@ pub enum KeyChoice {
 
 impl RemoteKeySet {
     fn new(source: RemoteSource, algorithms: Vec<Alg>) -> Self {
-        let digest = Sha256::digest(source.url().as_bytes());
+        // A JWKS URL's copy is the document itself, whoever configured it; a discovery copy
+        // also holds what was judged for one issuer (its document named that issuer), so two
+        // entries with one discovery base and different issuers never share it.
+        let mut hash = Sha256::new();
+        hash.update(source.url().as_bytes());
+        if let SourceKind::Discovery(_) = source.kind {
+            hash.update(b"\0discovery\0");
+            hash.update(source.issuer.as_deref().unwrap_or_default().as_bytes());
+        }
+        let digest = hash.finalize();
         let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         Self {
             shared_key: format!("jwks:{hex}"),
@@ -517,20 +526,27 @@ impl<S: KeyValueStore> EdgeValidator<S> {
         if let Some(cached) = self.cached(token, now) {
             return cached;
         }
+        // The key sets a verification starts under: another request may replace them while
+        // this one waits (WebCrypto, a refresh), and a verdict reached under the old ones must
+        // not be cached under the new.
+        let mut generation = self.keys_generation();
         let verified = match self.attempt_with(token, now, check).await {
             Attempt::Verified(verified) => verified,
             Attempt::Refused(e) => return Err(e),
             Attempt::RefetchDue(_) => {
                 self.refresh_wanted_sets(host, now).await;
+                generation = self.keys_generation();
                 match self.attempt_with(token, now, check).await {
                     Attempt::Verified(verified) => verified,
                     Attempt::Refused(e) | Attempt::RefetchDue(e) => return Err(e),
                 }
             }
         };
-        self.tokens
-            .borrow_mut()
-            .insert(token, &verified, self.keys_generation());
+        if self.keys_generation() == generation {
+            self.tokens
+                .borrow_mut()
+                .insert(token, &verified, generation);
+        }
         Ok(verified)
     }
 

@@ -19,7 +19,7 @@ pub use edge_policy::{EdgePolicy, RevocationSettings};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::error::{Error, ErrorCode};
+use crate::error::{quoted_string_safe, Error, ErrorCode};
 use crate::policy::Verified;
 use crate::token;
 
@@ -294,20 +294,6 @@ pub fn www_authenticate_with_scope(error: &Error, scope: Option<&str>) -> Option
             quoted_string_safe(error.message())
         )),
     }
-}
-
-/// Messages are ours, but a quoted-string must still not carry `"` or `\` (RFC 7230 §3.2.6).
-fn quoted_string_safe(message: &str) -> String {
-    message
-        .chars()
-        .map(|c| {
-            if c == '"' || c == '\\' || c.is_control() {
-                '\''
-            } else {
-                c
-            }
-        })
-        .collect()
 }
 
 /// The JSON body of an error response.

@@ -377,3 +377,24 @@ impl SenderConstraints {
         }
     }
 }
+
+/// Refuses a sender-constrained token at an endpoint that checks no proof or certificate (the
+/// Worker's `/v1/refresh` and `/v1/logout`): a stolen bound token must stay useless without its
+/// key, there as on every route (it could otherwise be rotated, consuming the owner's token,
+/// or logged out).
+pub fn require_unbound(verified: &Verified) -> Result<()> {
+    let cnf = Confirmation::from_claims(verified.claims())?;
+    if cnf.jkt.is_some() {
+        return Err(Error::new(
+            ErrorCode::DpopRequired,
+            "a DPoP-bound token is not accepted here: this endpoint checks no proof",
+        ));
+    }
+    if cnf.x5t_s256.is_some() {
+        return Err(Error::new(
+            ErrorCode::MtlsBindingMismatch,
+            "a certificate-bound token is not accepted here: this endpoint checks no certificate",
+        ));
+    }
+    Ok(())
+}

@@ -352,6 +352,9 @@ pub async fn refresh(state: &State, req: Request) -> worker::Result<Response> {
         }
         Err(rejection) => return rejection.respond(&path),
     };
+    if let Err(e) = crate::gateway::sender::require_unbound(&verified) {
+        return http::reject(&e, Some(&token), Some(&verified), &path);
+    }
     let Some(signer) = &state.signer else {
         return http::error(&Error::new(
             ErrorCode::ConfigError,
@@ -460,6 +463,12 @@ async fn logout_token(state: &State, verified: &Verified, now: u64) -> Result<()
     state.revoke(&request, now, false).await.map(|_| ())
 }
 
+/// Logs a token out unless it is sender-constrained (this endpoint checks no proof).
+async fn logout_checked(state: &State, verified: &Verified, now: u64) -> Result<(), Error> {
+    crate::gateway::sender::require_unbound(verified)?;
+    logout_token(state, verified, now).await
+}
+
 pub async fn logout(state: &State, req: Request) -> worker::Result<Response> {
     let path = req.path();
     if let Err(e) = check_cookie_request(&req) {
@@ -471,7 +480,7 @@ pub async fn logout(state: &State, req: Request) -> worker::Result<Response> {
     };
     let now = now();
     match state.verify_token(&token, now).await {
-        Ok(verified) => match logout_token(state, &verified, now).await {
+        Ok(verified) => match logout_checked(state, &verified, now).await {
             Ok(()) => http::json(&json!({"status": "ok"}), 200),
             Err(e) => http::reject(&e, Some(&token), Some(&verified), &path),
         },

@@ -135,8 +135,12 @@ impl ProofLedger for AuthorityClient {
                 "the proof ledger did not answer",
             )
         })?;
-        let answer: ProofAnswer =
-            serde_json::from_slice(&bytes).map_err(|_| unavailable("answered something else"))?;
+        let answer: ProofAnswer = serde_json::from_slice(&bytes).map_err(|_| {
+            Error::new(
+                ErrorCode::DpopReplayUnavailable,
+                "the proof ledger answered something else",
+            )
+        })?;
         Ok(answer.first)
     }
 }

@@ -54,6 +54,19 @@ describe("DPoP in workerd", () => {
     }
   });
 
+  test("a stolen bound token can neither be refreshed nor logged out (those endpoints check no proof)", async () => {
+    const token = boundToken();
+    for (const endpoint of ["/v1/refresh", "/v1/logout"]) {
+      const r = await worker.json(endpoint, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+      assert.equal(r.status, 401, `${endpoint}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.code, "dpop_required", endpoint);
+    }
+    // Nothing was consumed or revoked: the owner's next request with its proof passes.
+    const proof = makeProof(client, { htu: `${BASE}/orders/9`, accessToken: token });
+    const r = await worker.json("/orders/9", { headers: dpopHeaders(token, proof) });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  });
+
   test("a stolen DPoP-bound token with the attacker's own proof is refused", async () => {
     const token = boundToken();
     const proof = makeProof(attacker, { htu: `${BASE}/orders/1`, accessToken: token });

@@ -49,10 +49,16 @@ export function expressMiddleware(validatorOrConfig, options = {}) {
     // Express routers and mounted apps ignore case unless each is told otherwise, whatever the
     // app's own setting: the decision folds case unless the caller says every router doesn't.
     const caseInsensitive = options.caseInsensitive ?? true;
+    // Inside a promise callback: a throw here (Node refuses a header value it cannot send)
+    // would be an unhandled rejection, which ends the process. Express's error handling gets it.
     const respond = (status, headers, body) => {
-      res.statusCode = status;
-      for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-      res.end(body);
+      try {
+        res.statusCode = status;
+        for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+        res.end(body);
+      } catch (error) {
+        next(error);
+      }
     };
     validator.checkRequest(req, { caseInsensitive, origin: options.origin }).then((outcome) => {
       if (!outcome.ok) {

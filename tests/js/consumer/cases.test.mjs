@@ -168,7 +168,7 @@ function proofsFor(row, token, base, now) {
 
 /** A row's expected text with `{token}`, `{dpop}` (the host's proofs as one header value) and `{description}` filled in. */
 function fill(text, token, proofs, description) {
-  const safe = String(description ?? "").replace(/["\\\p{Cc}]/gu, "'");
+  const safe = String(description ?? "").replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/gu, "'");
   return text.replaceAll("{token}", token ?? "").replaceAll("{dpop}", proofs.join(", ")).replaceAll("{description}", safe);
 }
 
@@ -365,7 +365,7 @@ for (const row of rows) {
         } else if (want.status === 401) {
           // RFC 6750 §3: the description is the body's, with quoted-string-unsafe characters replaced.
           const m = /^Bearer error="invalid_token", error_description="([^"\\]*)"$/.exec(r.challenge ?? "");
-          if (!m || m[1] !== String(body?.error_description).replace(/["\\\p{Cc}]/gu, "'")) {
+          if (!m || m[1] !== String(body?.error_description).replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/gu, "'")) {
             problems.push(`${host}: WWW-Authenticate ${JSON.stringify(r.challenge)} for ${r.text}`);
           }
         }

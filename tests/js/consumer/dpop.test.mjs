@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
+import http from "node:http";
 import https from "node:https";
 import path from "node:path";
 
@@ -110,6 +111,47 @@ for (const [host, start] of [
     });
     const bound = async (keypair = client) => token({ jkt: await DPoP.calculateThumbprint(keypair.publicKey) });
     const dpopHeaders = (t, proof) => ({ authorization: `DPoP ${t}`, dpop: proof });
+
+    test("with options.origin, htu is the public origin's: an absolute-form target or Host cannot choose it", async () => {
+      const origin = "https://api.example.com";
+      const pinned = start(policy, { origin });
+      const port = await listen(pinned);
+      try {
+        const t = await bound();
+        const send = (target, proof, host = `127.0.0.1:${port}`) =>
+          new Promise((resolve, reject) => {
+            const req = http.request({ host: "127.0.0.1", port, path: target, headers: { host, authorization: `DPoP ${t}`, dpop: proof } }, (res) => {
+              let text = "";
+              res.on("data", (c) => (text += c));
+              res.on("end", () => resolve({ status: res.statusCode, body: JSON.parse(text) }));
+            });
+            req.on("error", reject);
+            req.end();
+          });
+        const forOther = await DPoP.generateProof(client, "https://other.example/orders/1", "GET", undefined, t);
+        const absolute = await send("https://other.example/orders/1", forOther);
+        assert.equal(absolute.body.code, "invalid_dpop_proof", JSON.stringify(absolute.body));
+        const hosted = await send("/orders/1", await DPoP.generateProof(client, "http://other.example/orders/1", "GET", undefined, t), "other.example");
+        assert.equal(hosted.body.code, "invalid_dpop_proof", JSON.stringify(hosted.body));
+        const ours = await send("/orders/1", await DPoP.generateProof(client, `${origin}/orders/1`, "GET", undefined, t));
+        assert.equal(ours.status, 200, JSON.stringify(ours.body));
+      } finally {
+        pinned.close();
+      }
+    });
+
+    test("a proof whose key names a non-ASCII alg is refused with an ASCII challenge; the server keeps serving", async () => {
+      const t = await bound();
+      const jwk = { ...(await jose.exportJWK(client.publicKey)), alg: "\u{1F600}\u00e9" };
+      const part = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
+      const htu = `${base}/orders/1`;
+      const proof = `${part({ typ: "dpop+jwt", alg: "ES256", jwk })}.${part({ jti: crypto.randomUUID(), htm: "GET", htu, iat: h.nowS() })}.${Buffer.alloc(64, 7).toString("base64url")}`;
+      const r = await call(htu, dpopHeaders(t, proof));
+      assertDpopRefusal(r, "invalid_dpop_proof", "invalid_dpop_proof");
+      assert.match(r.challenge, /^[\x20-\x7e]+$/);
+      const after = await call(htu, { authorization: `Bearer ${t}` });
+      assert.equal(after.body.code, "dpop_required", "the process is still serving");
+    });
 
     test("a stolen DPoP-bound token as a bearer token is refused on every route", async () => {
       const t = await bound();
