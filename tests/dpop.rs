@@ -33,25 +33,9 @@ fn thumbprint_of(private_jwk: &str) -> String {
     jwk_thumbprint(public_jwk(private_jwk).as_object().unwrap()).unwrap()
 }
 
-fn proof(
-    signer: &Signer,
-    method: &str,
-    url: &str,
-    token: Option<&str>,
-    nonce: Option<&str>,
-) -> String {
-    let request = ProofFor {
-        method,
-        url,
-        access_token: token,
-        nonce,
-    };
-    create_proof(signer, &request, NOW, &mut OsRng).unwrap()
-}
-
 /// A good proof for `GET URL` with [`TOKEN`].
 fn good_proof() -> String {
-    proof(&es256_client(), "GET", URL, Some(TOKEN), None)
+    dpop_proof(&es256_client(), "GET", URL, Some(TOKEN), None)
 }
 
 /// The request a good proof is for, bound to the client's key.
@@ -138,14 +122,14 @@ fn every_built_in_asymmetric_algorithm_makes_and_checks_proofs() {
         (RSA_PRIVATE_JWK, Alg::PS256),
     ] {
         let client = signer(private, alg);
-        let proof = proof(&client, "GET", URL, Some(TOKEN), None);
+        let proof = dpop_proof(&client, "GET", URL, Some(TOKEN), None);
         let jkt = thumbprint_of(private);
         let checked = checker.check(&request(&[&proof], &jkt), NOW);
         assert_eq!(code(&checked), "ok", "{alg}");
     }
     let p384 = edge_jwt::keygen::generate(Alg::ES384, None, &mut OsRng).unwrap();
     let client = Signer::from_jwk(&p384.private_jwk.to_string(), None).unwrap();
-    let proof = proof(&client, "GET", URL, Some(TOKEN), None);
+    let proof = dpop_proof(&client, "GET", URL, Some(TOKEN), None);
     let jkt = jwk_thumbprint(p384.public_jwks.unwrap()["keys"][0].as_object().unwrap()).unwrap();
     assert_eq!(code(&checker.check(&request(&[&proof], &jkt), NOW)), "ok");
 }
@@ -196,9 +180,9 @@ fn header_count_rules() {
 #[test]
 fn htm_must_be_the_request_method_exactly() {
     let jkt = thumbprint_of(P256_PRIVATE_JWK);
-    let post = proof(&es256_client(), "POST", URL, Some(TOKEN), None);
+    let post = dpop_proof(&es256_client(), "POST", URL, Some(TOKEN), None);
     assert_eq!(code_of(&request(&[&post], &jkt)), "invalid_dpop_proof");
-    let lower = proof(&es256_client(), "get", URL, Some(TOKEN), None);
+    let lower = dpop_proof(&es256_client(), "get", URL, Some(TOKEN), None);
     assert_eq!(code_of(&request(&[&lower], &jkt)), "invalid_dpop_proof");
     assert_eq!(
         raw_code(json!({}), json!({"htm": null})),
@@ -288,9 +272,9 @@ fn iat_must_be_within_the_window() {
 #[test]
 fn ath_must_hash_the_access_token() {
     let jkt = thumbprint_of(P256_PRIVATE_JWK);
-    let no_ath = proof(&es256_client(), "GET", URL, None, None);
+    let no_ath = dpop_proof(&es256_client(), "GET", URL, None, None);
     assert_eq!(code_of(&request(&[&no_ath], &jkt)), "invalid_dpop_proof");
-    let other = proof(&es256_client(), "GET", URL, Some("another.token"), None);
+    let other = dpop_proof(&es256_client(), "GET", URL, Some("another.token"), None);
     assert_eq!(code_of(&request(&[&other], &jkt)), "invalid_dpop_proof");
     assert_eq!(raw_code(json!({}), json!({"ath": 5})), "invalid_dpop_proof");
     // Without an access token (a token request), ath is not asked for.
@@ -318,7 +302,7 @@ fn the_key_must_be_the_one_the_token_is_bound_to() {
 }
 
 fn proof_by(private_jwk: &str) -> String {
-    proof(
+    dpop_proof(
         &signer(private_jwk, Alg::ES256),
         "GET",
         URL,
@@ -546,19 +530,19 @@ fn nonce_flow() {
     );
     // The client retries with the server's DPoP-Nonce.
     let issued = key.issue(NOW, None);
-    let retry = proof(&es256_client(), "GET", URL, Some(TOKEN), Some(&issued));
+    let retry = dpop_proof(&es256_client(), "GET", URL, Some(TOKEN), Some(&issued));
     assert_eq!(with_nonce(&retry, NOW), "ok");
     // A nonce of the previous window still works (the proof itself is fresh).
     let old = key.issue(NOW - 300, None);
-    let previous = proof(&es256_client(), "GET", URL, Some(TOKEN), Some(&old));
+    let previous = dpop_proof(&es256_client(), "GET", URL, Some(TOKEN), Some(&old));
     assert_eq!(with_nonce(&previous, NOW), "ok");
     // Two windows back: stale.
     let stale = key.issue(NOW - 600, None);
-    let stale = proof(&es256_client(), "GET", URL, Some(TOKEN), Some(&stale));
+    let stale = dpop_proof(&es256_client(), "GET", URL, Some(TOKEN), Some(&stale));
     assert_eq!(with_nonce(&stale, NOW), "use_dpop_nonce");
     // Forged: a nonce made with another secret, or made up.
     let foreign = NonceKey::new(b"some other secret 0123456789abcdefgh", 300).unwrap();
-    let forged = proof(
+    let forged = dpop_proof(
         &es256_client(),
         "GET",
         URL,
@@ -566,7 +550,7 @@ fn nonce_flow() {
         Some(&foreign.issue(NOW, None)),
     );
     assert_eq!(with_nonce(&forged, NOW), "use_dpop_nonce");
-    let made_up = proof(
+    let made_up = dpop_proof(
         &es256_client(),
         "GET",
         URL,

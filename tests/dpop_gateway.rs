@@ -14,14 +14,11 @@
 mod common;
 
 use common::*;
-use edge_jwt::dpop::{
-    create_proof, jwk_thumbprint, CertificateFingerprint, ClientCertificate, ProofFor,
-};
+use edge_jwt::dpop::{jwk_thumbprint, CertificateFingerprint, ClientCertificate};
 use edge_jwt::gateway::decision::{Pass, Plan, Refusal, RequestParts};
 use edge_jwt::gateway::edge_policy::load;
 use edge_jwt::gateway::EdgePolicy;
 use edge_jwt::{Alg, Signer, Validator};
-use rand_core::OsRng;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -72,22 +69,6 @@ fn dpop_token() -> String {
 
 fn x5t_of(der: &[u8]) -> String {
     b64(Sha256::digest(der))
-}
-
-fn proof_by(
-    signer: &Signer,
-    method: &str,
-    url: &str,
-    token: Option<&str>,
-    nonce: Option<&str>,
-) -> String {
-    let request = ProofFor {
-        method,
-        url,
-        access_token: token,
-        nonce,
-    };
-    create_proof(signer, &request, NOW, &mut OsRng).unwrap()
 }
 
 fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -189,7 +170,7 @@ fn a_stolen_dpop_token_used_as_a_bearer_token_is_refused_on_every_route() {
 fn a_stolen_dpop_token_with_the_attackers_own_proof_is_refused() {
     let gw = gateway();
     let token = dpop_token();
-    let proof = proof_by(&attacker(), "GET", URL, Some(&token), None);
+    let proof = dpop_proof(&attacker(), "GET", URL, Some(&token), None);
     let refusal = refused(decide(&gw, "GET", URL, &dpop_request(&token, &proof)));
     assert_eq!(refusal.log["code"], "dpop_binding_mismatch");
     assert_eq!(refusal.status, 401);
@@ -199,7 +180,7 @@ fn a_stolen_dpop_token_with_the_attackers_own_proof_is_refused() {
 fn a_proof_is_accepted_once_and_its_replay_refused() {
     let gw = gateway();
     let token = dpop_token();
-    let proof = proof_by(&client(), "GET", URL, Some(&token), None);
+    let proof = dpop_proof(&client(), "GET", URL, Some(&token), None);
     let pass = decide(&gw, "GET", URL, &dpop_request(&token, &proof)).unwrap();
     assert_eq!(pass.path, "/orders/42");
     assert!(pass
@@ -225,11 +206,11 @@ fn a_proof_for_another_request_or_another_token_is_refused() {
     let cases = [
         (
             "wrong htm",
-            proof_by(&client(), "POST", URL, Some(&token), None),
+            dpop_proof(&client(), "POST", URL, Some(&token), None),
         ),
         (
             "htu with another path",
-            proof_by(
+            dpop_proof(
                 &client(),
                 "GET",
                 "https://api.example.com/orders/43",
@@ -239,7 +220,7 @@ fn a_proof_for_another_request_or_another_token_is_refused() {
         ),
         (
             "htu with another scheme",
-            proof_by(
+            dpop_proof(
                 &client(),
                 "GET",
                 "http://api.example.com/orders/42",
@@ -247,10 +228,10 @@ fn a_proof_for_another_request_or_another_token_is_refused() {
                 None,
             ),
         ),
-        ("no ath", proof_by(&client(), "GET", URL, None, None)),
+        ("no ath", dpop_proof(&client(), "GET", URL, None, None)),
         (
             "ath of another token",
-            proof_by(&client(), "GET", URL, Some("other.token.x"), None),
+            dpop_proof(&client(), "GET", URL, Some("other.token.x"), None),
         ),
     ];
     for (what, proof) in cases {
@@ -264,7 +245,7 @@ fn a_proof_for_another_request_or_another_token_is_refused() {
         assert!(challenge.ends_with(ALGS), "{what}: {challenge}");
     }
     // The query is no part of htu (RFC 9449 §4.3), and the path is compared canonically.
-    let proof = proof_by(
+    let proof = dpop_proof(
         &client(),
         "GET",
         "https://api.example.com/orders/42?x=1",
@@ -279,8 +260,8 @@ fn a_proof_for_another_request_or_another_token_is_refused() {
     )
     .unwrap();
     // Two DPoP headers.
-    let a = proof_by(&client(), "GET", URL, Some(&token), None);
-    let b = proof_by(&client(), "GET", URL, Some(&token), None);
+    let a = dpop_proof(&client(), "GET", URL, Some(&token), None);
+    let b = dpop_proof(&client(), "GET", URL, Some(&token), None);
     let two = headers(&[
         ("authorization", &format!("DPoP {token}")),
         ("dpop", &a),
@@ -307,7 +288,7 @@ fn routes_decide_what_unbound_tokens_may_do() {
     assert_eq!(missing.log["code"], "missing_token");
     assert_eq!(missing.challenge.unwrap(), format!("DPoP {ALGS}"));
     // ... and an unbound token sent with the DPoP scheme and a good proof.
-    let proof = proof_by(&client(), "GET", URL, Some(&plain), None);
+    let proof = dpop_proof(&client(), "GET", URL, Some(&plain), None);
     assert_eq!(
         code_of(decide(&gw, "GET", URL, &dpop_request(&plain, &proof))),
         "binding_required"
@@ -315,24 +296,24 @@ fn routes_decide_what_unbound_tokens_may_do() {
     // An optional route takes the same unbound token either way.
     let mixed = "https://api.example.com/mixed/1";
     decide(&gw, "GET", mixed, &bearer).unwrap();
-    let proof = proof_by(&client(), "GET", mixed, Some(&plain), None);
+    let proof = dpop_proof(&client(), "GET", mixed, Some(&plain), None);
     decide(&gw, "GET", mixed, &dpop_request(&plain, &proof)).unwrap();
     // A route with dpop off refuses the DPoP scheme for an unbound token.
     let other = "https://api.example.com/other";
-    let proof = proof_by(&client(), "GET", other, Some(&plain), None);
+    let proof = dpop_proof(&client(), "GET", other, Some(&plain), None);
     assert_eq!(
         code_of(decide(&gw, "GET", other, &dpop_request(&plain, &proof))),
         "dpop_binding_mismatch"
     );
     // A bound token with its proof passes a route with dpop off.
     let token = dpop_token();
-    let proof = proof_by(&client(), "GET", other, Some(&token), None);
+    let proof = dpop_proof(&client(), "GET", other, Some(&token), None);
     decide(&gw, "GET", other, &dpop_request(&token, &proof)).unwrap();
     // A token verification error on a DPoP request is challenged with the DPoP scheme.
     let mut expired_claims = claims_with(json!({"exp": NOW - 600, "iat": NOW - 1200}));
     expired_claims["cnf"] = json!({"jkt": jkt_of(P256_PRIVATE_JWK)});
     let expired = common::token(&hs256(), &expired_claims);
-    let proof = proof_by(&client(), "GET", URL, Some(&expired), None);
+    let proof = dpop_proof(&client(), "GET", URL, Some(&expired), None);
     let refusal = refused(decide(&gw, "GET", URL, &dpop_request(&expired, &proof)));
     assert_eq!(refusal.log["code"], "expired");
     assert!(refusal
@@ -354,7 +335,7 @@ fn nonce_challenge_round_trip() {
     edge.sender.check_ready("DPOP_NONCE_KEY").unwrap();
     let gw = (validator, edge);
     let token = dpop_token();
-    let first = proof_by(&client(), "GET", URL, Some(&token), None);
+    let first = dpop_proof(&client(), "GET", URL, Some(&token), None);
     let refusal = refused(decide(&gw, "GET", URL, &dpop_request(&token, &first)));
     assert_eq!(refusal.log["code"], "use_dpop_nonce");
     assert_eq!(refusal.status, 401);
@@ -364,7 +345,7 @@ fn nonce_challenge_round_trip() {
         .starts_with("DPoP error=\"use_dpop_nonce\""));
     let nonce = refusal.dpop_nonce.expect("a DPoP-Nonce header");
     // A made-up nonce is refused the same way.
-    let forged = proof_by(
+    let forged = dpop_proof(
         &client(),
         "GET",
         URL,
@@ -375,7 +356,7 @@ fn nonce_challenge_round_trip() {
         code_of(decide(&gw, "GET", URL, &dpop_request(&token, &forged))),
         "use_dpop_nonce"
     );
-    let retry = proof_by(&client(), "GET", URL, Some(&token), Some(&nonce));
+    let retry = dpop_proof(&client(), "GET", URL, Some(&token), Some(&nonce));
     decide(&gw, "GET", URL, &dpop_request(&token, &retry)).unwrap();
 }
 
@@ -450,7 +431,7 @@ fn the_proof_goes_where_the_token_goes() {
     let token = dpop_token();
     for (forward, kept) in [(true, true), (false, false)] {
         let gw = policy(json!({"gateway": {"forward_authorization": forward}}));
-        let proof = proof_by(&client(), "GET", URL, Some(&token), None);
+        let proof = dpop_proof(&client(), "GET", URL, Some(&token), None);
         let pass = decide(&gw, "GET", URL, &dpop_request(&token, &proof)).unwrap();
         let removed = |name: &str| pass.edits.remove.iter().any(|n| n == name);
         assert_eq!(!removed("dpop"), kept);
@@ -467,12 +448,12 @@ fn eddsa_and_rsa_proofs_are_accepted_and_algorithms_are_the_policys() {
         (RSA_PRIVATE_JWK, Alg::RS256),
     ] {
         let token = token_for(jwk);
-        let proof = proof_by(&signer(jwk, alg), "GET", URL, Some(&token), None);
+        let proof = dpop_proof(&signer(jwk, alg), "GET", URL, Some(&token), None);
         decide(&gw, "GET", URL, &dpop_request(&token, &proof)).unwrap();
     }
     let only_es256 = policy(json!({"gateway": {"dpop": {"algorithms": ["ES256"]}}}));
     let token = token_for(ED25519_PRIVATE_JWK);
-    let proof = proof_by(
+    let proof = dpop_proof(
         &signer(ED25519_PRIVATE_JWK, Alg::EdDSA),
         "GET",
         URL,
@@ -625,18 +606,18 @@ fn global_replay_refuses_a_proof_another_isolate_accepted() {
     let ledger = SharedLedger::default();
     let token = dpop_token();
     let pay = "https://api.example.com/payments/1";
-    let proof = proof_by(&client(), "GET", pay, Some(&token), None);
+    let proof = dpop_proof(&client(), "GET", pay, Some(&token), None);
     decide_in_isolate(&one, pay, &dpop_request(&token, &proof), &ledger).unwrap();
     let again = decide_in_isolate(&two, pay, &dpop_request(&token, &proof), &ledger);
     assert_eq!(code_of(again), "dpop_replayed");
     // On a route with isolate scope the other isolate does not know the proof.
     let order = "https://api.example.com/orders/1";
-    let proof = proof_by(&client(), "GET", order, Some(&token), None);
+    let proof = dpop_proof(&client(), "GET", order, Some(&token), None);
     decide_in_isolate(&one, order, &dpop_request(&token, &proof), &ledger).unwrap();
     decide_in_isolate(&two, order, &dpop_request(&token, &proof), &ledger).unwrap();
     // Without a ledger (the npm package, the CLI), a global route fails closed.
     let gw = policy(json!({"gateway": {"dpop": {"replay": "global"}}}));
-    let proof = proof_by(&client(), "GET", URL, Some(&token), None);
+    let proof = dpop_proof(&client(), "GET", URL, Some(&token), None);
     let refusal = refused(decide(&gw, "GET", URL, &dpop_request(&token, &proof)));
     assert_eq!(refusal.log["code"], "dpop_replay_unavailable");
 }

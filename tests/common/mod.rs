@@ -404,3 +404,21 @@ pub fn add_le32(a: &[u8], b: &[u8; 32]) -> [u8; 32] {
     assert_eq!(carry, 0, "no overflow");
     out
 }
+
+/// A DPoP proof for `method url` made by the core's `create_proof` at [`NOW`], with `ath` for
+/// `token` and the server `nonce` when given.
+pub fn dpop_proof(
+    signer: &Signer,
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    nonce: Option<&str>,
+) -> String {
+    let request = edge_jwt::dpop::ProofFor {
+        method,
+        url,
+        access_token: token,
+        nonce,
+    };
+    edge_jwt::dpop::create_proof(signer, &request, NOW, &mut rand_core::OsRng).unwrap()
+}
