@@ -127,6 +127,69 @@ pub trait SignatureCheck {
     ) -> impl std::future::Future<Output = bool>;
 }
 
+/// Most keys a host keeps prepared; a key set rarely holds more than a handful.
+const MAX_PREPARED_KEYS: usize = 64;
+
+/// What a host's crypto prepared for each (algorithm, key) it checks with (an imported
+/// `CryptoKey`, a host verifier), kept per isolate by [`VerificationKey::id`]; `None` where
+/// the host has none for that key. Keys rebuilt from a refetched JWKS get new ids and are
+/// prepared again; entries of dropped keys go when the list is cleared at its bound. Shared by
+/// the Worker's WebCrypto and the npm package's host crypto and WebCrypto.
+pub struct PreparedKeys<V> {
+    entries: std::cell::RefCell<Vec<(Alg, u64, Option<V>)>>,
+}
+
+impl<V> Default for PreparedKeys<V> {
+    fn default() -> Self {
+        Self {
+            entries: std::cell::RefCell::default(),
+        }
+    }
+}
+
+impl<V> PreparedKeys<V> {
+    /// The entry for `alg` and `key`, if it was prepared.
+    pub fn get(&self, alg: Alg, key: &VerificationKey) -> Option<std::cell::Ref<'_, Option<V>>> {
+        let entries = self.entries.borrow();
+        let index = Self::position(&entries, alg, key)?;
+        Some(std::cell::Ref::map(entries, |e| &e[index].2))
+    }
+
+    /// Keeps what was prepared for `alg` and `key` (the list is cleared when full).
+    pub fn insert(&self, alg: Alg, key: &VerificationKey, prepared: Option<V>) {
+        let mut entries = self.entries.borrow_mut();
+        if entries.len() >= MAX_PREPARED_KEYS {
+            entries.clear();
+        }
+        entries.push((alg, key.id(), prepared));
+    }
+
+    /// The entry for `alg` and `key`, prepared by `prepare` on first use (synchronously: the
+    /// list is not borrowed while `prepare` runs). The borrow lasts as long as the caller holds
+    /// it: never across an await.
+    pub fn get_or_prepare(
+        &self,
+        alg: Alg,
+        key: &VerificationKey,
+        prepare: impl FnOnce() -> Option<V>,
+    ) -> Option<std::cell::Ref<'_, Option<V>>> {
+        if self.get(alg, key).is_none() {
+            self.insert(alg, key, prepare());
+        }
+        self.get(alg, key)
+    }
+
+    fn position(
+        entries: &[(Alg, u64, Option<V>)],
+        alg: Alg,
+        key: &VerificationKey,
+    ) -> Option<usize> {
+        entries
+            .iter()
+            .position(|(known_alg, known_key, _)| *known_alg == alg && *known_key == key.id())
+    }
+}
+
 /// A synchronous backend as a [`SignatureCheck`] that never waits (its future is ready on the
 /// first poll), so that synchronous callers run the same verification code.
 pub struct Ready<'a>(pub &'a dyn SignatureBackend);

@@ -1,7 +1,7 @@
 //! Signature checks by the host's native crypto: the host's verifiers, prepared per key, read
 //! message and signature in place in wasm memory.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 
 use js_sys::Function;
@@ -12,7 +12,7 @@ use super::abi::address_of;
 use super::convert::wasm_u32;
 use crate::alg::Alg;
 use crate::keys::VerificationKey;
-use crate::verify::{self, JwtCompact, SignatureBackend};
+use crate::verify::{self, JwtCompact, PreparedKeys, SignatureBackend};
 
 /// Signature checks by the host's native crypto ([`SignatureBackend`]): on Node and Deno,
 /// OpenSSL through `node:crypto`. HMAC stays here (the call out would cost more than the MAC);
@@ -24,10 +24,8 @@ use crate::verify::{self, JwtCompact, SignatureBackend};
 pub(super) struct HostCrypto {
     prepare: Function,
     counts: Rc<SignatureCounts>,
-    /// The host's verifier per (algorithm, [`VerificationKey::id`]); `None` where the host has
-    /// none. Keys rebuilt from a refetched JWKS get new ids and are imported again; entries of
-    /// dropped keys go when the list is cleared at [`MAX_HOST_VERIFIERS`].
-    verifiers: RefCell<Vec<(Alg, u64, Option<HostVerifier>)>>,
+    /// The host's verifier per (algorithm, key); `None` where the host has none.
+    verifiers: PreparedKeys<HostVerifier>,
     /// Prepare each key for its one check and keep none: DPoP proofs bring a fresh key (a new
     /// [`VerificationKey::id`]) with every request and would push the token keys out.
     uncached: bool,
@@ -52,15 +50,12 @@ extern "C" {
     ) -> Result<bool, JsValue>;
 }
 
-/// Most verifiers kept by [`HostCrypto`]; a key set rarely holds more than a handful.
-const MAX_HOST_VERIFIERS: usize = 64;
-
 impl HostCrypto {
     pub(super) fn new(prepare: Function, counts: Rc<SignatureCounts>) -> Self {
         Self {
             prepare,
             counts,
-            verifiers: RefCell::new(Vec::new()),
+            verifiers: PreparedKeys::default(),
             uncached: false,
         }
     }
@@ -88,25 +83,12 @@ impl HostCrypto {
         if self.uncached {
             return self.prepare(alg, key).as_ref().map(check);
         }
-        let found = self
+        // An HMAC secret has no public JWK: nothing to prepare, nothing to keep.
+        key.public_jwk_json()?;
+        let verifier = self
             .verifiers
-            .borrow()
-            .iter()
-            .position(|(known_alg, known_key, _)| *known_alg == alg && *known_key == key.id());
-        let index = match found {
-            Some(index) => index,
-            None => {
-                key.public_jwk_json()?;
-                let verifier = self.prepare(alg, key);
-                let mut verifiers = self.verifiers.borrow_mut();
-                if verifiers.len() >= MAX_HOST_VERIFIERS {
-                    verifiers.clear();
-                }
-                verifiers.push((alg, key.id(), verifier));
-                verifiers.len() - 1
-            }
-        };
-        self.verifiers.borrow()[index].2.as_ref().map(check)
+            .get_or_prepare(alg, key, || self.prepare(alg, key))?;
+        verifier.as_ref().map(check)
     }
 }
 

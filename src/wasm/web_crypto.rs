@@ -4,7 +4,6 @@
 //! with promises, so this is a [`SignatureCheck`] for the async verification (`verify()` and
 //! the middleware); `verifySync()` stays on jwt-compact.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise};
@@ -15,7 +14,7 @@ use wasm_bindgen_futures::JsFuture;
 use super::host_crypto::{InWasm, SignatureCounts};
 use crate::alg::{Alg, Family};
 use crate::keys::VerificationKey;
-use crate::verify::{self, SignatureBackend, SignatureCheck};
+use crate::verify::{self, PreparedKeys, SignatureBackend, SignatureCheck};
 
 /// WebCrypto as a [`SignatureCheck`]. The core has chosen the key, matched the algorithm to it
 /// and refused a signature of the wrong shape ([`verify::is_well_formed`]: length, ECDSA r and
@@ -29,10 +28,8 @@ use crate::verify::{self, SignatureBackend, SignatureCheck};
 pub(super) struct WebCrypto {
     prepare: Function,
     counts: Rc<SignatureCounts>,
-    /// The host's verifier per (algorithm, [`VerificationKey::id`]); `None` where it has none.
-    /// Keys rebuilt from a refetched JWKS get new ids and are imported again; entries of dropped
-    /// keys go when the list is cleared at [`MAX_VERIFIERS`].
-    verifiers: RefCell<Vec<(Alg, u64, Option<WebVerifier>)>>,
+    /// The host's verifier per (algorithm, key); `None` where it has none.
+    verifiers: PreparedKeys<WebVerifier>,
 }
 
 #[wasm_bindgen]
@@ -46,15 +43,12 @@ extern "C" {
     fn verify(this: &WebVerifier, message: &[u8], signature: &[u8]) -> Result<Promise, JsValue>;
 }
 
-/// Most verifiers kept; a key set rarely holds more than a handful.
-const MAX_VERIFIERS: usize = 64;
-
 impl WebCrypto {
     pub(super) fn new(prepare: Function, counts: Rc<SignatureCounts>) -> Self {
         Self {
             prepare,
             counts,
-            verifiers: RefCell::new(Vec::new()),
+            verifiers: PreparedKeys::default(),
         }
     }
 
@@ -68,35 +62,20 @@ impl WebCrypto {
         message: &[u8],
         signature: &[u8],
     ) -> Option<Promise> {
-        let found = self
-            .verifiers
-            .borrow()
-            .iter()
-            .position(|(known_alg, known_key, _)| *known_alg == alg && *known_key == key.id());
-        let index = match found {
-            Some(index) => index,
-            None => {
-                let verifier = key.importable_jwk_json().and_then(|jwk| {
-                    self.prepare
-                        .call2(
-                            &JsValue::NULL,
-                            &JsValue::from_str(alg.name()),
-                            &JsValue::from_str(&jwk),
-                        )
-                        .ok()
-                        .filter(JsValue::is_object)
-                        .map(JsCast::unchecked_into::<WebVerifier>)
-                });
-                let mut verifiers = self.verifiers.borrow_mut();
-                if verifiers.len() >= MAX_VERIFIERS {
-                    verifiers.clear();
-                }
-                verifiers.push((alg, key.id(), verifier));
-                verifiers.len() - 1
-            }
-        };
-        let verifiers = self.verifiers.borrow();
-        let verifier = verifiers[index].2.as_ref()?;
+        let verifier = self.verifiers.get_or_prepare(alg, key, || {
+            key.importable_jwk_json().and_then(|jwk| {
+                self.prepare
+                    .call2(
+                        &JsValue::NULL,
+                        &JsValue::from_str(alg.name()),
+                        &JsValue::from_str(&jwk),
+                    )
+                    .ok()
+                    .filter(JsValue::is_object)
+                    .map(JsCast::unchecked_into::<WebVerifier>)
+            })
+        })?;
+        let verifier = verifier.as_ref()?;
         verifier.verify(message, signature).ok()
     }
 }

@@ -20,7 +20,7 @@ use crate::alg::{Alg, Family};
 use crate::error::{Error, Result};
 use crate::keys::{KeySet, VerificationKey};
 use crate::mint::Signer;
-use crate::verify::{self, SignatureCheck};
+use crate::verify::{self, PreparedKeys, SignatureCheck};
 
 #[wasm_bindgen]
 extern "C" {
@@ -49,8 +49,6 @@ extern "C" {
     ) -> std::result::Result<Promise, JsValue>;
 }
 
-/// Most imported keys kept; a key set rarely holds more than a handful.
-const MAX_KEYS: usize = 64;
 /// Most DPoP proof keys kept: a client signs every proof with one key, so its second request
 /// finds it imported; beyond this many clients the oldest import goes.
 const MAX_PROOF_KEYS: usize = 256;
@@ -66,9 +64,9 @@ pub struct WebCrypto {
     /// Proof keys imported, by (algorithm, public JWK text): compared whole, so one key never
     /// stands for another; oldest first out past [`MAX_PROOF_KEYS`].
     proof_keys: RefCell<VecDeque<(Alg, String, Option<JsValue>)>>,
-    /// The imported `CryptoKey` per (algorithm, [`VerificationKey::id`]); `None` where the
-    /// import failed (then jwt-compact checks that key).
-    keys: RefCell<Vec<(Alg, u64, Option<JsValue>)>>,
+    /// The imported `CryptoKey` per (algorithm, key); `None` where the import failed (then
+    /// the signature does not verify).
+    keys: PreparedKeys<JsValue>,
     /// Signatures checked by WebCrypto and by jwt-compact (for `/v1/health`).
     counts: RefCell<(u64, u64)>,
     /// The signer's private key, imported and checked against its public half once.
@@ -160,12 +158,7 @@ impl WebCrypto {
                 .iter()
                 .find(|(a, jwk, _)| *a == alg && jwk == text)
                 .map(|(_, _, imported)| imported.clone()),
-            _ => self
-                .keys
-                .borrow()
-                .iter()
-                .find(|(a, id, _)| *a == alg && *id == key.id())
-                .map(|(_, _, imported)| imported.clone()),
+            _ => self.keys.get(alg, key).map(|imported| imported.clone()),
         };
         if let Some(imported) = known {
             return imported;
@@ -193,11 +186,7 @@ impl WebCrypto {
             }
             return imported;
         }
-        let mut keys = self.keys.borrow_mut();
-        if keys.len() >= MAX_KEYS {
-            keys.clear();
-        }
-        keys.push((alg, key.id(), imported.clone()));
+        self.keys.insert(alg, key, imported.clone());
         imported
     }
 
