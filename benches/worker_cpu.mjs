@@ -2,7 +2,7 @@
 // Not part of the test suite.
 //
 //   node benches/worker_cpu.mjs [--tokens 400] [--repeat 1000] [--algs RS256,ES256,EdDSA,HS256]
-//                               [--runs 3] [--baseline DIR] [--dpop N] [--out F]
+//                               [--runs 3] [--baseline DIR] [--dpop N] [--origin] [--out F]
 //
 // Each scenario runs in its own workerd process (its own Miniflare), and what is measured is
 // that process's CPU time (utime + stime from /proc/<pid>/stat) across a sequential batch of
@@ -19,6 +19,10 @@
 // Rows: `distinct` = --tokens different tokens, each once (no cache can help); `repeated` = one
 // token --repeat times (edge-jwt's verified-token cache). Ratios are taken within one run;
 // scenarios are interleaved per algorithm and the median of --runs runs is reported.
+// `--origin` measures the production shape: every Worker forwards to an origin on loopback (a
+// Node server answering a constant JSON body, outside the measured process) instead of
+// answering itself: edge-jwt with `ORIGIN`, the floor forwarding after its check, and the
+// pass-through a plain proxy (`fetch(origin + path, request)`), as a Worker in front of an API is.
 // `--dpop N` adds the cost of a DPoP check (RFC 9449): N requests with one DPoP-bound ES256 token
 // (cached after the first) and a fresh proof each (ES256, then EdDSA; made beforehand with
 // node:crypto, tests/support/dpop.mjs) on a `dpop: "required"` route, against N requests with
@@ -28,6 +32,7 @@ import os from "node:os";
 import path from "node:path";
 import crypto from "node:crypto";
 import { execFileSync } from "node:child_process";
+import http from "node:http";
 import { fileURLToPath } from "node:url";
 import { Miniflare, Log, LogLevel } from "miniflare";
 
@@ -35,7 +40,9 @@ import * as h from "../tests/worker/harness.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith("--") ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
+  process.argv
+    .slice(2)
+    .reduce((pairs, arg, i, all) => (arg.startsWith("--") ? [...pairs, [arg.slice(2), all[i + 1]?.startsWith("--") ? "" : all[i + 1]]] : pairs), []),
 );
 const TOKENS = Number(args.tokens ?? 400);
 const REPEAT = Number(args.repeat ?? 1000);
@@ -124,12 +131,25 @@ const keys = Object.fromEntries(ALGS.map((alg) => [alg, keyPair(alg)]));
 const DPOP = Number(args.dpop ?? 0);
 const policy = h.basePolicy({ algorithms: ALGS, keys: ALGS.map((a) => keys[a].jwk) });
 if (DPOP) policy.routes = [{ path: "/dpop/*", dpop: "required" }];
-const edge = await start(h.workerOptions({ policy, secret: null }));
+// --origin: the API behind every Worker, on loopback in this process (not measured).
+let originServer = null;
+let ORIGIN;
+if ("origin" in args) {
+  originServer = http.createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
+  });
+  await new Promise((resolve) => originServer.listen(0, "127.0.0.1", resolve));
+  ORIGIN = `http://127.0.0.1:${originServer.address().port}`;
+}
+const originBinding = ORIGIN ? { ORIGIN } : {};
+const edgeOptions = () => h.workerOptions({ policy, secret: null, origin: ORIGIN });
+const edge = await start(edgeOptions());
 const floor = await start({
   modules: true,
   scriptPath: path.join(here, "fixtures", "webcrypto-floor.mjs"),
   compatibilityDate: "2026-04-01",
-  bindings: { KEYS: JSON.stringify(ALGS.map((a) => keys[a].jwk)) },
+  bindings: { KEYS: JSON.stringify(ALGS.map((a) => keys[a].jwk)), ...originBinding },
 });
 // An older build (e.g. `git worktree add /tmp/old c33d743`, its scripts/build-worker.sh), copied
 // so that a rebuild there cannot change it under the run.
@@ -137,15 +157,18 @@ let baseline = null;
 if (args.baseline) {
   const copy = fs.mkdtempSync(path.join(os.tmpdir(), "edge-jwt-baseline-"));
   fs.cpSync(args.baseline, copy, { recursive: true });
-  const options = h.workerOptions({ policy, secret: null });
+  const options = edgeOptions();
   const main = options.workers[0];
   Object.assign(main, { scriptPath: path.join(copy, "shim.mjs"), modulesRoot: copy });
   baseline = await start(options);
 }
 const passThrough = await start({
   modules: true,
-  script: `export default { fetch() { return Response.json({ ok: true }); } };`,
+  script: ORIGIN
+    ? `export default { fetch(request, env) { const url = new URL(request.url); return fetch(env.ORIGIN + url.pathname + url.search, request); } };`
+    : `export default { fetch() { return Response.json({ ok: true }); } };`,
   compatibilityDate: "2026-04-01",
+  bindings: originBinding,
 });
 
 const rows = [];
@@ -188,6 +211,7 @@ try {
   }
 } finally {
   await Promise.all([edge.mf.dispose(), floor.mf.dispose(), passThrough.mf.dispose(), baseline?.mf.dispose()]);
+  originServer?.close();
 }
 
 /** The DPoP rows: bearer vs DPoP-bound token with a fresh proof per request, per proof alg. */
@@ -224,7 +248,7 @@ if (dpopRows.length) {
   console.log("|---|---:|---:|---:|---:|");
   for (const r of dpopRows) console.log(`| ${r.proof_alg} | ${f(r.bearer_ms)} | ${f(r.dpop_ms)} | ${f(r.added_ms)} | ${r.ratio.toFixed(2)} |`);
 }
-console.log(`\nCPU ms per request (workerd process), median of ${RUNS} runs; ${TOKENS} distinct tokens, ${REPEAT} repeats`);
+console.log(`\nCPU ms per request (workerd process), median of ${RUNS} runs; ${TOKENS} distinct tokens, ${REPEAT} repeats${ORIGIN ? "; every Worker forwards to a loopback origin" : ""}`);
 const b = (x) => (x === null ? "–" : f(x));
 const ratio = (x, y) => (x === null ? "–" : (x / y).toFixed(2));
 console.log("| alg | edge-jwt (distinct) | WebCrypto floor | ratio | baseline build | ratio | edge-jwt (repeated token) | baseline (repeated) | pass-through | ratio |");
@@ -232,4 +256,4 @@ console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 for (const r of rows) {
   console.log(`| ${r.alg} | ${f(r.edge_ms)} | ${f(r.floor_ms)} | ${r.edge_over_floor.toFixed(2)} | ${b(r.baseline_ms)} | ${ratio(r.baseline_ms, r.floor_ms)} | ${f(r.edge_repeated_ms)} | ${b(r.baseline_repeated_ms)} | ${f(r.pass_ms)} | ${r.repeated_over_pass.toFixed(2)} |`);
 }
-if (args.out) fs.writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), loadavg: fs.readFileSync("/proc/loadavg", "utf8").trim(), tokens: TOKENS, repeat: REPEAT, runs: RUNS, rows, dpop: dpopRows }, null, 2));
+if (args.out) fs.writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), origin: Boolean(ORIGIN), loadavg: fs.readFileSync("/proc/loadavg", "utf8").trim(), tokens: TOKENS, repeat: REPEAT, runs: RUNS, rows, dpop: dpopRows }, null, 2));

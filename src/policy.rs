@@ -21,11 +21,13 @@ pub struct Verified {
     /// The header as sent (shared by tokens with the same header segment).
     pub header: Arc<Header>,
     /// The authenticated claims, built from `claims_json` when a host first asks for them
-    /// ([`Verified::claims`]): verification itself builds only the claims it checks.
-    pub(crate) claims: OnceLock<Map<String, Value>>,
+    /// ([`Verified::claims`]): verification itself builds only the claims it checks. Shared by
+    /// clones, so a token served from a host's verified-token cache is parsed once, not once
+    /// per request.
+    pub(crate) claims: Arc<OnceLock<Map<String, Value>>>,
     /// The payload's JSON text as sent: hosts may hand it on instead of serializing the claims
     /// again.
-    pub claims_json: Vec<u8>,
+    pub claims_json: Arc<[u8]>,
     /// Registered claims after type checks.
     pub registered: RegisteredClaims,
     /// The algorithm that verified.
@@ -278,8 +280,8 @@ impl Validator {
         drop(claims); // it borrows the payload, which moves into the result
         Ok(Verified {
             header,
-            claims: OnceLock::new(),
-            claims_json: untrusted.payload,
+            claims: Arc::default(),
+            claims_json: untrusted.payload.into(),
             registered,
             alg,
             kid: key.kid.clone(),

@@ -6,7 +6,8 @@ import wasmModule from "./pkg/edge_jwt_bg.wasm";
 edgeJwt.initSync({ module: wasmModule });
 
 export default {
-  async fetch(request, env, ctx) {
+  // A Response, or a Promise of one: most requests are answered without a task (src/worker/mod.rs).
+  fetch(request, env, ctx) {
     return edgeJwt.fetch(request, env, ctx);
   },
 };

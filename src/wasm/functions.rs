@@ -65,7 +65,7 @@ pub fn rejection_log(
     let verified = (track.is_some() || jti.is_some()).then(|| Verified {
         header: Default::default(),
         claims: Default::default(),
-        claims_json: Vec::new(),
+        claims_json: Default::default(),
         registered: crate::claims::RegisteredClaims {
             jti,
             ..Default::default()

@@ -31,7 +31,8 @@ pub struct Outcome<'a> {
 
 /// Per-isolate counters and the optional dataset.
 pub struct Metrics {
-    outcomes: RefCell<BTreeMap<(String, String), u64>>,
+    /// Code → track → count (nested so a request already counted allocates nothing).
+    outcomes: RefCell<BTreeMap<String, BTreeMap<String, u64>>>,
     accepted: Cell<u64>,
     dataset: Option<AnalyticsEngineDataset>,
     sample_every: u64,
@@ -50,22 +51,31 @@ impl Metrics {
         }
     }
 
-    fn track_label(&self, verified: Option<&Verified>) -> String {
+    fn track_label<'a>(&self, verified: Option<&'a Verified>) -> &'a str {
         match verified.and_then(|v| v.track.track.as_deref()) {
-            None => "none".to_owned(),
-            Some(t) if self.known_tracks.iter().any(|k| k == t) => t.to_owned(),
-            Some(_) => "other".to_owned(),
+            None => "none",
+            Some(t) if self.known_tracks.iter().any(|k| k == t) => t,
+            Some(_) => "other",
         }
     }
 
     /// Counts one request and writes its data point when it is sampled.
     pub fn record(&self, outcome: &Outcome) {
         let track = self.track_label(outcome.verified);
-        *self
-            .outcomes
-            .borrow_mut()
-            .entry((outcome.code.to_owned(), track.clone()))
-            .or_default() += 1;
+        {
+            let mut outcomes = self.outcomes.borrow_mut();
+            if !outcomes.contains_key(outcome.code) {
+                outcomes.insert(outcome.code.to_owned(), BTreeMap::new());
+            }
+            if let Some(tracks) = outcomes.get_mut(outcome.code) {
+                match tracks.get_mut(track) {
+                    Some(n) => *n += 1,
+                    None => {
+                        tracks.insert(track.to_owned(), 1);
+                    }
+                }
+            }
+        }
         let Some(dataset) = &self.dataset else {
             return;
         };
@@ -91,9 +101,9 @@ impl Metrics {
         )]
         let weight = weight as f64;
         let point = AnalyticsEngineDataPointBuilder::new()
-            .indexes([track.as_str()])
+            .indexes([track])
             .add_blob(outcome.code)
-            .add_blob(track.as_str())
+            .add_blob(track)
             .add_blob(alg)
             .add_blob(route.as_str())
             .add_double(f64::from(outcome.status))
@@ -106,9 +116,8 @@ impl Metrics {
     /// The counters, for `/v1/health`: `{ "<code>": { "<track>": n } }`.
     pub fn describe(&self) -> Value {
         let mut by_code = serde_json::Map::new();
-        for ((code, track), n) in self.outcomes.borrow().iter() {
-            let entry = by_code.entry(code.clone()).or_insert_with(|| json!({}));
-            entry[track] = json!(n);
+        for (code, tracks) in self.outcomes.borrow().iter() {
+            by_code.insert(code.clone(), json!(tracks));
         }
         Value::Object(by_code)
     }

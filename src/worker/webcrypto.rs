@@ -67,6 +67,8 @@ pub struct WebCrypto {
     /// The imported `CryptoKey` per (algorithm, key); `None` where the import failed (then
     /// the signature does not verify).
     keys: PreparedKeys<JsValue>,
+    /// The import and verify parameters per algorithm, built once (JS objects).
+    parameters: RefCell<Vec<(Alg, JsValue, JsValue)>>,
     /// Signatures checked by WebCrypto and by jwt-compact (for `/v1/health`).
     counts: RefCell<(u64, u64)>,
     /// The signer's private key, imported and checked against its public half once.
@@ -150,7 +152,9 @@ impl WebCrypto {
         key: &VerificationKey,
         import: &JsValue,
     ) -> Option<JsValue> {
-        let text = key.importable_jwk_json();
+        // Proof keys are found by their JWK's text; the policy's own keys by their id, so the
+        // text is built only when one is imported (not on every request).
+        let mut text = self.for_proofs.then(|| key.importable_jwk_json()).flatten();
         let known = match (&text, self.for_proofs) {
             (Some(text), true) => self
                 .proof_keys
@@ -162,6 +166,9 @@ impl WebCrypto {
         };
         if let Some(imported) = known {
             return imported;
+        }
+        if text.is_none() {
+            text = key.importable_jwk_json();
         }
         let jwk = text
             .as_deref()
@@ -190,6 +197,20 @@ impl WebCrypto {
         imported
     }
 
+    /// [`algorithms`] for `alg`, built on first use; `None` for HMAC (checked in the core).
+    fn parameters(&self, alg: Alg) -> Option<(JsValue, JsValue)> {
+        if alg.family() == Family::Hmac {
+            return None;
+        }
+        let mut known = self.parameters.borrow_mut();
+        if let Some((_, import, verify)) = known.iter().find(|(a, _, _)| *a == alg) {
+            return Some((import.clone(), verify.clone()));
+        }
+        let (import, verify) = algorithms(alg)?;
+        known.push((alg, import.clone(), verify.clone()));
+        Some((import, verify))
+    }
+
     /// Signatures checked by WebCrypto, and by jwt-compact in wasm.
     pub fn counts(&self) -> (u64, u64) {
         *self.counts.borrow()
@@ -212,8 +233,7 @@ impl SignatureCheck for WebCrypto {
         message: &[u8],
         signature: &[u8],
     ) -> bool {
-        let Some((import, params)) = algorithms(alg).filter(|_| alg.family() != Family::Hmac)
-        else {
+        let Some((import, params)) = self.parameters(alg) else {
             self.count(false);
             return verify::verify_signature(alg, key, message, signature);
         };
