@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use edge_jwt::dpop::{create_proof, jwk_thumbprint, ProofChecker, ProofFor, ProofRequest};
-use edge_jwt::gateway::decision::{Plan, RequestParts};
+use edge_jwt::gateway::decision::{borrowed_pairs, Plan, RequestParts};
 use edge_jwt::gateway::edge_policy::load;
 use edge_jwt::gateway::EdgePolicy;
 use edge_jwt::{Alg, IssueRequest, Signer, Validator};
@@ -77,7 +77,8 @@ fn proof(signer: &Signer, url: &str, token: &str) -> String {
 
 fn decide(gw: &(Validator, EdgePolicy), path: &str, headers: &[(String, String)]) -> bool {
     let url = format!("https://api.example.com{path}");
-    let request = RequestParts::new("GET", path, headers, false).with_uri(&url);
+    let headers = borrowed_pairs(headers);
+    let request = RequestParts::new("GET", path, &headers, false).with_uri(&url);
     match gw.1.plan(&request) {
         Plan::Verify(pending) => {
             let verified = gw.0.verify(&pending.token, NOW).unwrap();

@@ -13,6 +13,9 @@
 //   floor        benches/fixtures/webcrypto-floor.mjs: a minimal JS Worker that splits the token,
 //                imports the key once per kid, checks the signature with crypto.subtle.verify,
 //                parses the payload and answers it as JSON (HMAC through crypto.subtle too)
+//   js gateway   benches/fixtures/js-gateway.mjs: the floor plus what a caching gateway must do
+//                on every request (token cache, exp, an in-memory revocation set, identity
+//                headers stripped and the subject set, forwarding), by hand in plain JS
 //   pass-through a Worker that answers a constant JSON body (the floor of any Worker)
 //   baseline     with --baseline DIR: another build of the Worker (DIR holds its shim.mjs and
 //                pkg/, as scripts/build-worker.sh writes build/worker), same policy, same tokens
@@ -151,6 +154,12 @@ const floor = await start({
   compatibilityDate: "2026-04-01",
   bindings: { KEYS: JSON.stringify(ALGS.map((a) => keys[a].jwk)), ...originBinding },
 });
+const jsGateway = await start({
+  modules: true,
+  scriptPath: path.join(here, "fixtures", "js-gateway.mjs"),
+  compatibilityDate: "2026-04-01",
+  bindings: { KEYS: JSON.stringify(ALGS.map((a) => keys[a].jwk)), ...originBinding },
+});
 // An older build (e.g. `git worktree add /tmp/old c33d743`, its scripts/build-worker.sh), copied
 // so that a rebuild there cannot change it under the run.
 let baseline = null;
@@ -179,20 +188,23 @@ try {
     const warm = Array.from({ length: 20 }, (_, i) => mint(alg, keys[alg], `warm-${i}`));
     await measure(edge, warm);
     await measure(floor, warm);
+    await measure(jsGateway, warm);
     if (baseline) await measure(baseline, warm);
   }
   await measure(passThrough, ["x".repeat(20)]);
   if (DPOP) await measureDpop();
   for (const alg of ALGS) {
-    const runs = { edge: [], floor: [], pass: [], edgeRepeated: [], baseline: [], baselineRepeated: [] };
+    const runs = { edge: [], floor: [], pass: [], edgeRepeated: [], baseline: [], baselineRepeated: [], js: [], jsRepeated: [] };
     for (let run = 0; run < RUNS; run++) {
       const distinct = Array.from({ length: TOKENS }, (_, i) => mint(alg, keys[alg], `${run}-${i}`));
       runs.edge.push(await measure(edge, distinct));
       if (baseline) runs.baseline.push(await measure(baseline, distinct));
       runs.floor.push(await measure(floor, distinct));
+      runs.js.push(await measure(jsGateway, distinct));
       runs.pass.push(await measure(passThrough, distinct));
       const one = mint(alg, keys[alg], `repeat-${run}`);
       runs.edgeRepeated.push(await measure(edge, Array(REPEAT).fill(one)));
+      runs.jsRepeated.push(await measure(jsGateway, Array(REPEAT).fill(one)));
       if (baseline) runs.baselineRepeated.push(await measure(baseline, Array(REPEAT).fill(one)));
     }
     const row = {
@@ -201,6 +213,8 @@ try {
       floor_ms: median(runs.floor),
       pass_ms: median(runs.pass),
       edge_repeated_ms: median(runs.edgeRepeated),
+      js_ms: median(runs.js),
+      js_repeated_ms: median(runs.jsRepeated),
       baseline_ms: baseline ? median(runs.baseline) : null,
       baseline_repeated_ms: baseline ? median(runs.baselineRepeated) : null,
     };
@@ -210,7 +224,7 @@ try {
     console.error(JSON.stringify({ ...row, runs }));
   }
 } finally {
-  await Promise.all([edge.mf.dispose(), floor.mf.dispose(), passThrough.mf.dispose(), baseline?.mf.dispose()]);
+  await Promise.all([edge.mf.dispose(), floor.mf.dispose(), jsGateway.mf.dispose(), passThrough.mf.dispose(), baseline?.mf.dispose()]);
   originServer?.close();
 }
 
@@ -251,9 +265,9 @@ if (dpopRows.length) {
 console.log(`\nCPU ms per request (workerd process), median of ${RUNS} runs; ${TOKENS} distinct tokens, ${REPEAT} repeats${ORIGIN ? "; every Worker forwards to a loopback origin" : ""}`);
 const b = (x) => (x === null ? "–" : f(x));
 const ratio = (x, y) => (x === null ? "–" : (x / y).toFixed(2));
-console.log("| alg | edge-jwt (distinct) | WebCrypto floor | ratio | baseline build | ratio | edge-jwt (repeated token) | baseline (repeated) | pass-through | ratio |");
-console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+console.log("| alg | edge-jwt (distinct) | WebCrypto floor | ratio | baseline build | ratio | js gateway | ratio | edge-jwt (repeated token) | baseline (repeated) | js gateway (repeated) | pass-through | ratio | js gateway ratio |");
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 for (const r of rows) {
-  console.log(`| ${r.alg} | ${f(r.edge_ms)} | ${f(r.floor_ms)} | ${r.edge_over_floor.toFixed(2)} | ${b(r.baseline_ms)} | ${ratio(r.baseline_ms, r.floor_ms)} | ${f(r.edge_repeated_ms)} | ${b(r.baseline_repeated_ms)} | ${f(r.pass_ms)} | ${r.repeated_over_pass.toFixed(2)} |`);
+  console.log(`| ${r.alg} | ${f(r.edge_ms)} | ${f(r.floor_ms)} | ${r.edge_over_floor.toFixed(2)} | ${b(r.baseline_ms)} | ${ratio(r.baseline_ms, r.floor_ms)} | ${f(r.js_ms)} | ${ratio(r.js_ms, r.floor_ms)} | ${f(r.edge_repeated_ms)} | ${b(r.baseline_repeated_ms)} | ${f(r.js_repeated_ms)} | ${f(r.pass_ms)} | ${r.repeated_over_pass.toFixed(2)} | ${ratio(r.js_repeated_ms, r.pass_ms)} |`);
 }
 if (args.out) fs.writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), origin: Boolean(ORIGIN), loadavg: fs.readFileSync("/proc/loadavg", "utf8").trim(), tokens: TOKENS, repeat: REPEAT, runs: RUNS, rows, dpop: dpopRows }, null, 2));

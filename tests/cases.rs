@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use edge_jwt::gateway::decision::{Plan, RequestParts};
+use edge_jwt::gateway::decision::{borrowed_pairs, Plan, RequestParts};
 use edge_jwt::gateway::edge_policy::load;
 use edge_jwt::Signer;
 use serde::Deserialize;
@@ -421,7 +421,8 @@ struct Outcome {
 fn decide(shared: &Shared, case: &Case, token: Option<&str>, proofs: &[String]) -> Outcome {
     let config = config_of(shared, &case.config).to_string();
     let (validator, edge) = load(&config).unwrap_or_else(|e| panic!("config: {e}"));
-    let headers = headers_of(&case.request, token, proofs);
+    let owned_headers = headers_of(&case.request, token, proofs);
+    let headers = borrowed_pairs(&owned_headers);
     let target = case.request.path.as_deref().unwrap_or("/api/items");
     let uri = format!("{BASE}{target}");
     // Hosts hand the core the path without the query (the Worker's URL, Hono's path, Express's
@@ -445,7 +446,7 @@ fn decide(shared: &Shared, case: &Case, token: Option<&str>, proofs: &[String]) 
     };
     match decided {
         Ok(pass) => {
-            let mut seen: BTreeMap<String, String> = headers
+            let mut seen: BTreeMap<String, String> = owned_headers
                 .iter()
                 .filter(|(n, _)| !pass.edits.remove.contains(n))
                 .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))

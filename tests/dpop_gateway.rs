@@ -15,7 +15,7 @@ mod common;
 
 use common::*;
 use edge_jwt::dpop::{jwk_thumbprint, CertificateFingerprint, ClientCertificate};
-use edge_jwt::gateway::decision::{Pass, Plan, Refusal, RequestParts};
+use edge_jwt::gateway::decision::{borrowed_pairs, Pass, Plan, Refusal, RequestParts};
 use edge_jwt::gateway::edge_policy::load;
 use edge_jwt::gateway::EdgePolicy;
 use edge_jwt::{Alg, Signer, Validator};
@@ -91,7 +91,8 @@ fn decide_with(
         .map(|(_, rest)| &rest[rest.find('/').unwrap_or(rest.len())..])
         .unwrap_or(url);
     let path = path.split('?').next().unwrap();
-    let mut request = RequestParts::new(method, path, headers, false).with_uri(url);
+    let headers = borrowed_pairs(headers);
+    let mut request = RequestParts::new(method, path, &headers, false).with_uri(url);
     if let Some(certificate) = certificate {
         request = request.with_certificate(certificate);
     }
@@ -583,7 +584,8 @@ fn decide_in_isolate(
 ) -> Result<Pass, Refusal> {
     use futures_util::FutureExt;
     let path = &url["https://api.example.com".len()..];
-    let request = RequestParts::new("GET", path, headers, false).with_uri(url);
+    let headers = borrowed_pairs(headers);
+    let request = RequestParts::new("GET", path, &headers, false).with_uri(url);
     let Plan::Verify(pending) = edge.plan(&request) else {
         panic!("a token is presented")
     };

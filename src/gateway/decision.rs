@@ -28,8 +28,9 @@ pub struct RequestParts<'a> {
     pub method: &'a str,
     /// The path as received (no query), before any normalisation.
     pub path: &'a str,
-    /// The headers as name/value pairs, as received.
-    pub headers: &'a [(String, String)],
+    /// The headers as name/value pairs, as received (borrowed: a host hands over what it
+    /// read without copying each one).
+    pub headers: &'a [(&'a str, &'a str)],
     /// The host routes ignoring case (Express by default): route literals must too.
     pub host_folds_case: bool,
     /// The absolute request URI (scheme, host, path; a query is ignored), what a DPoP
@@ -44,7 +45,7 @@ impl<'a> RequestParts<'a> {
     pub fn new(
         method: &'a str,
         path: &'a str,
-        headers: &'a [(String, String)],
+        headers: &'a [(&'a str, &'a str)],
         host_folds_case: bool,
     ) -> Self {
         Self {
@@ -75,7 +76,7 @@ impl<'a> RequestParts<'a> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|&(_, v)| v)
     }
 }
 
@@ -333,8 +334,16 @@ impl EdgePolicy {
     }
 }
 
-fn pairs(headers: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
-    headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+fn pairs<'a>(headers: &'a [(&'a str, &'a str)]) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+    headers.iter().copied()
+}
+
+/// `headers` as the borrowed pairs [`RequestParts`] takes.
+pub fn borrowed_pairs(headers: &[(String, String)]) -> Vec<(&str, &str)> {
+    headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -347,14 +356,11 @@ mod tests {
         "routes":[{"path":"/health","mode":"disabled"},{"path":"/pub/*","mode":"optional"},
                   {"path":"/ops/*","scopes":["ops"]}]}"#;
 
-    fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
-            .collect()
+    fn headers<'a>(pairs: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        pairs.to_vec()
     }
 
-    fn request<'a>(path: &'a str, headers: &'a [(String, String)]) -> RequestParts<'a> {
+    fn request<'a>(path: &'a str, headers: &'a [(&'a str, &'a str)]) -> RequestParts<'a> {
         RequestParts::new("GET", path, headers, false)
     }
 
@@ -412,7 +418,8 @@ mod tests {
         };
         let mint = |claims| mint_as("ada", claims);
         let reader = mint(serde_json::json!({"scope": "read"}));
-        let h = headers(&[("authorization", &format!("Bearer {reader}"))]);
+        let bearer = format!("Bearer {reader}");
+        let h = headers(&[("authorization", &bearer)]);
         let req = request("/ops/x", &h);
         let Plan::Verify(pending) = edge.plan(&req) else {
             panic!()

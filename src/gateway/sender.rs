@@ -86,7 +86,7 @@ pub struct Presentation<'a> {
     /// The absolute request URI (a proof's `htu`), when the host gave it.
     pub uri: Option<&'a str>,
     /// The request headers (the `DPoP` ones are read).
-    pub headers: &'a [(String, String)],
+    pub headers: &'a [(&'a str, &'a str)],
     /// The client certificate, when the host knows it.
     pub certificate: Option<ClientCertificate<'a>>,
     /// The access token as presented (a proof's `ath`).
@@ -292,7 +292,7 @@ impl SenderConstraints {
             .headers
             .iter()
             .filter(|(name, _)| name.eq_ignore_ascii_case("dpop"))
-            .map(|(_, value)| value.as_str())
+            .map(|&(_, value)| value)
             .collect();
         let checks = decide(
             request.dpop,

@@ -26,7 +26,7 @@ use super::jwks_host::JsJwksHost;
 use super::replica_host::JsReplicaHost;
 use super::web_crypto::WebCrypto;
 use crate::dpop::{CertificateFingerprint, ClientCertificate, Scheme};
-use crate::gateway::decision::{Pass, Pending, Plan, Refusal, RequestParts};
+use crate::gateway::decision::{borrowed_pairs, Pass, Pending, Plan, Refusal, RequestParts};
 use crate::gateway::edge::{Attempt, EdgeValidator};
 use crate::gateway::routes::Route;
 use crate::gateway::{self, EdgePolicy};
@@ -419,6 +419,7 @@ impl CoreValidator {
         fold_case: bool,
     ) -> Result<Array, JsValue> {
         let headers = header_pairs(headers_json)?;
+        let headers = borrowed_pairs(&headers);
         let request = RequestParts::new(method, raw_path, &headers, fold_case);
         let edge = self.inner.edge();
         Ok(match edge.plan(&request) {
@@ -465,6 +466,7 @@ impl CoreValidator {
         certificate: JsValue,
     ) -> Result<JsValue, JsValue> {
         let headers = header_pairs(headers_json)?;
+        let headers = borrowed_pairs(&headers);
         // Headers, method, URI and certificate matter from here on (the edits, the sender
         // constraints); the route was planned.
         let der = certificate_field(&certificate, "der")
@@ -494,7 +496,7 @@ impl CoreValidator {
             headers
                 .iter()
                 .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
+                .map(|&(_, v)| v)
         };
         let scheme = gateway::presented_token(
             header("authorization"),

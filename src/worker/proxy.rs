@@ -100,7 +100,8 @@ pub async fn handle(
 ) -> worker::Result<JsValue> {
     let started = worker::Date::now().as_millis();
     let headers = req.headers();
-    let pairs = client_header_pairs(&headers);
+    let lines = header_lines(&headers);
+    let pairs = header_pairs(&lines);
     let method = req.method();
     let request = RequestParts::new(&method, raw_path, &pairs, false).with_uri(url);
     let (pass, verified) = match state.core.edge.plan(&request) {
@@ -348,11 +349,11 @@ extern "C" {
     fn header_lines(headers: &web_sys::Headers) -> String;
 }
 
-/// The client's headers as name/value pairs (names lower-case, as the Fetch API gives them).
-fn client_header_pairs(headers: &web_sys::Headers) -> Vec<(String, String)> {
-    header_lines(headers)
+/// The client's headers as name/value pairs (names lower-case, as the Fetch API gives them),
+/// borrowed from [`header_lines`]'s text.
+fn header_pairs(lines: &str) -> Vec<(&str, &str)> {
+    lines
         .split_terminator('\n')
         .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.to_owned(), value.to_owned()))
         .collect()
 }
