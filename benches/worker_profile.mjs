@@ -4,7 +4,10 @@
 // inflates every time here roughly 2×, so read shares, not microseconds).
 //
 //   node benches/worker_profile.mjs [--build DIR] [--mode repeated|distinct] [--requests 4000]
-//                                   [--interval-us 100] [--top 40] [--out F.cpuprofile]
+//                                   [--interval-us 100] [--top 40] [--out F.cpuprofile] [--origin 1]
+//
+// --origin 1: the Worker forwards to a loopback origin (as worker_cpu.mjs --origin) instead of
+// answering in development mode.
 //
 // DIR: a build with function names kept (the default build strips them), made by
 //   scripts/build-worker.sh, then
@@ -16,6 +19,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import crypto from "node:crypto";
+import http from "node:http";
 import WebSocket from "ws";
 import { Miniflare, Log, LogLevel } from "miniflare";
 
@@ -39,7 +43,17 @@ function mint(i) {
   return `${input}.${b64(crypto.sign("sha256", Buffer.from(input), { key: privateKey, dsaEncoding: "ieee-p1363" }))}`;
 }
 
-const options = h.workerOptions({ policy: h.basePolicy({ algorithms: [alg], keys: [jwk] }), secret: null });
+let origin;
+let originServer;
+if (args.origin) {
+  originServer = http.createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
+  });
+  await new Promise((resolve) => originServer.listen(0, "127.0.0.1", resolve));
+  origin = `http://127.0.0.1:${originServer.address().port}`;
+}
+const options = h.workerOptions({ policy: h.basePolicy({ algorithms: [alg], keys: [jwk] }), secret: null, origin });
 Object.assign(options.workers[0], { scriptPath: path.join(dir, "shim.mjs"), modulesRoot: dir });
 const port = 9300 + Math.floor(Math.random() * 500);
 const mf = new Miniflare({ log: new Log(LogLevel.WARN), cf: false, inspectorPort: port, ...options });
@@ -79,6 +93,7 @@ await run(tokens);
 const { result } = await send("Profiler.stop");
 ws.close();
 await mf.dispose();
+originServer?.close();
 const profile = result.profile;
 if (args.out) fs.writeFileSync(args.out, JSON.stringify(profile));
 

@@ -50,7 +50,13 @@ pub type Identity<'a> = (
 /// (as CGI-style servers fold them).
 fn is_claim_header(name: &str, claim_headers: &[(String, ClaimPath)]) -> bool {
     // Compared byte by byte: this runs for every header of every request.
-    let folded = |b: u8| if b == b'_' { b'-' } else { b.to_ascii_lowercase() };
+    let folded = |b: u8| {
+        if b == b'_' {
+            b'-'
+        } else {
+            b.to_ascii_lowercase()
+        }
+    };
     claim_headers.iter().any(|(configured, _)| {
         configured.len() == name.len()
             && configured

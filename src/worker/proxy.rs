@@ -4,7 +4,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use worker::js_sys;
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::web_sys::{self, RequestRedirect};
+use worker::web_sys;
 
 use super::metrics::Outcome;
 use super::state::State;
@@ -178,7 +178,7 @@ pub async fn handle(
     });
     let response = match &state.origin {
         Some(origin) => {
-            let upstream = forward(req, url, &method, &headers, &pass, origin)?;
+            let upstream = forward(url, req, &pass, origin)?;
             if !state.core.edge.gateway.server_timing {
                 return Ok(upstream.into());
             }
@@ -267,12 +267,12 @@ fn with_server_timing(
 }
 
 /// Forwards to `ORIGIN` with the same method, query and body, the canonical path and the
-/// core's header edits: the origin fetch's Promise, whose response goes back as it came.
+/// core's header edits: the origin fetch's Promise, whose response goes back as it came. The
+/// edits cross to JS as one JSON text and are applied there in one call (see
+/// [`forward_request`]).
 fn forward(
-    req: &web_sys::Request,
     url: &str,
-    method: &str,
-    client_headers: &web_sys::Headers,
+    req: &web_sys::Request,
     pass: &Pass,
     origin: &str,
 ) -> worker::Result<js_sys::Promise> {
@@ -280,26 +280,8 @@ fn forward(
         .split_once('?')
         .map_or(String::new(), |(_, q)| format!("?{q}"));
     let target = format!("{origin}{}{query}", pass.path);
-
-    let headers = web_sys::Headers::new_with_headers(client_headers)?;
-    for name in &pass.edits.remove {
-        headers.delete(name)?;
-    }
-    for (name, value) in &pass.edits.set {
-        headers.set(name, value)?;
-    }
-    let init = web_sys::RequestInit::new();
-    init.set_method(method);
-    init.set_headers(&headers);
-    // Redirects go back to the client: following them here would send the verified identity
-    // headers to whatever host the origin names.
-    init.set_redirect(RequestRedirect::Manual);
-    if let Some(body) = req.body() {
-        init.set_body(&body);
-    }
-    let upstream = web_sys::Request::new_with_str_and_init(&target, &init)?;
-    let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-    Ok(global.fetch_with_request(&upstream))
+    let edits = serde_json::to_string(&(&pass.edits.remove, &pass.edits.set))?;
+    Ok(forward_request(req, &target, &edits)?)
 }
 
 /// `request.cf.tlsClientAuth` (Cloudflare's mTLS fields), as strings.
@@ -341,12 +323,31 @@ impl TlsClientAuth {
   let lines = '';
   for (const [name, value] of headers) lines += name + ':' + value + '\\n';
   return lines;
+}
+export function forward_request(request, target, edits) {
+  const [remove, set] = JSON.parse(edits);
+  const headers = new Headers(request.headers);
+  for (const name of remove) headers.delete(name);
+  for (const [name, value] of set) headers.set(name, value);
+  return fetch(target, { method: request.method, headers, body: request.body, redirect: 'manual' });
 }")]
 extern "C" {
     /// Every header as `name:value\n` in one string: one crossing into wasm instead of four
     /// per header. The Fetch API's names are tokens (no `:`) and its values never hold a line
     /// feed (`Headers` refuses them), so the text splits back exactly.
     fn header_lines(headers: &web_sys::Headers) -> String;
+
+    /// `fetch(target)` with `request`'s method and body, its headers less `remove` and then
+    /// with `set` (`edits` = `[remove, set]` as JSON), redirects not followed: they go back
+    /// to the client, since following them would send the verified identity headers to
+    /// whatever host the origin names. One crossing instead of one per header edit and
+    /// request field.
+    #[wasm_bindgen(catch)]
+    fn forward_request(
+        request: &web_sys::Request,
+        target: &str,
+        edits: &str,
+    ) -> std::result::Result<js_sys::Promise, JsValue>;
 }
 
 /// The client's headers as name/value pairs (names lower-case, as the Fetch API gives them),
