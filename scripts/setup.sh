@@ -22,6 +22,19 @@ if command -v rustup >/dev/null 2>&1; then
     say "rustup target add wasm32-unknown-unknown (the core also builds for wasm32)"
     rustup target add wasm32-unknown-unknown
   fi
+  # The Worker's build (scripts/build-worker.sh) rebuilds the standard library (-Z build-std)
+  # with the toolchain it pins, from that toolchain's rust-src.
+  worker_toolchain=$(sed -n 's/^toolchain=//p' scripts/build-worker.sh)
+  if ! rustup toolchain list | grep -q "^$worker_toolchain"; then
+    say "rustup toolchain install $worker_toolchain (the Worker's build)"
+    rustup toolchain install "$worker_toolchain" --profile minimal
+  fi
+  if ! rustup component list --installed --toolchain "$worker_toolchain" | grep -q '^rust-src'; then
+    say "rustup component add rust-src --toolchain $worker_toolchain (the Worker's build rebuilds std)"
+    rustup component add rust-src --toolchain "$worker_toolchain"
+  fi
+else
+  echo "rustup not found: the Worker's build (scripts/build-worker.sh) needs it for -Z build-std" >&2
 fi
 
 for tool in node npm python3; do
