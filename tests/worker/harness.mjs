@@ -25,6 +25,7 @@ import assert from "node:assert/strict";
 
 import { Log, LogLevel, Miniflare } from "miniflare";
 
+import { jsonOrText } from "../support/body.mjs";
 import { runCli, tempFiles } from "../support/cli.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -539,12 +540,7 @@ function client(fetchFn) {
     async json(p, init) {
       const res = await worker.fetch(p, init);
       const text = await res.text();
-      let body;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = text;
-      }
+      const body = jsonOrText(text);
       return { res, status: res.status, body, headers: res.headers };
     },
     get: (p, token, headers = {}) =>

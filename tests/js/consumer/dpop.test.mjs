@@ -65,12 +65,7 @@ async function listen(server) {
 async function call(url, headers = {}, method = "GET") {
   const res = await fetch(url, { method, headers });
   const text = await res.text();
-  let body;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = text;
-  }
+  const body = h.jsonOrText(text);
   return { status: res.status, body, challenge: res.headers.get("www-authenticate"), nonce: res.headers.get("dpop-nonce") };
 }
 

@@ -17,6 +17,7 @@ if (!CLI || !fs.existsSync(CLI)) {
 if (!process.env.EDGE_JWT_ROOT) throw new Error("EDGE_JWT_ROOT must name the repository (tests/js/run.sh sets it)");
 // The repository's test support, shared with the Worker tests (this project is a scratch copy).
 const { runCli, tempFiles } = await import(pathToFileURL(path.join(process.env.EDGE_JWT_ROOT, "tests/support/cli.mjs")).href);
+export const { jsonOrText } = await import(pathToFileURL(path.join(process.env.EDGE_JWT_ROOT, "tests/support/body.mjs")).href);
 
 /** A 36-byte HMAC secret (HS256 needs at least 32 bytes). */
 export const SECRET = "consumer-tests-hmac-secret-0123456789";

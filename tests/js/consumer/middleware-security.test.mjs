@@ -66,12 +66,7 @@ function raw(port, target, headers = {}) {
       res.setEncoding("utf8");
       res.on("data", (d) => (text += d));
       res.on("end", () => {
-        let body;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          body = text;
-        }
+        const body = h.jsonOrText(text);
         resolve({ status: res.statusCode, body });
       });
     });

@@ -63,12 +63,7 @@ function startExpress(validator, options) {
 async function call(base, p, { token, headers = {}, method = "GET" } = {}) {
   const res = await fetch(base + p, { method, headers: token ? { authorization: `Bearer ${token}`, ...headers } : headers });
   const text = await res.text();
-  let body;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = text;
-  }
+  const body = h.jsonOrText(text);
   return {
     status: res.status,
     text,

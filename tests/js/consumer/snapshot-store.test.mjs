@@ -21,7 +21,7 @@ import * as E from "edge-jwt";
 import { edgeJwt as honoEdgeJwt } from "edge-jwt/hono";
 import { edgeJwt as expressEdgeJwt } from "edge-jwt/express";
 
-import "./helpers.mjs"; // checks EDGE_JWT and EDGE_JWT_ROOT
+import * as h from "./helpers.mjs"; // also checks EDGE_JWT and EDGE_JWT_ROOT
 
 const harness = await import(pathToFileURL(path.join(process.env.EDGE_JWT_ROOT, "tests/worker/harness.mjs")).href);
 const { ADMIN_TOKEN, SNAPSHOT_KEY } = harness;
@@ -75,12 +75,7 @@ function startExpress(validator) {
 async function get(base, p, token) {
   const res = await fetch(base + p, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   const text = await res.text();
-  let body;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = text;
-  }
+  const body = h.jsonOrText(text);
   return { status: res.status, body };
 }
 
